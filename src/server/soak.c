@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * soak - the server and command line: dispatches to one cmd-*.c per subcommand.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "config.h"
+#include "log.h"
+
+const struct soak_command soak_commands[] = {
+    /* Keep sorted by name; one line per command. */
+    {NULL, NULL, NULL},
+};
+
+static void
+usage(FILE *f)
+{
+    (void)fprintf(f,
+                  "Usage: soak COMMAND [OPTIONS]\n"
+                  "       soak COMMAND --help\n"
+                  "\n"
+                  "soak tests embedded-Linux builds on a board farm: it polls the soakd agents,\n"
+                  "keeps their history, finds kernel leaks and says whether a build is safe.\n"
+                  "\n"
+                  "Commands:\n");
+    for (const struct soak_command *c = soak_commands; c->name; c++)
+        (void)fprintf(f, "  %-10s %s\n", c->name, c->summary);
+    (void)fprintf(f, "\n"
+                     "Options:\n"
+                     "  -h, --help     show this help\n"
+                     "  -V, --version  show the version\n"
+                     "\n"
+                     "Exit codes: 0 success, 1 failure (verdict: build failed), 2 usage error.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+    log_init("soak", LOG_LVL_INFO);
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0) {
+        (void)printf("soak %s\n", SOAK_VERSION);
+        return 0;
+    }
+    for (const struct soak_command *c = soak_commands; c->name; c++)
+        if (strcmp(argv[1], c->name) == 0)
+            return c->run(argc - 1, argv + 1);
+    log_warnx("unknown command '%s' (see soak --help)", argv[1]);
+    return 2;
+}
