@@ -48,9 +48,7 @@ fuzz:
 	scripts/run-fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 agent-aarch64:
-	scripts/install-deps.sh cross
-	@[ -f build-aarch64/build.ninja ] || $(MESON) setup build-aarch64 --cross-file contrib/cross/aarch64-linux-gnu.ini -Dserver=disabled -Dtests=disabled -Dpostgresql=disabled -Dstatic_agent=true --buildtype=minsize
-	ninja -C build-aarch64 soakd
+	scripts/build-agent-aarch64.sh build-aarch64
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) build-aarch64
