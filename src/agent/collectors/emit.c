@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+#include "emit.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* base + "_total" into out; the family name in Prometheus text. */
+static int
+total_name(char out[EXPO_NAME_MAX + 1], const char *base)
+{
+    int n = snprintf(out, EXPO_NAME_MAX + 1, "%s_total", base);
+
+    if (n < 0 || n > EXPO_NAME_MAX)
+        return -ENAMETOOLONG;
+    return 0;
+}
+
+int
+emit_counter_family(struct expo_writer *w, const char *base, const char *help)
+{
+    char name[EXPO_NAME_MAX + 1];
+    int r;
+
+    if (w->format == EXPO_OPENMETRICS)
+        return expo_family(w, base, METRIC_COUNTER, help);
+    r = total_name(name, base);
+    if (r < 0)
+        return r;
+    return expo_family(w, name, METRIC_COUNTER, help);
+}
+
+int
+emit_counter_sample(struct expo_writer *w, const char *base, const struct expo_label *labels,
+                    size_t nlabels, double value)
+{
+    char name[EXPO_NAME_MAX + 1];
+    int r = total_name(name, base);
+
+    if (r < 0)
+        return r;
+    return expo_sample(w, name, labels, nlabels, value);
+}
+
+int
+emit_counter(struct expo_writer *w, const char *base, const char *help,
+             const struct expo_label *labels, size_t nlabels, double value)
+{
+    int r = emit_counter_family(w, base, help);
+
+    if (r < 0)
+        return r;
+    return emit_counter_sample(w, base, labels, nlabels, value);
+}
+
+int
+emit_gauge_labels(struct expo_writer *w, const char *name, const char *help,
+                  const struct expo_label *labels, size_t nlabels, double value)
+{
+    int r = expo_family(w, name, METRIC_GAUGE, help);
+
+    if (r < 0)
+        return r;
+    return expo_sample(w, name, labels, nlabels, value);
+}
+
+int
+emit_nameset_init(struct emit_nameset *s, size_t max)
+{
+    s->n = 0;
+    s->max = max;
+    s->names = calloc(max ? max : 1, sizeof(*s->names));
+    return s->names ? 0 : -ENOMEM;
+}
+
+int
+emit_nameset_add(struct emit_nameset *s, const char *name)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strncmp(s->names[i], name, EMIT_NAME_MAX - 1) == 0)
+            return 0;
+    if (s->n >= s->max)
+        return -E2BIG;
+    (void)snprintf(s->names[s->n++], EMIT_NAME_MAX, "%s", name);
+    return 1;
+}
+
+void
+emit_nameset_reset(struct emit_nameset *s)
+{
+    s->n = 0;
+}
+
+void
+emit_nameset_free(struct emit_nameset *s)
+{
+    free(s->names);
+    s->names = NULL;
+    s->n = s->max = 0;
+}

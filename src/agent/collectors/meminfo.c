@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * meminfo: every /proc/meminfo field as node_memory_<Field>_bytes (kB x 1024)
+ * or node_memory_<Field> for unit-less fields (HugePages_*), like node_exporter.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collector.h"
+#include "emit.h"
+#include "parse.h"
+#include "parsers.h"
+#include "procfile.h"
+
+#define MEMINFO_LINE_MAX 512 /* bytes of one line kept; meminfo lines are ~30 */
+#define MEMINFO_FIELDS_MAX 256 /* distinct fields per read; kernels have ~60 */
+
+struct meminfo_ctx {
+    struct procfile pf;
+    struct emit_nameset seen;
+    char line[MEMINFO_LINE_MAX];
+};
+
+int
+meminfo_parse_line(char *line, char *ret_name, size_t size, double *ret_value)
+{
+    char field[EMIT_NAME_MAX], *key, *value, *unit;
+    uint64_t v;
+    int n, r;
+
+    r = procfile_key_value(line, &key, &value, &unit);
+    if (r < 0)
+        return r;
+    r = parse_u64(value, &v);
+    if (r < 0)
+        return -EINVAL;
+    if (expo_sanitize_name(field, sizeof(field), key) < 0)
+        return -EINVAL;
+    if (strcmp(unit, "kB") == 0) {
+        n = snprintf(ret_name, size, "node_memory_%s_bytes", field);
+        *ret_value = (double)v * 1024.0;
+    } else if (unit[0] == '\0') {
+        n = snprintf(ret_name, size, "node_memory_%s", field);
+        *ret_value = (double)v;
+    } else {
+        return -EINVAL;
+    }
+    if (n < 0 || (size_t)n >= size)
+        return -EINVAL;
+    return 0;
+}
+
+static int
+meminfo_init(void **ret_ctx)
+{
+    struct meminfo_ctx *c = calloc(1, sizeof(*c));
+
+    if (!c)
+        return -ENOMEM;
+    procfile_init(&c->pf, c->line, sizeof(c->line));
+    if (emit_nameset_init(&c->seen, MEMINFO_FIELDS_MAX) < 0) {
+        free(c);
+        return -ENOMEM;
+    }
+    *ret_ctx = c;
+    return 0;
+}
+
+static int
+meminfo_read(void *ctx, const char *root, struct expo_writer *w)
+{
+    struct meminfo_ctx *c = ctx;
+    char *line, name[EXPO_NAME_MAX + 1], help[EXPO_NAME_MAX + 64];
+    size_t len;
+    int r, err = 0, fields = 0;
+
+    emit_nameset_reset(&c->seen);
+    r = procfile_open(&c->pf, root, "/proc/meminfo");
+    if (r < 0)
+        return r;
+    while ((r = procfile_next(&c->pf, &line, &len)) > 0) {
+        double v;
+
+        if (len == 0)
+            continue;
+        if (meminfo_parse_line(line, name, sizeof(name), &v) < 0) {
+            err = -EINVAL;
+            continue;
+        }
+        if (emit_nameset_add(&c->seen, name) <= 0)
+            continue; /* duplicate field or too many: first one wins */
+        (void)snprintf(help, sizeof(help), "Memory information field %s.",
+                       name + strlen("node_memory_"));
+        (void)expo_single(w, name, METRIC_GAUGE, help, v);
+        fields++;
+    }
+    if (r < 0)
+        err = r;
+    if (c->pf.long_lines)
+        err = -EINVAL;
+    procfile_close(&c->pf);
+    if (err == 0 && fields == 0)
+        err = -ENODATA;
+    if (expo_error(w))
+        return expo_error(w);
+    return err;
+}
+
+static void
+meminfo_fini(void *ctx)
+{
+    struct meminfo_ctx *c = ctx;
+
+    if (!c)
+        return;
+    procfile_close(&c->pf);
+    emit_nameset_free(&c->seen);
+    free(c);
+}
+
+const struct collector_ops meminfo_collector = {
+    .name = "meminfo",
+    .help = "every /proc/meminfo field (node_memory_*)",
+    .init = meminfo_init,
+    .read = meminfo_read,
+    .fini = meminfo_fini,
+};

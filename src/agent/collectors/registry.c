@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/* registry.c - the table of every collector, in the order their output appears. */
+#include <string.h>
+
+#include "collector.h"
+
+extern const struct collector_ops meminfo_collector;
+extern const struct collector_ops load_collector;
+extern const struct collector_ops uptime_collector;
+extern const struct collector_ops filefd_collector;
+extern const struct collector_ops vmstat_collector;
+
+const struct collector_ops *const collector_registry[] = {
+    &meminfo_collector,
+    &load_collector,
+    &uptime_collector,
+    &filefd_collector,
+    &vmstat_collector,
+    NULL,
+};
+
+const struct collector_ops *
+collector_find(const char *name)
+{
+    for (size_t i = 0; collector_registry[i]; i++)
+        if (strcmp(collector_registry[i]->name, name) == 0)
+            return collector_registry[i];
+    return NULL;
+}
