@@ -159,6 +159,12 @@ static const char css[] =
     "footer{padding:1em;font-size:.8em;color:#57606a;text-align:center}"
     "@media (max-width:640px){.wide{display:none}body{font-size:14px}}";
 
+const char *
+html_css(void)
+{
+    return css;
+}
+
 int
 html_page_begin(struct buf *b, const struct html_page *p)
 {

@@ -163,7 +163,6 @@ struct web_dev {
     int64_t first_ms, last_ms;
     char *build;         /* soak_build_info{build} of the newest sample; may be NULL */
     char *kernel;        /* its kernel_release label; may be NULL */
-    char *model;         /* node_uname_info machine or NULL */
     enum web_reach reach;
     int64_t last_poll_ms; /* newest soak_poll_up sample, 0 if none */
     double uptime_s;     /* NaN when unknown */
@@ -189,7 +188,53 @@ struct web_farm {
     int64_t anchor_ms;   /* newest sample over every device (or now when none) */
 };
 
-struct web_ctx; /* the server state web.c owns: store, config, clock */
+/* The server state web.c owns; handlers only read it (and use the store). */
+struct web_ctx {
+    struct store *st;          /* this thread's own connection */
+    char *token;               /* NULL = open */
+    char *farm_config;         /* may be NULL */
+    char *baseline;            /* may be NULL */
+    struct web_device *devices; /* configured devices (strings owned) */
+    size_t n_devices;
+    unsigned refresh;          /* seconds */
+};
+
+/* One request as the handlers see it (HTTP-free, so unit tests can drive them). */
+struct web_req {
+    struct web_ctx *c;
+    const struct web_route *rt;
+    const char *(*arg)(void *argctx, const char *name); /* query argument or NULL */
+    void *argctx;
+};
+
+/* What a handler answers; web.c turns it into an HTTP response. */
+struct web_reply {
+    unsigned status;           /* 200, 400, 404, 500 ... */
+    const char *ctype;         /* static string */
+    struct buf body;           /* capped at WEB_BODY_MAX */
+};
+
+/* Query argument of a request, NULL when absent. */
+static inline const char *
+web_arg(const struct web_req *q, const char *name)
+{
+    return q->arg ? q->arg(q->argctx, name) : NULL;
+}
+
+/* ---- web-api.c and web-pages.c: the handlers; each fills rep (body, status, type) ---- */
+
+/* Any /api/v1 route (and ROUTE_API_NOT_FOUND): JSON, 400 with {"error": ...} on bad input. */
+void web_api(const struct web_req *q, struct web_reply *rep);
+/* The HTML pages and the plots. */
+void web_page(const struct web_req *q, struct web_reply *rep);
+/* A chart of the route's device and panel over rg, rendered by plotdev (web-plot.c). */
+void web_plot(const struct web_req *q, const struct web_range *rg, struct web_reply *rep);
+/* A complete HTML error page with status code and message (escaped). */
+void web_error_page(struct web_reply *rep, unsigned status, const char *title, const char *msg);
+/* A JSON error {"error": msg, "status": code}. */
+void web_error_json(struct web_reply *rep, unsigned status, const char *msg);
+/* The stylesheet served at /style.css (also inlined in every page). */
+const char *html_css(void);
 
 /* Newest sample time over the farm, or now when the store is empty. */
 int64_t web_anchor_ms(struct web_ctx *c);
@@ -212,5 +257,48 @@ char *web_key_label(const char *key, const char *label);
 
 /* Device summary as JSON (the object of /api/v1/devices). */
 json_t *web_dev_json(const struct web_dev *d);
+
+/* Fill leak and verdict of a loaded device from the analysis (web-judge.c). 0 or error. */
+_warn_unused_result_ int web_dev_judge(struct web_ctx *c, struct web_dev *d);
+
+/* One event as JSON {time, kind, subject, detail, value}. */
+json_t *web_event_json(const struct store_event *e);
+
+/*
+ * The leak analysis of a loaded device using data up to at_ms, as the JSON of
+ * `soak leak --json` (*ret). 0 or error.
+ */
+_warn_unused_result_ int web_leak_json(struct web_ctx *c, const struct web_dev *d, int64_t at_ms,
+                                       json_t **ret);
+/*
+ * The verdict of build on every device that ran it, against baseline (NULL: the
+ * judge's default), as {"build", "baseline", "devices": [{device, result, exit, reasons}]}.
+ * -ENOENT when no device ran it.
+ */
+_warn_unused_result_ int web_verdict_json(struct web_ctx *c, const char *build,
+                                          const char *baseline, json_t **ret);
+
+/* Wall clock in ms. */
+int64_t web_now_ms(void);
+/* The configured device called name, or NULL. */
+const struct web_device *web_configured(const struct web_ctx *c, const char *name);
+/*
+ * Newest sample of one series at or before last_ms. 0, -ENOENT (no sample) or a store error.
+ */
+_warn_unused_result_ int web_latest(struct store *st, int64_t dev, const char *key,
+                                    int64_t last_ms, int64_t *ret_t, double *ret_v);
+/* Among the series of metric, the one with the newest sample (its key is strdup'ed). */
+_warn_unused_result_ int web_latest_key(struct store *st, int64_t dev, const char *metric,
+                                        int64_t last_ms, char **ret_key, int64_t *ret_t,
+                                        double *ret_v);
+/* "up", "down", "unknown". */
+const char *web_reach_name(enum web_reach r);
+/* "pass", "fail", "insufficient" for 0, 1, 2; NULL otherwise. */
+const char *web_verdict_name(int v);
+/* JSON helpers: a number (null when not finite), a time in unix seconds (null when <= 0),
+ * a string (null when NULL). */
+json_t *web_num(double v);
+json_t *web_time_json(int64_t t_ms);
+json_t *web_str(const char *s);
 
 #endif
