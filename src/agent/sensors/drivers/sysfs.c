@@ -1,0 +1,669 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sysfs.c - chips the kernel drives, read through hwmon and IIO files, and
+ * the discovery of hwmon, IIO and w1 devices.
+ *
+ * Units, as Documentation/ABI/testing/sysfs-class-hwmon and sysfs-bus-iio say:
+ *   hwmon temp*_input m°C, humidity*_input m%RH, in*_input mV
+ *   (the hwmon ABI has no pressure or illuminance attributes);
+ *   IIO in_temp* m°C, in_humidityrelative* m%, in_pressure* kPa,
+ *   in_voltage* mV, in_illuminance* lux; value = _input, or
+ *   (_raw + _offset) * _scale, the channel's own _scale/_offset first, then
+ *   the type-wide one (in_voltage_scale), offset 0 and scale 1 when absent.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rootfs.h"
+#include "sensor.h"
+
+#define SYSFS_VALUE_MAX 64
+
+static int
+path_join(char *out, size_t size, const char *dir, const char *file)
+{
+    size_t a = strlen(dir), b = strlen(file);
+
+    if (a + 1 + b + 1 > size)
+        return -ENAMETOOLONG;
+    memcpy(out, dir, a);
+    out[a] = '/';
+    memcpy(out + a + 1, file, b + 1);
+    return 0;
+}
+
+static void
+copy_str(char *dst, size_t size, const char *src)
+{
+    size_t l = strlen(src);
+
+    if (l > size - 1)
+        l = size - 1;
+    memcpy(dst, src, l);
+    dst[l] = '\0';
+}
+
+static int
+read_number(const char *root, const char *dir, const char *file, double *ret)
+{
+    char p[SENSOR_PATH_MAX + 80], text[SYSFS_VALUE_MAX];
+    ssize_t n;
+    int r;
+
+    r = path_join(p, sizeof(p), dir, file);
+    if (r < 0)
+        return r;
+    n = root_read(root, p, text, sizeof(text));
+    if (n < 0)
+        return n == -EFBIG ? -EINVAL : (int)n;
+    return sysfs_parse_number(text, (size_t)n, ret);
+}
+
+/* Read the first line of dir/file into out. */
+static int
+read_word(const char *root, const char *dir, const char *file, char *out, size_t size)
+{
+    char p[SENSOR_PATH_MAX + 80];
+    ssize_t n;
+    int r;
+
+    r = path_join(p, sizeof(p), dir, file);
+    if (r < 0)
+        return r;
+    n = root_read_line(root, p, out, size);
+    if (n < 0)
+        return (int)n;
+    return n > 0 ? 0 : -ENODATA;
+}
+
+/* Basename of the target of symlink dir/link (or of the path itself when link is NULL). */
+static int
+link_base(const char *root, const char *dir, const char *link, char *out, size_t size)
+{
+    char p[SENSOR_PATH_MAX + 80], rp[ROOT_PATH_MAX], target[SENSOR_PATH_MAX];
+    const char *slash;
+    ssize_t n;
+    int r;
+
+    if (link)
+        r = path_join(p, sizeof(p), dir, link);
+    else
+        r = path_join(p, sizeof(p), dir, "");
+    if (r < 0)
+        return r;
+    if (!link)
+        p[strlen(p) - 1] = '\0';
+    r = root_path(root, p, rp, sizeof(rp));
+    if (r < 0)
+        return r;
+    n = readlink(rp, target, sizeof(target) - 1);
+    if (n < 0)
+        return -errno;
+    target[n] = '\0';
+    slash = strrchr(target, '/');
+    copy_str(out, size, slash ? slash + 1 : target);
+    return 0;
+}
+
+/* The second-to-last component of the target of symlink path (an IIO device's parent). */
+static int
+link_parent_base(const char *root, const char *path, char *out, size_t size)
+{
+    char rp[ROOT_PATH_MAX], target[SENSOR_PATH_MAX];
+    char *slash;
+    ssize_t n;
+    int r;
+
+    r = root_path(root, path, rp, sizeof(rp));
+    if (r < 0)
+        return r;
+    n = readlink(rp, target, sizeof(target) - 1);
+    if (n < 0)
+        return -errno;
+    target[n] = '\0';
+    slash = strrchr(target, '/');
+    if (!slash)
+        return -EINVAL;
+    *slash = '\0';
+    slash = strrchr(target, '/');
+    copy_str(out, size, slash ? slash + 1 : target);
+    return 0;
+}
+
+static int
+channel_cmp(const void *a, const void *b)
+{
+    const struct sensor_sysfs_channel *x = a, *y = b;
+
+    if (x->quantity != y->quantity)
+        return (int)x->quantity - (int)y->quantity;
+    return strcmp(x->base, y->base);
+}
+
+static int
+has_suffix(const char *s, const char *suffix, size_t *ret_stem)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+
+    if (a <= b || strcmp(s + a - b, suffix) != 0)
+        return 0;
+    *ret_stem = a - b;
+    return 1;
+}
+
+static void
+make_label(char *out, size_t size, const char *a, const char *sep, const char *b)
+{
+    size_t la = strnlen(a, size - 1), ls, lb;
+
+    memcpy(out, a, la);
+    ls = MIN(strlen(sep), size - 1 - la);
+    memcpy(out + la, sep, ls);
+    lb = strnlen(b, size - 1 - la - ls);
+    memcpy(out + la + ls, b, lb);
+    out[la + ls + lb] = '\0';
+}
+
+/* ---- hwmon ---- */
+
+struct hwmon_type {
+    const char *prefix;
+    enum sensor_quantity q;
+    double factor;
+};
+
+static const struct hwmon_type hwmon_types[] = {
+    { "temp", SENSOR_TEMPERATURE, 0.001 },    /* m°C */
+    { "humidity", SENSOR_HUMIDITY, 0.001 },   /* m%RH */
+    { "in", SENSOR_VOLTAGE, 0.001 },          /* mV */
+};
+
+static const struct hwmon_type *
+hwmon_type_of(const char *base, const char **ret_index)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(hwmon_types); i++) {
+        size_t l = strlen(hwmon_types[i].prefix);
+        const char *p = base + l;
+
+        if (strncmp(base, hwmon_types[i].prefix, l) != 0 || !*p)
+            continue;
+        for (const char *q = p; *q; q++)
+            if (*q < '0' || *q > '9')
+                return NULL;
+        *ret_index = p;
+        return &hwmon_types[i];
+    }
+    return NULL;
+}
+
+/* A configured device may name the chip's device directory: use its hwmon/hwmonK. */
+static int
+hwmon_resolve(struct sensor_dev *d)
+{
+    char p[ROOT_PATH_MAX], sub[SENSOR_PATH_MAX + 8];
+    char name[64];
+    struct dirent *de;
+    DIR *dir;
+    int r = -ENOENT;
+
+    if (read_word(d->root, d->device, "name", name, sizeof(name)) == 0)
+        return 0;
+    if (path_join(sub, sizeof(sub), d->device, "hwmon") < 0 ||
+        root_path(d->root, sub, p, sizeof(p)) < 0)
+        return -ENAMETOOLONG;
+    dir = opendir(p);
+    if (!dir)
+        return -errno;
+    while ((de = readdir(dir))) {
+        if (strncmp(de->d_name, "hwmon", 5) == 0 && de->d_name[5]) {
+            char full[SENSOR_PATH_MAX];
+
+            if (path_join(full, sizeof(full), sub, de->d_name) == 0) {
+                copy_str(d->device, sizeof(d->device), full);
+                r = 0;
+            }
+            break;
+        }
+    }
+    closedir(dir);
+    return r;
+}
+
+static int
+hwmon_probe(struct sensor_dev *d)
+{
+    char p[ROOT_PATH_MAX], name[64];
+    struct dirent *de;
+    DIR *dir;
+    int r;
+
+    r = hwmon_resolve(d);
+    if (r < 0)
+        return r;
+    r = read_word(d->root, d->device, "name", name, sizeof(name));
+    if (r < 0)
+        return r;
+    copy_str(d->chip, sizeof(d->chip), name);
+    r = root_path(d->root, d->device, p, sizeof(p));
+    if (r < 0)
+        return r;
+    dir = opendir(p);
+    if (!dir)
+        return -errno;
+    d->nchannels = 0;
+    while ((de = readdir(dir)) && d->nchannels < SENSOR_SYSFS_CHANNELS) {
+        struct sensor_sysfs_channel *c = &d->channels[d->nchannels];
+        const struct hwmon_type *t;
+        const char *idx;
+        size_t stem;
+
+        if (!has_suffix(de->d_name, "_input", &stem) || stem >= sizeof(c->base))
+            continue;
+        memcpy(c->base, de->d_name, stem);
+        c->base[stem] = '\0';
+        t = hwmon_type_of(c->base, &idx);
+        if (!t)
+            continue;
+        c->quantity = t->q;
+        c->has_input = 1;
+        c->type_base[0] = '\0';
+        /* Channel 1 of temp/humidity is the sensor itself; others carry their name. */
+        if (t->q != SENSOR_VOLTAGE && strcmp(idx, "1") == 0)
+            c->channel[0] = '\0';
+        else
+            copy_str(c->channel, sizeof(c->channel), c->base);
+        d->nchannels++;
+    }
+    closedir(dir);
+    if (d->nchannels == 0)
+        return -ENODATA;
+    qsort(d->channels, d->nchannels, sizeof(d->channels[0]), channel_cmp);
+    return 0;
+}
+
+static double
+hwmon_factor(enum sensor_quantity q)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(hwmon_types); i++)
+        if (hwmon_types[i].q == q)
+            return hwmon_types[i].factor;
+    return 1.0;
+}
+
+static int
+hwmon_read(struct sensor_dev *d, struct sensor_reading *ret)
+{
+    struct sensor_reading rd = { 0 };
+
+    for (size_t i = 0; i < d->nchannels; i++) {
+        const struct sensor_sysfs_channel *c = &d->channels[i];
+        char file[80];
+        double v;
+        int r;
+
+        make_label(file, sizeof(file), c->base, "_", "input");
+        r = read_number(d->root, d->device, file, &v);
+        if (r < 0)
+            return r;
+        r = sensor_reading_add(&rd, c->quantity, v * hwmon_factor(c->quantity), c->channel);
+        if (r < 0)
+            return r;
+    }
+    *ret = rd;
+    return 0;
+}
+
+const struct sensor_driver sensor_driver_hwmon = {
+    .name = "hwmon",
+    .chip = "hwmon",
+    .bus = SENSOR_BUS_SYSFS,
+    .probe = hwmon_probe,
+    .read = hwmon_read,
+};
+
+/* ---- IIO ---- */
+
+struct iio_type {
+    const char *name;
+    enum sensor_quantity q;
+    double factor; /* ABI unit -> SI */
+};
+
+static const struct iio_type iio_types[] = {
+    { "illuminance", SENSOR_ILLUMINANCE, 1.0 },    /* lux */
+    { "pressure", SENSOR_PRESSURE, 1000.0 },       /* kPa */
+    { "temp", SENSOR_TEMPERATURE, 0.001 },         /* m°C */
+    { "humidityrelative", SENSOR_HUMIDITY, 0.001 }, /* m% */
+    { "voltage", SENSOR_VOLTAGE, 0.001 },          /* mV */
+};
+
+static const struct iio_type *
+iio_classify(const char *base, char *type_base, size_t tbsize, char *channel, size_t chsize)
+{
+    if (strncmp(base, "in_", 3) != 0)
+        return NULL;
+    for (size_t i = 0; i < ARRAY_SIZE(iio_types); i++) {
+        size_t l = strlen(iio_types[i].name);
+        const char *rest = base + 3 + l;
+
+        if (strncmp(base + 3, iio_types[i].name, l) != 0)
+            continue;
+        if (*rest && *rest != '_' && *rest != '-' && (*rest < '0' || *rest > '9'))
+            continue; /* "in_tempfoo": another type */
+        if (3 + l + 1 > tbsize)
+            return NULL;
+        memcpy(type_base, base, 3 + l);
+        type_base[3 + l] = '\0';
+        if (*rest >= '0' && *rest <= '9')
+            copy_str(channel, chsize, base + 3);
+        else
+            copy_str(channel, chsize, *rest == '_' ? rest + 1 : rest);
+        return &iio_types[i];
+    }
+    return NULL;
+}
+
+int
+iio_channel_parse(const char *file, struct sensor_sysfs_channel *ret)
+{
+    struct sensor_sysfs_channel c;
+    const struct iio_type *t;
+    size_t stem;
+    int input;
+
+    if (has_suffix(file, "_input", &stem))
+        input = 1;
+    else if (has_suffix(file, "_raw", &stem))
+        input = 0;
+    else
+        return -EINVAL;
+    if (stem >= sizeof(c.base))
+        return -EINVAL;
+    memcpy(c.base, file, stem);
+    c.base[stem] = '\0';
+    t = iio_classify(c.base, c.type_base, sizeof(c.type_base), c.channel, sizeof(c.channel));
+    if (!t)
+        return -EINVAL;
+    c.quantity = t->q;
+    c.has_input = input;
+    *ret = c;
+    return 0;
+}
+
+static int
+iio_probe(struct sensor_dev *d)
+{
+    char p[ROOT_PATH_MAX], name[64];
+    struct dirent *de;
+    DIR *dir;
+    int r;
+
+    r = read_word(d->root, d->device, "name", name, sizeof(name));
+    if (r < 0)
+        return r;
+    copy_str(d->chip, sizeof(d->chip), name);
+    r = root_path(d->root, d->device, p, sizeof(p));
+    if (r < 0)
+        return r;
+    dir = opendir(p);
+    if (!dir)
+        return -errno;
+    d->nchannels = 0;
+    while ((de = readdir(dir))) {
+        struct sensor_sysfs_channel c;
+        size_t j;
+
+        if (iio_channel_parse(de->d_name, &c) < 0)
+            continue;
+        for (j = 0; j < d->nchannels; j++)
+            if (strcmp(d->channels[j].base, c.base) == 0)
+                break;
+        if (j < d->nchannels) {
+            d->channels[j].has_input |= c.has_input; /* _input wins over _raw */
+            continue;
+        }
+        if (d->nchannels == SENSOR_SYSFS_CHANNELS)
+            continue;
+        d->channels[d->nchannels++] = c;
+    }
+    closedir(dir);
+    if (d->nchannels == 0)
+        return -ENODATA;
+    qsort(d->channels, d->nchannels, sizeof(d->channels[0]), channel_cmp);
+    return 0;
+}
+
+/* dir/<base><suffix>, else dir/<type_base><suffix>; dflt when neither exists. */
+static int
+iio_attr(const struct sensor_dev *d, const struct sensor_sysfs_channel *c, const char *suffix,
+         double dflt, double *ret)
+{
+    const char *bases[2] = { c->base, c->type_base };
+
+    for (size_t i = 0; i < 2; i++) {
+        char file[128];
+        size_t a = strlen(bases[i]), b = strlen(suffix);
+        int r;
+
+        if (a + b + 1 > sizeof(file))
+            return -ENAMETOOLONG;
+        memcpy(file, bases[i], a);
+        memcpy(file + a, suffix, b + 1);
+        r = read_number(d->root, d->device, file, ret);
+        if (r != -ENOENT)
+            return r;
+    }
+    *ret = dflt;
+    return 0;
+}
+
+static double
+iio_factor(enum sensor_quantity q)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(iio_types); i++)
+        if (iio_types[i].q == q)
+            return iio_types[i].factor;
+    return 1.0;
+}
+
+static int
+iio_read(struct sensor_dev *d, struct sensor_reading *ret)
+{
+    struct sensor_reading rd = { 0 };
+
+    for (size_t i = 0; i < d->nchannels; i++) {
+        const struct sensor_sysfs_channel *c = &d->channels[i];
+        double v, scale, offset;
+        int r;
+
+        if (c->has_input) {
+            r = iio_attr(d, c, "_input", 0, &v);
+        } else {
+            r = iio_attr(d, c, "_raw", 0, &v);
+            if (r == 0)
+                r = iio_attr(d, c, "_offset", 0.0, &offset);
+            if (r == 0)
+                r = iio_attr(d, c, "_scale", 1.0, &scale);
+            if (r == 0)
+                v = (v + offset) * scale;
+        }
+        if (r < 0)
+            return r;
+        r = sensor_reading_add(&rd, c->quantity, v * iio_factor(c->quantity), c->channel);
+        if (r < 0)
+            return r;
+    }
+    *ret = rd;
+    return 0;
+}
+
+const struct sensor_driver sensor_driver_iio = {
+    .name = "iio",
+    .chip = "iio",
+    .bus = SENSOR_BUS_SYSFS,
+    .probe = iio_probe,
+    .read = iio_read,
+};
+
+/* ---- discovery ---- */
+
+static void
+found_add(struct sensor_found *out, size_t max, size_t *n, const struct sensor_driver *drv,
+          const char *device, const char *chip, const char *label)
+{
+    if (*n < max) {
+        struct sensor_found *f = &out[*n];
+
+        f->driver = drv;
+        copy_str(f->device, sizeof(f->device), device);
+        copy_str(f->chip, sizeof(f->chip), chip);
+        copy_str(f->label, sizeof(f->label), label);
+    }
+    (*n)++;
+}
+
+static int
+discover_hwmon(const char *root, struct sensor_found *out, size_t max, size_t *n)
+{
+    char p[ROOT_PATH_MAX];
+    struct dirent *de;
+    DIR *dir;
+    int r;
+
+    r = root_path(root, "/sys/class/hwmon", p, sizeof(p));
+    if (r < 0)
+        return r;
+    dir = opendir(p);
+    if (!dir)
+        return errno == ENOENT ? 0 : -errno;
+    while ((de = readdir(dir))) {
+        char dev[SENSOR_PATH_MAX], name[32], subsys[32], devbase[64], label[SENSOR_LABEL_MAX];
+
+        if (strncmp(de->d_name, "hwmon", 5) != 0)
+            continue;
+        if (path_join(dev, sizeof(dev), "/sys/class/hwmon", de->d_name) < 0)
+            continue;
+        if (read_word(root, dev, "name", name, sizeof(name)) < 0)
+            continue;
+        if (link_base(root, dev, "device/subsystem", subsys, sizeof(subsys)) < 0)
+            continue;
+        if (strcmp(subsys, "i2c") != 0 && strcmp(subsys, "spi") != 0)
+            continue;
+        if (link_base(root, dev, "device", devbase, sizeof(devbase)) < 0)
+            continue;
+        make_label(label, sizeof(label), name, "@", devbase);
+        found_add(out, max, n, &sensor_driver_hwmon, dev, name, label);
+    }
+    closedir(dir);
+    return 0;
+}
+
+static int
+discover_iio(const char *root, struct sensor_found *out, size_t max, size_t *n)
+{
+    char p[ROOT_PATH_MAX];
+    struct dirent *de;
+    DIR *dir;
+    int r;
+
+    r = root_path(root, "/sys/bus/iio/devices", p, sizeof(p));
+    if (r < 0)
+        return r;
+    dir = opendir(p);
+    if (!dir)
+        return errno == ENOENT ? 0 : -errno;
+    while ((de = readdir(dir))) {
+        char dev[SENSOR_PATH_MAX], name[32], parent[64], label[SENSOR_LABEL_MAX];
+        struct sensor_dev probe;
+
+        if (strncmp(de->d_name, "iio:device", 10) != 0)
+            continue;
+        if (path_join(dev, sizeof(dev), "/sys/bus/iio/devices", de->d_name) < 0)
+            continue;
+        if (read_word(root, dev, "name", name, sizeof(name)) < 0)
+            continue;
+        /* Only devices with a channel we export. */
+        memset(&probe, 0, sizeof(probe));
+        probe.root = root;
+        copy_str(probe.device, sizeof(probe.device), dev);
+        if (iio_probe(&probe) < 0)
+            continue;
+        if (link_parent_base(root, dev, parent, sizeof(parent)) < 0)
+            copy_str(parent, sizeof(parent), de->d_name);
+        make_label(label, sizeof(label), name, "@", parent);
+        found_add(out, max, n, &sensor_driver_iio, dev, name, label);
+    }
+    closedir(dir);
+    return 0;
+}
+
+static int
+discover_w1(const char *root, struct sensor_found *out, size_t max, size_t *n)
+{
+    char p[ROOT_PATH_MAX];
+    struct dirent *de;
+    DIR *dir;
+    int r;
+
+    r = root_path(root, "/sys/bus/w1/devices", p, sizeof(p));
+    if (r < 0)
+        return r;
+    dir = opendir(p);
+    if (!dir)
+        return errno == ENOENT ? 0 : -errno;
+    while ((de = readdir(dir))) {
+        const char *s = de->d_name, *chip;
+        unsigned fam = 0;
+        size_t i;
+
+        /* <ff>-<12 hex>, lowercase */
+        if (strlen(s) != 15 || s[2] != '-')
+            continue;
+        for (i = 0; i < 15; i++) {
+            if (i == 2)
+                continue;
+            if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+                break;
+        }
+        if (i != 15)
+            continue;
+        for (i = 0; i < 2; i++)
+            fam = fam << 4 | (unsigned)(s[i] <= '9' ? s[i] - '0' : s[i] - 'a' + 10);
+        chip = w1_family_chip(fam);
+        if (!chip)
+            continue;
+        found_add(out, max, n, &sensor_driver_w1, s, chip, s);
+    }
+    closedir(dir);
+    return 0;
+}
+
+static int
+found_cmp(const void *a, const void *b)
+{
+    const struct sensor_found *x = a, *y = b;
+
+    return strcmp(x->label, y->label);
+}
+
+int
+sensor_discover(const char *root, struct sensor_found *out, size_t max)
+{
+    size_t n = 0;
+    int r;
+
+    r = discover_hwmon(root, out, max, &n);
+    if (r < 0)
+        return r;
+    r = discover_iio(root, out, max, &n);
+    if (r < 0)
+        return r;
+    r = discover_w1(root, out, max, &n);
+    if (r < 0)
+        return r;
+    qsort(out, MIN(n, max), sizeof(*out), found_cmp);
+    return (int)n;
+}
