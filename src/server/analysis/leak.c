@@ -1,0 +1,440 @@
+/* SPDX-License-Identifier: MIT */
+#include "leak.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "trend.h"
+
+#define DAY_S 86400.0
+#define MIB (1024.0 * 1024.0)
+
+void
+leak_params_default(struct leak_params *p)
+{
+    p->warmup_s = 45 * 60;         /* services and caches settle after boot */
+    p->min_bin_s = 600;            /* 10-minute medians */
+    p->min_bins = 8;               /* 80 minutes of data at least */
+    p->alpha = 1e-3;               /* one-sided */
+    p->conf = 0.90;                /* two-sided CI of the rate */
+    p->rate_min = 0.5 * MIB;       /* bytes/day */
+    p->rate_min_frac = 0.01;       /* of MemTotal per 30 days */
+    p->growth_min = 1 * MIB;       /* bytes over the window */
+    p->alone_min_s = DAY_S;        /* one quiet signal alone needs a day */
+    p->step_ratio = 0.5;
+    p->tail_frac = 0.35;
+    p->avail_min_s = 2 * DAY_S;
+    p->oom_floor_frac = 0.02;      /* of MemTotal */
+    p->oom_floor_min = 4 * MIB;    /* bytes */
+}
+
+const char *
+leak_kind_name(enum leak_kind k)
+{
+    static const char *const names[_LEAK_SIG_MAX] = {
+        [LEAK_SIG_SUNRECLAIM] = "sunreclaim",
+        [LEAK_SIG_SLAB_CACHE] = "slab_cache",
+        [LEAK_SIG_FILP_GAP] = "filp_gap",
+        [LEAK_SIG_FILEFD_GAP] = "filefd_gap",
+        [LEAK_SIG_MEM_AVAILABLE] = "mem_available",
+    };
+
+    if ((unsigned)k >= _LEAK_SIG_MAX)
+        return "unknown";
+    return names[k];
+}
+
+int
+leak_slab_reclaimable(const char *c)
+{
+    static const char *const prefixes[] = {
+        "dentry", "kmalloc-rcl-", "buffer_head", "radix_tree_node", "ext4_", "xfs_",
+        "btrfs_", "f2fs_", "nfs_", "fuse_", "ovl_", "squashfs_", "jbd2_", "mbcache",
+        "shmem_inode_cache", "proc_inode_cache", "sock_inode_cache", "inode_cache",
+        "bdev_cache", "kernfs_node_cache", "ubifs_", "vfat_", "fat_", "isofs_",
+        "nls_", "jffs2_", "erofs_", "tmpfs_", "hugetlbfs_", "debugfs_inode_cache",
+        "tracefs_inode_cache", "sysfs_", "configfs_", "mqueue_inode_cache",
+    };
+
+    for (size_t i = 0; i < ARRAY_SIZE(prefixes); i++)
+        if (strncmp(c, prefixes[i], strlen(prefixes[i])) == 0)
+            return 1;
+    /* Any "*_inode_cache" / "*inode*" cache is reclaimable on every filesystem. */
+    return strstr(c, "inode_cache") != NULL;
+}
+
+static double
+rate_floor(const struct leak_input *in, const struct leak_params *p)
+{
+    double r = p->rate_min;
+
+    if (isfinite(in->mem_total) && in->mem_total * p->rate_min_frac / 30.0 > r)
+        r = in->mem_total * p->rate_min_frac / 30.0;
+    return r;
+}
+
+struct binned {
+    double *t; /* seconds since the first bin */
+    double *y;
+    size_t n;
+    double t0; /* absolute seconds of t[0] */
+    double bin_s;
+};
+
+static int
+bin_series(const struct leak_series *s, int64_t from_ms, int64_t to_ms,
+           const struct leak_params *p, struct binned *b)
+{
+    size_t i = 0, j;
+    double span, width;
+    int r;
+
+    memset(b, 0, sizeof(*b));
+    while (i < s->n && s->t_ms[i] < from_ms)
+        i++;
+    j = i;
+    while (j < s->n && s->t_ms[j] <= to_ms)
+        j++;
+    if (j - i < 2)
+        return 0;
+    span = (double)(s->t_ms[j - 1] - s->t_ms[i]) / 1000.0;
+    width = p->min_bin_s;
+    if (span / width > LEAK_MAX_BINS)
+        width = ceil(span / LEAK_MAX_BINS);
+    b->bin_s = width;
+    b->t = malloc(sizeof(double) * (LEAK_MAX_BINS + 2));
+    b->y = malloc(sizeof(double) * (LEAK_MAX_BINS + 2));
+    if (!b->t || !b->y)
+        return -ENOMEM;
+    r = trend_bin_median(s->t_ms + i, s->v + i, j - i, s->t_ms[i], to_ms + 1,
+                         (int64_t)(width * 1000), LEAK_MAX_BINS + 2, b->t, b->y);
+    if (r < 0)
+        return r;
+    b->n = (size_t)r;
+    if (b->n > 0) {
+        b->t0 = b->t[0];
+        for (size_t k = 0; k < b->n; k++)
+            b->t[k] -= b->t0;
+    }
+    return 0;
+}
+
+static void
+binned_done(struct binned *b)
+{
+    free(b->t);
+    free(b->y);
+    b->t = b->y = NULL;
+}
+
+/* The statistics and shape tests on one binned signal (y grows on a leak). */
+static int
+judge_signal(const struct binned *b, double alpha, double rmin, const struct leak_params *p,
+             int is_avail, struct leak_evidence *ev)
+{
+    struct trend_mk mk;
+    struct trend_sen ts;
+    double var0, nn = (double)b->n, span = b->t[b->n - 1];
+    double ols_b, ols_a, sse_line, sse_step;
+    size_t k;
+    int r;
+
+    var0 = nn * (nn - 1) * (2 * nn + 5) / 18.0;
+    r = trend_theil_sen(b->t, b->y, b->n, p->conf, var0, &ts);
+    if (r < 0)
+        return r;
+    r = trend_mann_kendall(b->t, b->y, b->n, 0, ts.slope, &mk);
+    if (r < 0)
+        return r;
+    r = trend_theil_sen(b->t, b->y, b->n, p->conf, mk.var_corr, &ts);
+    if (r < 0)
+        return r;
+    ev->rate = ts.slope * DAY_S;
+    ev->rate_lo = ts.lo * DAY_S;
+    ev->rate_hi = ts.hi * DAY_S;
+    ev->z = mk.z;
+    ev->p = mk.p_up;
+    ev->hr_factor = mk.factor;
+
+    if (mk.p_up > alpha || ts.lo <= 0) {
+        ev->why = "no trend";
+        return 0;
+    }
+    if (ev->rate < rmin || ev->rate * span / DAY_S < p->growth_min) {
+        ev->why = "too slow";
+        return 0;
+    }
+    if (is_avail && span < p->avail_min_s) {
+        ev->why = "needs 2 days";
+        return 0;
+    }
+    if (trend_ols(b->t, b->y, b->n, &ols_b, &ols_a, &sse_line) == 0 &&
+        trend_step_sse(b->y, b->n, MAX(2, b->n / 10), &sse_step, &k) == 0 &&
+        sse_step < p->step_ratio * sse_line) {
+        ev->why = "step";
+        return 0;
+    }
+    if (b->n >= 12) {
+        size_t from = b->n - b->n / 3;
+        struct trend_sen tail;
+        double m = (double)(b->n - from);
+        r = trend_theil_sen(b->t + from, b->y + from, b->n - from, p->conf,
+                            m * (m - 1) * (2 * m + 5) / 18.0, &tail);
+        if (r < 0)
+            return r;
+        if (tail.slope < p->tail_frac * ts.slope) {
+            ev->why = "plateau";
+            return 0;
+        }
+    }
+    if (span >= 1.5 * DAY_S) {
+        double med = 0, frac = 0;
+        size_t nd = trend_lag_diff(b->t, b->y, b->n, DAY_S, b->bin_s, &med, &frac);
+        if (nd > 0 && (med <= 0 || frac < 0.75)) {
+            ev->why = "daily cycle";
+            return 0;
+        }
+    }
+    ev->growing = 1;
+    ev->why = "growing";
+    return 0;
+}
+
+static int
+is_quiet(enum leak_kind k)
+{
+    return k == LEAK_SIG_SUNRECLAIM || k == LEAK_SIG_SLAB_CACHE || k == LEAK_SIG_FILP_GAP ||
+           k == LEAK_SIG_FILEFD_GAP;
+}
+
+static void
+note_add(struct leak_result *r, const char *s)
+{
+    size_t len = strlen(r->note);
+
+    (void)snprintf(r->note + len, sizeof(r->note) - len, "%s%s", len ? "; " : "", s);
+}
+
+int
+leak_analyze(const struct leak_input *in, const struct leak_params *params,
+             struct leak_result *ret)
+{
+    struct leak_params def;
+    const struct leak_params *p = params;
+    struct leak_result res;
+    size_t n_caches = 0, judged = 0, n_quiet = 0;
+    int64_t from_ms;
+    double rmin, last_avail_t = NAN;
+    int have_quiet = 0, have_avail = 0, sun = -1, best = -1;
+    int r = 0;
+
+    if (!p) {
+        leak_params_default(&def);
+        p = &def;
+    }
+    if (!in || (in->n_series > 0 && !in->series))
+        return -EINVAL;
+    memset(&res, 0, sizeof(res));
+    res.rate = res.rate_lo = res.rate_hi = NAN;
+    res.mem_available = res.mem_available0 = NAN;
+    res.exhaustion_ms = -1;
+    res.last_ms = -1;
+    res.oom_floor = p->oom_floor_min;
+    if (isfinite(in->mem_total) && in->mem_total * p->oom_floor_frac > res.oom_floor)
+        res.oom_floor = in->mem_total * p->oom_floor_frac;
+    res.ev = calloc(in->n_series ? in->n_series : 1, sizeof(*res.ev));
+    if (!res.ev)
+        return -ENOMEM;
+    res.n_ev = in->n_series;
+
+    from_ms = in->start_ms + (int64_t)(p->warmup_s * 1000);
+    rmin = rate_floor(in, p);
+    for (size_t i = 0; i < in->n_series; i++)
+        if (in->series[i].kind == LEAK_SIG_SLAB_CACHE)
+            n_caches++;
+
+    for (size_t i = 0; i < in->n_series && r == 0; i++) {
+        const struct leak_series *s = &in->series[i];
+        struct leak_evidence *ev = &res.ev[i];
+        struct binned b;
+        double alpha = p->alpha;
+        int is_avail = s->kind == LEAK_SIG_MEM_AVAILABLE;
+
+        (void)snprintf(ev->name, sizeof(ev->name), "%s", s->name ? s->name : "?");
+        ev->kind = s->kind;
+        ev->rate = ev->rate_lo = ev->rate_hi = ev->z = ev->p = NAN;
+        ev->hr_factor = NAN;
+        ev->why = "too little data";
+        r = bin_series(s, from_ms, in->end_ms, p, &b);
+        if (r < 0) {
+            binned_done(&b);
+            break;
+        }
+        ev->bins = b.n;
+        ev->bin_s = b.bin_s;
+        if (b.n < p->min_bins) {
+            binned_done(&b);
+            continue;
+        }
+        judged++;
+        if (is_avail) {
+            have_avail = 1;
+            res.mem_available = b.y[b.n - 1];
+            res.mem_available0 = b.y[0];
+            last_avail_t = b.t0 + b.t[b.n - 1];
+            for (size_t k = 0; k < b.n; k++)
+                b.y[k] = -b.y[k];
+        } else {
+            have_quiet = 1;
+        }
+        if (s->kind == LEAK_SIG_SLAB_CACHE && n_caches > 1)
+            alpha /= (double)n_caches; /* many caches: Bonferroni */
+        if (s->kind == LEAK_SIG_SLAB_CACHE) {
+            /* Cheap screen first: most caches are flat, skip the O(n^2) work. */
+            double ob, oa, sse;
+            if (trend_ols(b.t, b.y, b.n, &ob, &oa, &sse) == 0 && ob * DAY_S < 0.5 * rmin) {
+                ev->rate = ob * DAY_S;
+                ev->why = "too slow";
+                binned_done(&b);
+                continue;
+            }
+        }
+        r = judge_signal(&b, alpha, rmin, p, is_avail, ev);
+        binned_done(&b);
+        if (s->kind == LEAK_SIG_SUNRECLAIM && sun < 0)
+            sun = (int)i;
+    }
+    if (r < 0) {
+        leak_result_done(&res);
+        return r;
+    }
+
+    /* A single cache or a gap must show in unreclaimable slab too, when we have it. */
+    for (size_t i = 0; i < res.n_ev; i++) {
+        struct leak_evidence *ev = &res.ev[i];
+        if (!ev->growing || ev->kind == LEAK_SIG_SUNRECLAIM || !is_quiet(ev->kind) || sun < 0)
+            continue;
+        if (!(res.ev[sun].rate >= 0.25 * ev->rate)) {
+            ev->growing = 0;
+            ev->why = "not confirmed by SUnreclaim";
+        }
+    }
+    /*
+     * Autocorrelated noise can fake a trend in one signal over a few hours; a real
+     * leak shows in two (a cache and unreclaimable slab, or a gap). One quiet
+     * signal alone must hold for alone_min_s.
+     */
+    for (size_t i = 0; i < res.n_ev; i++)
+        if (res.ev[i].growing && is_quiet(res.ev[i].kind))
+            n_quiet++;
+    if (n_quiet == 1)
+        for (size_t i = 0; i < res.n_ev; i++) {
+            struct leak_evidence *ev = &res.ev[i];
+            if (ev->growing && is_quiet(ev->kind) &&
+                (double)ev->bins * ev->bin_s < p->alone_min_s) {
+                ev->growing = 0;
+                ev->why = "alone, needs a day";
+            }
+        }
+    for (size_t i = 0; i < res.n_ev; i++) {
+        const struct leak_evidence *ev = &res.ev[i];
+        if (!ev->growing)
+            continue;
+        res.leak = 1;
+        if (best < 0)
+            best = (int)i;
+        else if (ev->kind == LEAK_SIG_SUNRECLAIM && res.ev[best].kind != LEAK_SIG_SUNRECLAIM)
+            best = (int)i;
+        else if (res.ev[best].kind == LEAK_SIG_MEM_AVAILABLE && is_quiet(ev->kind))
+            best = (int)i;
+        else if (res.ev[best].kind != LEAK_SIG_SUNRECLAIM && is_quiet(ev->kind) &&
+                 ev->rate > res.ev[best].rate)
+            best = (int)i;
+    }
+
+    res.judged = judged > 0;
+    if (!have_quiet)
+        note_add(&res, "no slab or file-handle signal (slabinfo needs root): MemAvailable only, "
+                       "which needs 2 days");
+    if (!have_avail)
+        note_add(&res, "no MemAvailable: no exhaustion projection");
+    if (!res.judged)
+        note_add(&res, "too little data after the warm-up");
+
+    if (best >= 0) {
+        const struct leak_evidence *ev = &res.ev[best];
+        (void)snprintf(res.signal, sizeof(res.signal), "%s", ev->name);
+        res.rate = ev->rate;
+        res.rate_lo = ev->rate_lo;
+        res.rate_hi = ev->rate_hi;
+        if (isfinite(res.mem_available) && res.rate > 0) {
+            double days = (res.mem_available - res.oom_floor) / res.rate;
+            if (days < 0)
+                days = 0;
+            res.last_ms = (int64_t)(last_avail_t * 1000);
+            res.exhaustion_ms = res.last_ms + (int64_t)(days * DAY_S * 1000);
+        }
+    }
+    if (isfinite(last_avail_t))
+        res.last_ms = (int64_t)(last_avail_t * 1000);
+    {
+        double first = INFINITY, last = -INFINITY;
+        for (size_t i = 0; i < in->n_series; i++) {
+            const struct leak_series *s = &in->series[i];
+            for (size_t k = 0; k < s->n; k++)
+                if (s->t_ms[k] >= from_ms && s->t_ms[k] <= in->end_ms) {
+                    first = MIN(first, (double)s->t_ms[k]);
+                    break;
+                }
+            for (size_t k = s->n; k > 0; k--)
+                if (s->t_ms[k - 1] <= in->end_ms) {
+                    last = MAX(last, (double)s->t_ms[k - 1]);
+                    break;
+                }
+        }
+        res.hours = last > first ? (last - first) / 3.6e6 : 0;
+    }
+    *ret = res;
+    return 0;
+}
+
+void
+leak_result_done(struct leak_result *r)
+{
+    free(r->ev);
+    r->ev = NULL;
+    r->n_ev = 0;
+}
+
+double
+leak_days_on_ram(double rate, double mem_total, double avail0, double ram_bytes, double board_ram,
+                 const struct leak_params *params)
+{
+    struct leak_params def;
+    const struct leak_params *p = params;
+    double reserve, total_r, used, floor_r;
+
+    if (!p) {
+        leak_params_default(&def);
+        p = &def;
+    }
+    if (!(rate > 0) || !isfinite(mem_total) || !isfinite(avail0) || !(ram_bytes > 0))
+        return NAN;
+    if (!(board_ram > 0)) {
+        board_ram = 1;
+        while (board_ram < mem_total)
+            board_ram *= 2;
+    }
+    reserve = board_ram - mem_total;
+    if (reserve < 0)
+        reserve = 0;
+    total_r = ram_bytes - reserve * ram_bytes / board_ram;
+    used = mem_total - avail0;
+    floor_r = MAX(p->oom_floor_min, p->oom_floor_frac * total_r);
+    if (total_r - used - floor_r <= 0)
+        return 0;
+    return (total_r - used - floor_r) / rate;
+}
