@@ -2,7 +2,9 @@
 #include "procfile.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -210,4 +212,76 @@ procfile_copy_line(char *dst, size_t size, const char *src)
         n--;
     dst[n] = '\0';
     return n;
+}
+
+int
+procfile_dir_init(struct procfile_dir *d, size_t max)
+{
+    memset(d, 0, sizeof(*d));
+    d->max = max;
+    d->names = calloc(max ? max : 1, sizeof(*d->names));
+    d->dents = malloc(PROCFILE_DENTS_BUF);
+    if (!d->names || !d->dents) {
+        procfile_dir_free(d);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+void
+procfile_dir_free(struct procfile_dir *d)
+{
+    free(d->names);
+    free(d->dents);
+    d->names = NULL;
+    d->dents = NULL;
+    d->n = d->max = 0;
+}
+
+static int
+cmp_names(const void *a, const void *b)
+{
+    return strverscmp(a, b);
+}
+
+int
+procfile_dir_list(struct procfile_dir *d, const char *root, const char *path, const char *prefix)
+{
+    size_t plen = strlen(prefix);
+    int fd;
+
+    d->n = 0;
+    d->skipped = 0;
+    fd = root_open(root, path, O_RDONLY | O_DIRECTORY);
+    if (fd < 0)
+        return fd;
+    for (;;) {
+        ssize_t n = getdents64(fd, d->dents, PROCFILE_DENTS_BUF);
+
+        if (n < 0) {
+            int r = -errno;
+            (void)close(fd);
+            return r;
+        }
+        if (n == 0)
+            break;
+        for (ssize_t off = 0; off < n;) {
+            struct dirent64 *e = (struct dirent64 *)(void *)(d->dents + off);
+            size_t len = strlen(e->d_name);
+
+            off += e->d_reclen;
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            if (strncmp(e->d_name, prefix, plen) != 0)
+                continue;
+            if (len >= PROCFILE_DIRNAME_MAX || d->n >= d->max) {
+                d->skipped++;
+                continue;
+            }
+            memcpy(d->names[d->n++], e->d_name, len + 1);
+        }
+    }
+    (void)close(fd);
+    qsort(d->names, d->n, sizeof(*d->names), cmp_names);
+    return (int)d->n;
 }

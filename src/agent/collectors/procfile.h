@@ -68,3 +68,28 @@ _warn_unused_result_ int procfile_key_value(char *line, char **ret_key, char **r
 size_t procfile_copy_line(char *dst, size_t size, const char *src);
 
 #endif
+
+#define PROCFILE_DIRNAME_MAX 128 /* longest directory entry name kept, bytes incl. NUL */
+#define PROCFILE_DENTS_BUF 8192  /* getdents64 buffer, bytes */
+
+/* A sorted listing of one directory into fixed storage allocated once. */
+struct procfile_dir {
+    char (*names)[PROCFILE_DIRNAME_MAX];
+    size_t n, max;
+    char *dents;
+    unsigned long skipped; /* entries left out: name too long or the list full */
+};
+
+/* Allocate room for max names. 0 or -ENOMEM. */
+_warn_unused_result_ int procfile_dir_init(struct procfile_dir *d, size_t max);
+
+/*
+ * List path under root: names starting with prefix ("" = all, never "." or ".."),
+ * sorted in natural order (hwmon2 before hwmon10). Returns the number of names,
+ * or a negative errno when the directory cannot be read. Entries past max are
+ * counted in skipped.
+ */
+_warn_unused_result_ int procfile_dir_list(struct procfile_dir *d, const char *root,
+                                           const char *path, const char *prefix);
+
+void procfile_dir_free(struct procfile_dir *d);

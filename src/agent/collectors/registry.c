@@ -9,6 +9,14 @@ extern const struct collector_ops load_collector;
 extern const struct collector_ops uptime_collector;
 extern const struct collector_ops filefd_collector;
 extern const struct collector_ops vmstat_collector;
+extern const struct collector_ops slabinfo_collector;
+extern const struct collector_ops fds_collector;
+extern const struct collector_ops thermal_collector;
+extern const struct collector_ops hwmon_collector;
+extern const struct collector_ops net_collector;
+extern const struct collector_ops build_collector;
+extern const struct collector_ops kmsg_collector;
+extern const struct collector_ops pstore_collector;
 
 const struct collector_ops *const collector_registry[] = {
     &meminfo_collector,
@@ -16,6 +24,14 @@ const struct collector_ops *const collector_registry[] = {
     &uptime_collector,
     &filefd_collector,
     &vmstat_collector,
+    &slabinfo_collector,
+    &fds_collector,
+    &thermal_collector,
+    &hwmon_collector,
+    &net_collector,
+    &build_collector,
+    &kmsg_collector,
+    &pstore_collector,
     NULL,
 };
 

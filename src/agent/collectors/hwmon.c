@@ -1,0 +1,346 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hwmon: temperatures of /sys/class/hwmon/hwmon<N> as
+ * node_hwmon_temp_celsius{chip,sensor="temp<M>"} (millidegrees / 1000), with
+ * node_exporter's chip names so dashboards work unchanged:
+ *   1. "<parent dir>_<device dir>" of the resolved `device` link
+ *      (platform_coretemp_0), else the `name` file, else the hwmon<N> dir name,
+ *      each lowercased with every byte outside [a-z0-9:_] turned into '_' and
+ *      leading/trailing '_' trimmed;
+ *   2. chips that end up with the same name (several hwmon dirs under one
+ *      device) get "_<name file>" appended when that tells them apart, else
+ *      "_hwmon<N>".
+ * The value comes from temp<M>_input, or from a bare temp<M> file when present.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "collector.h"
+#include "conf.h"
+#include "parse.h"
+#include "procfile.h"
+#include "rootfs.h"
+
+#define HWMON_CHIPS_DEFAULT 64
+#define HWMON_CHIPS_LIMIT 4096
+#define HWMON_FILES_MAX 1024  /* directory entries looked at per chip dir */
+#define HWMON_TEMPS_MAX 64    /* temperature sensors per chip */
+#define HWMON_LABEL_MAX 128   /* bytes of a chip name part */
+#define HWMON_CHIP_MAX (4 * HWMON_LABEL_MAX)
+
+struct hwmon_chip {
+    char dir[PROCFILE_DIRNAME_MAX]; /* hwmonN as listed */
+    char base[2 * HWMON_LABEL_MAX + 2];
+    char name[HWMON_LABEL_MAX];     /* cleaned name file, "" if none */
+    char real[HWMON_LABEL_MAX];     /* cleaned basename of the resolved dir */
+    char chip[HWMON_CHIP_MAX];      /* final label */
+};
+
+struct hwmon_temp {
+    unsigned num;
+    int has_input, has_bare;
+    double input, bare;
+};
+
+struct hwmon_ctx {
+    size_t max_chips;
+    struct procfile_dir list;  /* /sys/class/hwmon */
+    struct procfile_dir files; /* one chip directory */
+    struct hwmon_chip *chips;
+    size_t nchips;
+    struct hwmon_temp temps[HWMON_TEMPS_MAX];
+    size_t ntemps;
+    char path[ROOT_PATH_MAX];
+    char real[PATH_MAX];
+    char value[128];
+};
+
+/* node_exporter's cleanMetricName: lowercase, [^a-z0-9:_] -> '_', trim '_'. */
+static void
+hwmon_clean(char *dst, size_t size, const char *src)
+{
+    size_t n = 0, start = 0;
+
+    for (const char *p = src; *p && *p != '\n' && n + 1 < size; p++) {
+        char ch = *p;
+
+        if (ch >= 'A' && ch <= 'Z')
+            ch = (char)(ch - 'A' + 'a');
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == ':' || ch == '_'))
+            ch = '_';
+        dst[n++] = ch;
+    }
+    while (n > 0 && dst[n - 1] == '_')
+        n--;
+    dst[n] = '\0';
+    while (dst[start] == '_')
+        start++;
+    if (start)
+        memmove(dst, dst + start, n - start + 1);
+}
+
+static int
+hwmon_init(void **ret_ctx)
+{
+    struct hwmon_ctx *c = calloc(1, sizeof(*c));
+
+    if (!c)
+        return -ENOMEM;
+    c->max_chips = HWMON_CHIPS_DEFAULT;
+    *ret_ctx = c;
+    return 0;
+}
+
+static int
+hwmon_configure(void *ctx, const char *key, const char *value)
+{
+    struct hwmon_ctx *c = ctx;
+    uint64_t v;
+
+    if (strcmp(key, "max_chips") != 0)
+        return -ENOENT;
+    if (conf_uint(value, &v) < 0 || v == 0 || v > HWMON_CHIPS_LIMIT)
+        return -EINVAL;
+    if (c->chips)
+        return -EBUSY;
+    c->max_chips = v;
+    return 0;
+}
+
+static int
+hwmon_start(void *ctx, const char *root)
+{
+    struct hwmon_ctx *c = ctx;
+
+    (void)root;
+    if (c->chips)
+        return 0;
+    c->chips = calloc(c->max_chips, sizeof(*c->chips));
+    if (!c->chips || procfile_dir_init(&c->list, c->max_chips) < 0 ||
+        procfile_dir_init(&c->files, HWMON_FILES_MAX) < 0) {
+        free(c->chips);
+        c->chips = NULL;
+        procfile_dir_free(&c->list);
+        procfile_dir_free(&c->files);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+/* Last path component of p (no trailing slash expected from realpath). */
+static const char *
+base_of(const char *p)
+{
+    const char *s = strrchr(p, '/');
+
+    return s ? s + 1 : p;
+}
+
+/* Fill chip's names; 0, or a negative errno when the entry is not a directory. */
+static int
+describe_chip(struct hwmon_ctx *c, const char *root, struct hwmon_chip *chip)
+{
+    char rel[PROCFILE_DIRNAME_MAX + 64];
+    struct stat st;
+
+    (void)snprintf(rel, sizeof(rel), "/sys/class/hwmon/%s", chip->dir);
+    if (root_path(root, rel, c->path, sizeof(c->path)) < 0)
+        return -ENAMETOOLONG;
+    if (stat(c->path, &st) < 0)
+        return -errno;
+    if (!S_ISDIR(st.st_mode))
+        return -ENOTDIR;
+    if (realpath(c->path, c->real))
+        hwmon_clean(chip->real, sizeof(chip->real), base_of(c->real));
+    else
+        hwmon_clean(chip->real, sizeof(chip->real), chip->dir);
+
+    (void)snprintf(rel, sizeof(rel), "/sys/class/hwmon/%s/name", chip->dir);
+    if (root_read_line(root, rel, c->value, sizeof(c->value)) >= 0)
+        hwmon_clean(chip->name, sizeof(chip->name), c->value);
+    else
+        chip->name[0] = '\0';
+
+    chip->base[0] = '\0';
+    (void)snprintf(rel, sizeof(rel), "/sys/class/hwmon/%s/device", chip->dir);
+    if (root_path(root, rel, c->path, sizeof(c->path)) == 0 && realpath(c->path, c->real)) {
+        char dev[HWMON_LABEL_MAX], type[HWMON_LABEL_MAX];
+        char *slash = strrchr(c->real, '/');
+
+        hwmon_clean(dev, sizeof(dev), base_of(c->real));
+        type[0] = '\0';
+        if (slash && slash != c->real) {
+            *slash = '\0';
+            hwmon_clean(type, sizeof(type), base_of(c->real));
+        }
+        if (type[0] && dev[0])
+            (void)snprintf(chip->base, sizeof(chip->base), "%s_%s", type, dev);
+        else if (dev[0])
+            (void)snprintf(chip->base, sizeof(chip->base), "%s", dev);
+    }
+    if (!chip->base[0])
+        (void)snprintf(chip->base, sizeof(chip->base), "%s",
+                       chip->name[0] ? chip->name : chip->real);
+    return chip->base[0] ? 0 : -EINVAL;
+}
+
+static void
+disambiguate(struct hwmon_ctx *c)
+{
+    for (size_t i = 0; i < c->nchips; i++) {
+        struct hwmon_chip *a = &c->chips[i];
+        int shared = 0, name_unique = a->name[0] != '\0';
+
+        for (size_t j = 0; j < c->nchips; j++) {
+            if (j == i || strcmp(c->chips[j].base, a->base) != 0)
+                continue;
+            shared = 1;
+            if (strcmp(c->chips[j].name, a->name) == 0)
+                name_unique = 0;
+        }
+        if (!shared)
+            (void)snprintf(a->chip, sizeof(a->chip), "%s", a->base);
+        else
+            (void)snprintf(a->chip, sizeof(a->chip), "%s_%s", a->base,
+                           name_unique ? a->name : a->real);
+    }
+}
+
+static struct hwmon_temp *
+temp_slot(struct hwmon_ctx *c, unsigned num)
+{
+    for (size_t i = 0; i < c->ntemps; i++)
+        if (c->temps[i].num == num)
+            return &c->temps[i];
+    if (c->ntemps >= HWMON_TEMPS_MAX)
+        return NULL;
+    memset(&c->temps[c->ntemps], 0, sizeof(c->temps[0]));
+    c->temps[c->ntemps].num = num;
+    return &c->temps[c->ntemps++];
+}
+
+/* Collect temp<M>_input and temp<M> of one directory (relative to the root). */
+static void
+scan_temps(struct hwmon_ctx *c, const char *root, const char *dir)
+{
+    char rel[PROCFILE_DIRNAME_MAX * 2 + 64];
+    int n = procfile_dir_list(&c->files, root, dir, "temp");
+
+    for (int i = 0; i < n; i++) {
+        const char *f = c->files.names[i] + 4, *p = f;
+        struct hwmon_temp *t;
+        uint64_t num;
+        double v;
+        int bare;
+
+        while (*p >= '0' && *p <= '9')
+            p++;
+        if (p == f || p - f > 9)
+            continue;
+        bare = *p == '\0';
+        if (!bare && strcmp(p, "_input") != 0)
+            continue;
+        if (parse_u64_n(f, (size_t)(p - f), &num) < 0)
+            continue;
+        if (snprintf(rel, sizeof(rel), "%s/%s", dir, c->files.names[i]) >= (int)sizeof(rel))
+            continue;
+        if (root_read_line(root, rel, c->value, sizeof(c->value)) < 0 ||
+            parse_double(c->value, &v) < 0)
+            continue;
+        t = temp_slot(c, (unsigned)num);
+        if (!t)
+            continue;
+        if (bare) {
+            t->has_bare = 1;
+            t->bare = v;
+        } else {
+            t->has_input = 1;
+            t->input = v;
+        }
+    }
+}
+
+static int
+cmp_temp(const void *a, const void *b)
+{
+    const struct hwmon_temp *x = a, *y = b;
+
+    return x->num < y->num ? -1 : x->num > y->num;
+}
+
+static int
+hwmon_read(void *ctx, const char *root, struct expo_writer *w)
+{
+    struct hwmon_ctx *c = ctx;
+    int r, n, family = 0;
+
+    r = hwmon_start(c, root);
+    if (r < 0)
+        return r;
+    n = procfile_dir_list(&c->list, root, "/sys/class/hwmon", "");
+    if (n < 0)
+        return n;
+    c->nchips = 0;
+    for (int i = 0; i < n; i++) {
+        struct hwmon_chip *chip = &c->chips[c->nchips];
+
+        (void)snprintf(chip->dir, sizeof(chip->dir), "%s", c->list.names[i]);
+        if (describe_chip(c, root, chip) == 0)
+            c->nchips++;
+    }
+    disambiguate(c);
+    for (size_t i = 0; i < c->nchips; i++) {
+        char dir[PROCFILE_DIRNAME_MAX + 64];
+
+        c->ntemps = 0;
+        (void)snprintf(dir, sizeof(dir), "/sys/class/hwmon/%s", c->chips[i].dir);
+        scan_temps(c, root, dir);
+        (void)snprintf(dir, sizeof(dir), "/sys/class/hwmon/%s/device", c->chips[i].dir);
+        scan_temps(c, root, dir);
+        qsort(c->temps, c->ntemps, sizeof(c->temps[0]), cmp_temp);
+        for (size_t k = 0; k < c->ntemps; k++) {
+            struct hwmon_temp *t = &c->temps[k];
+            char sensor[32];
+            struct expo_label l[2] = { { "chip", c->chips[i].chip }, { "sensor", sensor } };
+
+            (void)snprintf(sensor, sizeof(sensor), "temp%u", t->num);
+            if (!family) {
+                (void)expo_family(w, "node_hwmon_temp_celsius", METRIC_GAUGE,
+                                  "Hardware monitor for temperature (input).");
+                family = 1;
+            }
+            (void)expo_sample(w, "node_hwmon_temp_celsius", l, 2,
+                              (t->has_bare ? t->bare : t->input) / 1000.0);
+        }
+    }
+    if (expo_error(w))
+        return expo_error(w);
+    return 0;
+}
+
+static void
+hwmon_fini(void *ctx)
+{
+    struct hwmon_ctx *c = ctx;
+
+    if (!c)
+        return;
+    procfile_dir_free(&c->list);
+    procfile_dir_free(&c->files);
+    free(c->chips);
+    free(c);
+}
+
+const struct collector_ops hwmon_collector = {
+    .name = "hwmon",
+    .help = "hwmon temperatures with node_exporter's chip names (node_hwmon_temp_celsius)",
+    .init = hwmon_init,
+    .configure = hwmon_configure,
+    .start = hwmon_start,
+    .read = hwmon_read,
+    .fini = hwmon_fini,
+};
