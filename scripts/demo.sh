@@ -1,0 +1,162 @@
+#!/bin/bash
+# scripts/demo.sh BUILD_DIR - the story's board farm, simulated, polled and shown.
+#
+# 1. `soak sim history` writes the farm's past weeks (rock-pi-s, rock-pi-e, zero-3e,
+#    rock-5b: 6.12.55, then 6.17.6 leaking filp) and `soak import` loads them into SQLite;
+# 2. `soak sim live` keeps a simulated /proc + /sys tree per board going (time accelerated)
+#    and a REAL soakd serves each tree on a loopback port;
+# 3. `soak server` polls them into the same database and serves the dashboard
+#    on 127.0.0.1:8080 (or the next free port);
+# 4. the verdict table for the 6.17.6 build is printed, then everything runs until Ctrl-C.
+#
+# Environment: DEMO_SECONDS=N stops by itself after N seconds (tests, CI);
+# DEMO_DIR=DIR works there (kept afterwards) instead of a temporary directory;
+# DEMO_PORT=P first dashboard port to try (default 8080); DEMO_DAYS=D history length.
+set -eu
+
+build=${1:-build}
+soak=$build/src/server/soak
+soakd=$build/src/agent/soakd
+seconds=${DEMO_SECONDS:-0}
+port0=${DEMO_PORT:-8080}
+
+say() { printf 'demo: %s\n' "$*"; }
+die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
+
+# --- what is there
+[ -x "$soak" ] || die "no $soak: build first (make)"
+[ -x "$soakd" ] || die "no $soakd: build first (make)"
+missing=
+for c in sim import server verdict web; do
+    "$soak" "$c" --help >/dev/null 2>&1 || missing="$missing soak-$c"
+done
+command -v python3 >/dev/null 2>&1 || missing="$missing python3"
+command -v curl >/dev/null 2>&1 || missing="$missing curl"
+if [ -n "$missing" ]; then
+    die "this build lacks:${missing} - the demo needs all of them (see issues 4, 5 and 6)"
+fi
+
+if [ -n "${DEMO_DIR:-}" ]; then
+    work=$DEMO_DIR
+    mkdir -p "$work"
+    keep=1
+else
+    work=$(mktemp -d "${TMPDIR:-/tmp}/soak-demo.XXXXXX")
+    keep=0
+fi
+pids=
+cleanup() {
+    trap - EXIT INT TERM
+    for p in $pids; do kill "$p" 2>/dev/null || true; done
+    for p in $pids; do wait "$p" 2>/dev/null || true; done
+    if [ "$keep" = 0 ]; then rm -rf "$work"; else say "kept $work"; fi
+    say "stopped"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# free_port FIRST: the first port from FIRST on that nothing listens on (loopback).
+free_port() {
+    python3 - "$1" <<'EOF'
+import socket, sys
+p = int(sys.argv[1])
+for port in range(p, p + 200):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    finally:
+        s.close()
+    print(port)
+    break
+EOF
+}
+
+# --- 1. history
+say "simulating the farm's history into $work/history"
+mkdir -p "$work/history"
+"$soak" sim history --out "$work/history" ${DEMO_DAYS:+--days "$DEMO_DAYS"} >"$work/sim-history.log" 2>&1 ||
+    { cat "$work/sim-history.log" >&2; die "soak sim history failed"; }
+db=$work/farm.db
+devices=
+for f in "$work/history"/*.om; do
+    [ -e "$f" ] || die "soak sim history wrote no *.om files"
+    name=$(basename "$f" .om)
+    devices="$devices $name"
+    say "importing $name"
+    "$soak" import --db "$db" --device "$name" "$f" >/dev/null || die "soak import of $name failed"
+done
+
+# --- 2. live boards served by real soakd processes
+say "starting the live simulated boards"
+mkdir -p "$work/roots"
+"$soak" sim live --out "$work/roots" >"$work/sim-live.log" 2>&1 &
+pids="$pids $!"
+conf=$work/farm.conf
+webport=$(free_port "$port0")
+[ -n "$webport" ] || die "no free port from $port0"
+{
+    printf '[server]\nstore = sqlite:%s\nlisten = 127.0.0.1:%s\ninterval = 10\n\n' "$db" "$webport"
+} >"$conf"
+agentport=$(free_port 9201)
+for name in $devices; do
+    root=$work/roots/$name
+    for _ in $(seq 1 100); do [ -e "$root/proc/meminfo" ] && break; sleep 0.1; done
+    [ -e "$root/proc/meminfo" ] || die "soak sim live made no root for $name ($root)"
+    agentport=$(free_port "$agentport")
+    "$soakd" --root "$root" --listen "127.0.0.1:$agentport" >"$work/soakd-$name.log" 2>&1 &
+    pids="$pids $!"
+    printf '[device %s]\nurl = http://127.0.0.1:%s\n\n' "$name" "$agentport" >>"$conf"
+    agentport=$((agentport + 1))
+done
+
+# --- 3. the server: poller and dashboard
+say "starting soak server (config $conf)"
+"$soak" server --config "$conf" >"$work/server.log" 2>&1 &
+server_pid=$!
+pids="$pids $server_pid"
+url=http://127.0.0.1:$webport/
+for _ in $(seq 1 100); do
+    curl -s -o /dev/null "$url" && break
+    kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log" >&2; die "soak server exited"; }
+    sleep 0.2
+done
+curl -s -o /dev/null "$url" || die "the dashboard does not answer at $url"
+
+# --- 4. the verdict table for the 6.17.6 build
+new_build=$(curl -s "${url}api/v1/devices" | python3 -c '
+import json, sys
+builds = [d["build"] for d in json.load(sys.stdin)["devices"] if d["build"]]
+b = [x for x in builds if "6.17" in x]
+print((b or builds or [""])[0])')
+echo
+say "dashboard: $url"
+echo
+if [ -n "$new_build" ]; then
+    say "verdicts for build '$new_build':"
+    printf '%-14s %-8s %s\n' DEVICE VERDICT "REASONS (soak verdict)"
+    for name in $devices; do
+        set +e
+        out=$("$soak" verdict --db "$db" --device "$name" --build "$new_build" 2>&1)
+        rc=$?
+        set -e
+        case $rc in 0) v=PASS ;; 1) v=FAIL ;; 2) v="NO DATA" ;; *) v="ERROR" ;; esac
+        first=$(printf '%s\n' "$out" | head -n 1)
+        printf '%-14s %-8s %s\n' "$name" "$v" "$first"
+        printf '%s\n' "$out" | tail -n +2 | sed 's/^/                        /'
+    done
+else
+    say "no device reports a build yet: see $work/server.log"
+fi
+echo
+if [ "$seconds" -gt 0 ]; then
+    say "running for ${seconds}s (DEMO_SECONDS)"
+    sleep "$seconds"
+    curl -s -o /dev/null -w 'demo: dashboard still answers: HTTP %{http_code}\n' "$url"
+else
+    say "press Ctrl-C to stop"
+    while kill -0 "$server_pid" 2>/dev/null; do sleep 1; done
+    die "soak server stopped: see $work/server.log"
+fi
