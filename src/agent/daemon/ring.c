@@ -13,7 +13,7 @@
 
 #define REC_HDR 16             /* u32 length, i64 timestamp, u32 entries */
 #define ENTRY_MAX 15           /* varint slot|kind (5) + raw double or varint (10) */
-#define BYTES_PER_RECORD 2048  /* default byte ring size per record */
+#define BYTES_PER_RECORD 1024  /* default byte ring size per record */
 #define INT_EXACT 9007199254740992.0 /* 2^53: integers up to here are exact in a double */
 #define NO_SLOT UINT32_MAX
 

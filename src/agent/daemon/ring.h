@@ -43,7 +43,7 @@ struct ring_query;
 struct ring_options {
     size_t max_records; /* records retained at most */
     size_t max_series;  /* distinct series the table can hold */
-    size_t max_bytes;   /* size of the byte ring; 0 = 2048 bytes per record */
+    size_t max_bytes;   /* size of the byte ring; 0 = 1024 bytes per record */
 };
 
 struct ring_stats {

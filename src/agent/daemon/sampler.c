@@ -165,7 +165,7 @@ run_job(struct sampler *s, struct job *j)
         double cap = MAX(SAMPLER_BACKOFF_MAX, j->interval);
         j->effective = MIN(j->effective * 2, cap);
         if (s->started)
-            complain(&j->complaint, t1, "collector %s: read failed: %s; next try in %.0f s",
+            complain(&j->complaint, t1, "collector %s: read failed: %s; next try in %.3g s",
                      j->ops->name, strerror(-r), j->effective);
         else
             complain(&j->complaint, t1, "collector %s: read failed: %s", j->ops->name,
