@@ -18,5 +18,8 @@ struct soak_command {
 extern const struct soak_command soak_commands[];
 
 /* Add one declaration per command, keeping the list sorted. */
+int cmd_alerts(int argc, char **argv);
+int cmd_events(int argc, char **argv);
+int cmd_server(int argc, char **argv);
 
 #endif

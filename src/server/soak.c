@@ -11,6 +11,9 @@
 
 const struct soak_command soak_commands[] = {
     /* Keep sorted by name; one line per command. */
+    {"alerts", cmd_alerts, "list the alerts the server raised, open and recent"},
+    {"events", cmd_events, "list or rebuild a device's events (reboots, OOM kills, panics, ...)"},
+    {"server", cmd_server, "poll the farm, store samples, derive events, raise alerts"},
     {NULL, NULL, NULL},
 };
 

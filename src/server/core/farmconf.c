@@ -135,6 +135,10 @@ handle_server(struct farm_conf *c, const char *key, const char *v)
         return set_str(&c->store, v);
     if (strcmp(key, "listen") == 0)
         return set_str(&c->listen, v);
+    if (strcmp(key, "listen_token") == 0)
+        return set_str(&c->listen_token, v);
+    if (strcmp(key, "baseline") == 0)
+        return set_str(&c->baseline, v);
     if (strcmp(key, "shard") == 0)
         return parse_shard(v, &c->shard_i, &c->shard_n);
     if (strcmp(key, "token") == 0)
@@ -172,6 +176,13 @@ handle_alerts(struct farm_conf *c, const char *key, const char *v)
         if (parse_double(v, &x) < 0 || !(x > 0 && x <= 3650))
             return -EINVAL;
         c->exhaustion_days = x;
+        return 0;
+    }
+    if (strcmp(key, "hold") == 0) {
+        double x;
+        if (conf_duration(v, &x) < 0 || x <= 0 || x > 30 * 86400.0)
+            return -EINVAL;
+        c->alert_hold = x;
         return 0;
     }
     if (strcmp(key, "exec") == 0)
@@ -269,6 +280,8 @@ finish(struct farm_conf *c, char *err, size_t errlen)
         c->unreachable_after = 300;
     if (c->exhaustion_days <= 0)
         c->exhaustion_days = 7;
+    if (c->alert_hold <= 0)
+        c->alert_hold = 3600;
     if (c->listen && !c->listen[0]) {
         free(c->listen);
         c->listen = NULL;
@@ -356,6 +369,8 @@ farmconf_free(struct farm_conf *c)
     free(c->path);
     free(c->store);
     free(c->listen);
+    free(c->listen_token);
+    free(c->baseline);
     free(c->token);
     free(c->alert_exec);
     free(c->alert_webhook);

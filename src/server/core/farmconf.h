@@ -6,6 +6,8 @@
  *   [server]
  *   store = sqlite:/var/lib/soak/farm.db   ; or postgresql://...
  *   listen = 127.0.0.1:8080                ; dashboard + API (empty: none)
+ *   listen_token = SECRET                  ; bearer token the dashboard asks for
+ *   baseline = 6.12.55                     ; build the dashboard's verdicts compare against
  *   shard = 0/1                            ; this poller owns hash(name) % n == i
  *   token = SECRET                         ; default bearer token for every device
  *   interval = 60                          ; default poll interval (duration)
@@ -17,6 +19,8 @@
  *   [alerts]
  *   unreachable_after = 5m                 ; alert when unreachable this long
  *   exhaustion_days = 7                    ; alert when memory runs out within
+ *   hold = 1h                              ; one-off alerts (OOM kill, panic, reboot)
+ *                                          ; resolve after this long without a repeat
  *   exec = /usr/local/bin/notify {alert} {device} {state}   ; argv template
  *   webhook = http://127.0.0.1:9000/hook   ; JSON POST
  *
@@ -70,6 +74,8 @@ struct farm_conf {
     char *path;               /* the file it came from (NULL for strings) */
     char *store;              /* NULL = none configured */
     char *listen;             /* NULL = no dashboard */
+    char *listen_token;       /* dashboard bearer token, NULL = none */
+    char *baseline;           /* dashboard verdict baseline build, NULL = judge's default */
     unsigned shard_i, shard_n;/* default 0/1 */
     char *token;
     double interval, timeout, connect_timeout, jitter;
@@ -77,6 +83,7 @@ struct farm_conf {
     /* [alerts] */
     double unreachable_after; /* seconds, default 300 */
     double exhaustion_days;   /* default 7 */
+    double alert_hold;        /* seconds, default 3600 */
     char *alert_exec;         /* argv template, may be NULL */
     char *alert_webhook;      /* URL, may be NULL */
     char *alert_token;        /* bearer token for the webhook, may be NULL */
