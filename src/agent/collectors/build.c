@@ -279,16 +279,55 @@ match_version(struct build_ctx *c, const char *slot, const char *value)
     return 1;
 }
 
+/* statusfile= of [system] in system.conf, when rauc_status_file is not configured. */
+static void
+find_status_file(struct build_ctx *c, const char *root, char *out, size_t size)
+{
+    char *line;
+    size_t len;
+    int in_system = 0;
+
+    out[0] = '\0';
+    if (procfile_open(&c->pf, root, c->system_conf) < 0)
+        return;
+    while (procfile_next(&c->pf, &line, &len) > 0) {
+        char *f[2];
+
+        if (line[0] == '[') {
+            in_system = strncmp(line, "[system]", 8) == 0;
+            continue;
+        }
+        if (!in_system || strncmp(line, "statusfile", 10) != 0)
+            continue;
+        line += 10;
+        while (*line == ' ' || *line == '\t')
+            line++;
+        if (*line != '=' || procfile_split(line + 1, f, 2) != 1 || f[0][0] != '/')
+            continue;
+        (void)procfile_copy_line(out, size, f[0]);
+        break;
+    }
+    procfile_close(&c->pf);
+}
+
 static void
 read_rauc_version(struct build_ctx *c, const char *root)
 {
+    char status[ROOT_PATH_MAX];
+
     c->id.rauc_bundle_version[0] = '\0';
-    if (!c->status_file[0] || !c->id.rauc_slot[0])
+    if (!c->id.rauc_slot[0])
+        return;
+    if (c->status_file[0])
+        (void)procfile_copy_line(status, sizeof(status), c->status_file);
+    else
+        find_status_file(c, root, status, sizeof(status));
+    if (!status[0])
         return;
     /* rauc.slot= holds a bootname ("A") or a slot name ("rootfs.0"). */
     (void)procfile_copy_line(c->slot_name, sizeof(c->slot_name), c->id.rauc_slot);
     (void)scan_ini(c, root, c->system_conf, "bootname", match_bootname);
-    (void)scan_ini(c, root, c->status_file, "bundle.version", match_version);
+    (void)scan_ini(c, root, status, "bundle.version", match_version);
 }
 
 static void

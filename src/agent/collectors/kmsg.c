@@ -40,6 +40,7 @@ struct kmsg_ctx {
     uint64_t records, oom_kills, panics, warnings, overruns, garbled, long_lines;
     int have_oom;
     int opened;              /* the log was open at least once */
+    int skipping;            /* dropping the tail of an over-long line */
     uint64_t oom_pid;
     char oom_comm[KMSG_COMM_MAX];
 };
@@ -226,7 +227,10 @@ drain_lines(struct kmsg_ctx *c)
         if (!nl)
             break;
         *nl = '\0';
-        handle_line(c, c->buf + start);
+        if (c->skipping)
+            c->skipping = 0;
+        else
+            handle_line(c, c->buf + start);
         start = (size_t)(nl - c->buf) + 1;
     }
     if (start > 0) {
@@ -234,7 +238,9 @@ drain_lines(struct kmsg_ctx *c)
         c->len -= start;
     } else if (c->len == sizeof(c->buf) - 1) {
         /* No newline in a full buffer: garbage; drop it. */
-        c->long_lines++;
+        if (!c->skipping)
+            c->long_lines++;
+        c->skipping = 1;
         c->len = 0;
     }
 }
@@ -298,6 +304,8 @@ kmsg_read(void *ctx, const char *root, struct expo_writer *w)
                        0, (double)c->warnings);
     (void)emit_counter(w, "soak_kmsg_records", "Kernel log records read.", NULL, 0,
                        (double)c->records);
+    (void)emit_counter(w, "soak_kmsg_garbled", "Lines that were not kernel log records.",
+                       NULL, 0, (double)(c->garbled + c->long_lines));
     (void)emit_counter(w, "soak_kmsg_overruns",
                        "Times records were overwritten before they could be read.", NULL, 0,
                        (double)c->overruns);

@@ -59,8 +59,8 @@ count_type(struct pstore_ctx *c, const char *file)
     char type[PSTORE_TYPE_MAX];
     size_t n = strcspn(file, "-");
 
-    if (n == 0 || n >= sizeof(type))
-        return;
+    if (n == 0 || file[n] != '-' || n >= sizeof(type))
+        return; /* not a <type>-<backend>-<id> record */
     memcpy(type, file, n);
     type[n] = '\0';
     for (size_t i = 0; i < c->ntypes; i++) {

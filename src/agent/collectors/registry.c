@@ -17,6 +17,7 @@ extern const struct collector_ops net_collector;
 extern const struct collector_ops build_collector;
 extern const struct collector_ops kmsg_collector;
 extern const struct collector_ops pstore_collector;
+extern const struct collector_ops kmemleak_collector;
 
 const struct collector_ops *const collector_registry[] = {
     &meminfo_collector,
@@ -32,6 +33,7 @@ const struct collector_ops *const collector_registry[] = {
     &build_collector,
     &kmsg_collector,
     &pstore_collector,
+    &kmemleak_collector,
     NULL,
 };
 
