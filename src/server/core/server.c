@@ -462,6 +462,8 @@ commit_poll(struct server *s, struct srv_dev *d, const struct poll_outcome *o)
         d->ev_saved = TAKE_PTR(after);
     }
     s->samples += o->b ? o->b->n : 0;
+    log_debug("%s: committed poll %" PRId64 " (%zu samples%s)", d->name, d->cycle_t_ms,
+              o->b ? o->b->n : 0, o->record_poll ? ", poll recorded" : "");
     if (s->alerts)
         alerts_observe(s->alerts, s->st, d->name, d->store_id, &d->ev, &evs, d->cycle_t_ms);
     free(before);
