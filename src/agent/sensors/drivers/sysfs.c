@@ -199,37 +199,34 @@ hwmon_type_of(const char *base, const char **ret_index)
     return NULL;
 }
 
-/* A configured device may name the chip's device directory: use its hwmon/hwmonK. */
+/*
+ * A configured device may name the chip's device directory (an i2c device has
+ * a `name` file too): use its hwmon/hwmonK when there is one.
+ */
 static int
 hwmon_resolve(struct sensor_dev *d)
 {
     char p[ROOT_PATH_MAX], sub[SENSOR_PATH_MAX + 8];
-    char name[64];
     struct dirent *de;
     DIR *dir;
-    int r = -ENOENT;
 
-    if (read_word(d->root, d->device, "name", name, sizeof(name)) == 0)
-        return 0;
     if (path_join(sub, sizeof(sub), d->device, "hwmon") < 0 ||
         root_path(d->root, sub, p, sizeof(p)) < 0)
         return -ENAMETOOLONG;
     dir = opendir(p);
     if (!dir)
-        return -errno;
+        return 0; /* the directory is the hwmon node itself */
     while ((de = readdir(dir))) {
         if (strncmp(de->d_name, "hwmon", 5) == 0 && de->d_name[5]) {
             char full[SENSOR_PATH_MAX];
 
-            if (path_join(full, sizeof(full), sub, de->d_name) == 0) {
+            if (path_join(full, sizeof(full), sub, de->d_name) == 0)
                 copy_str(d->device, sizeof(d->device), full);
-                r = 0;
-            }
             break;
         }
     }
     closedir(dir);
-    return r;
+    return 0;
 }
 
 static int

@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Kernel-driver paths on fixture trees (tests/fixtures/sysfs/): discovery of
+ * hwmon, IIO and w1 devices laid out as the kernel does, their values in SI
+ * units through the manager with zero configuration, configured sensors taking
+ * precedence over discovered ones, faulty files, and a vanishing device.
+ */
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "buf.h"
+#include "expo.h"
+#include "parse.h"
+#include "sensors.h"
+
+#define NEAR(a, b, eps) assert_true(fabs((a) - (b)) <= (eps))
+
+static char farm[512], faults[512];
+
+static char *
+render(struct sensors *s)
+{
+    struct expo_writer w;
+    struct buf b;
+
+    buf_init(&b, 1 << 20);
+    expo_writer_init(&w, &b, EXPO_PROMETHEUS);
+    assert_int_equal(sensors_write(s, &w), 0);
+    return buf_take(&b);
+}
+
+/* The value of series key ("name{labels}") in out; fails the test when absent. */
+static double
+value(const char *out, const char *key)
+{
+    const char *p = out;
+    size_t l = strlen(key);
+
+    while ((p = strstr(p, key))) {
+        if ((p == out || p[-1] == '\n') && p[l] == ' ') {
+            const char *q = p + l + 1;
+            double v;
+
+            assert_int_equal(parse_double_field(&q, &v), 0);
+            return v;
+        }
+        p += l;
+    }
+    fail_msg("series %s missing in:\n%s", key, out);
+    return NAN;
+}
+
+static struct sensors *
+fresh(void)
+{
+    struct sensors *s;
+
+    assert_int_equal(sensors_new(&s), 0);
+    return s;
+}
+
+static void
+sample_all(struct sensors *s)
+{
+    for (size_t i = 0; i < sensors_count(s); i++)
+        (void)sensors_sample(s, i);
+}
+
+static void
+test_discover(void **state)
+{
+    static const char *labels[] = {
+        "28-0000075a1b2c", "28-0316a2791aff", "28-04160b1e64ff", "aht20@1-0038",
+        "bh1750@1-0023",   "bme280@1-0076",   "lps25h@1-005d",   "mcp3002@spi0.0",
+        "sht3x@1-0044",    "sht3x@1-0045",    "shtc3@1-0070",
+    };
+    struct sensor_found found[32];
+    int n;
+
+    (void)state;
+    n = sensor_discover(farm, found, 32);
+    assert_int_equal(n, (int)(sizeof(labels) / sizeof(labels[0])));
+    for (int i = 0; i < n; i++)
+        assert_string_equal(found[i].label, labels[i]);
+    assert_ptr_equal(found[0].driver, &sensor_driver_w1);
+    assert_string_equal(found[0].chip, "ds18b20");
+    assert_ptr_equal(found[3].driver, &sensor_driver_hwmon);
+    assert_string_equal(found[3].device, "/sys/class/hwmon/hwmon3");
+    assert_ptr_equal(found[4].driver, &sensor_driver_iio);
+    assert_string_equal(found[4].device, "/sys/bus/iio/devices/iio:device0");
+    /* A too-small array still reports the total. */
+    assert_int_equal(sensor_discover(farm, found, 2), n);
+    /* No tree at all: nothing, no error. */
+    assert_int_equal(sensor_discover("/nonexistent", found, 32), 0);
+}
+
+static void
+test_zero_config(void **state)
+{
+    struct sensors *s = fresh();
+    char *out;
+
+    (void)state;
+    assert_int_equal(sensors_prepare(s, farm), 0);
+    assert_int_equal(sensors_count(s), 11);
+    sample_all(s);
+    out = render(s);
+    /* hwmon: m°C and m%RH */
+    NEAR(value(out, "soak_sensor_temperature_celsius{sensor=\"sht3x@1-0044\",chip=\"sht3x\"}"), 24.998, 1e-9);
+    NEAR(value(out, "soak_sensor_humidity_percent{sensor=\"sht3x@1-0044\",chip=\"sht3x\"}"), 50.0, 1e-9);
+    NEAR(value(out, "soak_sensor_temperature_celsius{sensor=\"sht3x@1-0045\",chip=\"sht3x\"}"), -10.001, 1e-9);
+    NEAR(value(out, "soak_sensor_humidity_percent{sensor=\"aht20@1-0038\",chip=\"aht20\"}"), 23.19, 1e-9);
+    NEAR(value(out, "soak_sensor_temperature_celsius{sensor=\"shtc3@1-0070\",chip=\"shtc3\"}"), 19.38, 1e-9);
+    /* IIO raw * scale: lux; kPa -> Pa; (raw + offset) * scale m°C */
+    NEAR(value(out, "soak_sensor_illuminance_lux{sensor=\"bh1750@1-0023\",chip=\"bh1750\"}"), 99.99996, 1e-9);
+    NEAR(value(out, "soak_sensor_pressure_pascals{sensor=\"lps25h@1-005d\",chip=\"lps25h\"}"), 101324.740608, 1e-6);
+    NEAR(value(out, "soak_sensor_temperature_celsius{sensor=\"lps25h@1-005d\",chip=\"lps25h\"}"), 25.0, 1e-8);
+    /* IIO shared in_voltage_scale (mV) per channel */
+    NEAR(value(out, "soak_sensor_voltage_volts{sensor=\"mcp3002@spi0.0_voltage0\",chip=\"mcp3002\"}"), 1.65, 1e-12);
+    NEAR(value(out, "soak_sensor_voltage_volts{sensor=\"mcp3002@spi0.0_voltage1\",chip=\"mcp3002\"}"), 3.29677734375, 1e-12);
+    /* IIO _input: m°C, m%, kPa */
+    NEAR(value(out, "soak_sensor_temperature_celsius{sensor=\"bme280@1-0076\",chip=\"bme280\"}"), 25.73, 1e-9);
+    NEAR(value(out, "soak_sensor_humidity_percent{sensor=\"bme280@1-0076\",chip=\"bme280\"}"), 48.56, 1e-9);
+    NEAR(value(out, "soak_sensor_pressure_pascals{sensor=\"bme280@1-0076\",chip=\"bme280\"}"), 101325.0, 1e-6);
+    /* w1: w1_slave with crc YES (exact, not the kernel's truncated t=), and `temperature` */
+    NEAR(value(out, "soak_sensor_temperature_celsius{sensor=\"28-04160b1e64ff\",chip=\"ds18b20\"}"), 23.125, 1e-12);
+    NEAR(value(out, "soak_sensor_temperature_celsius{sensor=\"28-0316a2791aff\",chip=\"ds18b20\"}"), 25.0625, 1e-12);
+    NEAR(value(out, "soak_sensor_temperature_celsius{sensor=\"28-0000075a1b2c\",chip=\"ds18b20\"}"), -10.125, 1e-12);
+    NEAR(value(out, "soak_sensor_up{sensor=\"lps25h@1-005d\"}"), 1, 0);
+    /* The SoC's own hwmon and an accelerometer are not sensors of ours. */
+    assert_null(strstr(out, "cpu_thermal"));
+    assert_null(strstr(out, "mma8452"));
+    free(out);
+    s = sensors_free(s);
+}
+
+static void
+test_configured_wins(void **state)
+{
+    struct sensors *s = fresh();
+    char *out;
+
+    (void)state;
+    assert_int_equal(sensors_configure(s, "indoor", "driver", "hwmon"), 0);
+    assert_int_equal(sensors_configure(s, "indoor", "device",
+                                       "/sys/devices/platform/ff150000.i2c/i2c-1/1-0044"), 0);
+    assert_int_equal(sensors_configure(s, "tank", "driver", "ds18b20"), 0);
+    assert_int_equal(sensors_configure(s, "tank", "device", "28-04160b1e64ff"), 0);
+    assert_int_equal(sensors_configure(s, "baro", "driver", "iio"), 0);
+    assert_int_equal(sensors_configure(s, "baro", "device", "/sys/bus/iio/devices/iio:device1"), 0);
+    assert_int_equal(sensors_configure(s, "baro", "chip", "lps25hb"), 0);
+    assert_int_equal(sensors_prepare(s, farm), 0);
+    assert_int_equal(sensors_count(s), 11); /* 3 configured + 8 discovered */
+    sample_all(s);
+    out = render(s);
+    NEAR(value(out, "soak_sensor_temperature_celsius{sensor=\"indoor\",chip=\"sht3x\"}"), 24.998, 1e-9);
+    NEAR(value(out, "soak_sensor_temperature_celsius{sensor=\"tank\",chip=\"ds18b20\"}"), 23.125, 1e-12);
+    NEAR(value(out, "soak_sensor_pressure_pascals{sensor=\"baro\",chip=\"lps25hb\"}"), 101324.740608, 1e-6);
+    assert_null(strstr(out, "sht3x@1-0044"));
+    assert_null(strstr(out, "28-04160b1e64ff"));
+    assert_null(strstr(out, "lps25h@1-005d"));
+    assert_non_null(strstr(out, "sht3x@1-0045"));
+    free(out);
+    s = sensors_free(s);
+}
+
+static void
+test_faults(void **state)
+{
+    static const struct {
+        const char *label;
+        int err;
+    } want[] = {
+        { "28-00000000aaaa", -EBADMSG }, /* empty w1_slave (kernel >= 5.9 CRC failure) */
+        { "28-00000000bbbb", -EAGAIN },  /* 85 °C power-on value */
+        { "28-00000000cccc", -EBADMSG }, /* crc=c9 NO, bus stuck high */
+        { "28-00000000dddd", -EIO },     /* all zeros: CRC passes, bytes 5/7 wrong */
+        { "bh1750@1-0023", -EINVAL },    /* empty in_illuminance_raw */
+        { "sht3x@1-0044", -EINVAL },     /* garbage in temp1_input */
+    };
+    struct sensors *s = fresh();
+    char *out;
+
+    (void)state;
+    assert_int_equal(sensors_prepare(s, faults), 0);
+    assert_int_equal(sensors_count(s), sizeof(want) / sizeof(want[0]));
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        int k = sensors_find(s, want[i].label);
+
+        assert_true(k >= 0);
+        assert_int_equal(sensors_sample(s, (size_t)k), want[i].err);
+    }
+    out = render(s);
+    assert_null(strstr(out, "soak_sensor_temperature_celsius"));
+    assert_null(strstr(out, "soak_sensor_illuminance_lux"));
+    NEAR(value(out, "soak_sensor_up{sensor=\"28-00000000bbbb\"}"), 0, 0);
+    NEAR(value(out, "soak_sensor_read_errors_total{sensor=\"28-00000000bbbb\"}"), 1, 0);
+    NEAR(value(out, "soak_sensor_up{sensor=\"sht3x@1-0044\"}"), 0, 0);
+    free(out);
+    s = sensors_free(s);
+}
+
+static void
+write_file(const char *dir, const char *name, const char *text)
+{
+    char p[1024];
+    FILE *f;
+
+    (void)snprintf(p, sizeof(p), "%s/%s", dir, name);
+    f = fopen(p, "w");
+    assert_non_null(f);
+    assert_int_equal(fputs(text, f) >= 0, 1);
+    assert_int_equal(fclose(f), 0);
+}
+
+static void
+test_vanishing(void **state)
+{
+    char root[] = "/tmp/soak-sensors-XXXXXX", dev[1024], file[1100];
+    struct sensors *s;
+    struct sensors_state st;
+
+    (void)state;
+    assert_non_null(mkdtemp(root));
+    (void)snprintf(dev, sizeof(dev), "%s/sys", root);
+    assert_int_equal(mkdir(dev, 0755), 0);
+    (void)snprintf(dev, sizeof(dev), "%s/sys/hum", root);
+    assert_int_equal(mkdir(dev, 0755), 0);
+    write_file(dev, "name", "sht3x\n");
+    write_file(dev, "temp1_input", "21500\n");
+    write_file(dev, "humidity1_input", "40000\n");
+
+    assert_int_equal(sensors_new(&s), 0);
+    assert_int_equal(sensors_configure(s, NULL, "discover", "no"), 0);
+    assert_int_equal(sensors_configure(s, "hum", "driver", "hwmon"), 0);
+    assert_int_equal(sensors_configure(s, "hum", "device", "/sys/hum"), 0);
+    assert_int_equal(sensors_prepare(s, root), 0);
+    assert_int_equal(sensors_sample(s, 0), 0);
+    /* The device goes away (module unloaded, chip unplugged): ENOENT, up 0. */
+    (void)snprintf(file, sizeof(file), "%s/temp1_input", dev);
+    assert_int_equal(unlink(file), 0);
+    assert_int_equal(sensors_sample(s, 0), -ENOENT);
+    sensors_get_state(s, 0, &st);
+    assert_int_equal(st.up, 0);
+    /* It comes back; the next read re-probes and recovers. */
+    write_file(dev, "temp1_input", "22000\n");
+    assert_int_equal(sensors_sample(s, 0), 0);
+    sensors_get_state(s, 0, &st);
+    assert_int_equal(st.up, 1);
+    assert_int_equal(st.errors, 1);
+    s = sensors_free(s);
+
+    (void)unlink(file);
+    (void)snprintf(file, sizeof(file), "%s/humidity1_input", dev);
+    (void)unlink(file);
+    (void)snprintf(file, sizeof(file), "%s/name", dev);
+    (void)unlink(file);
+    (void)rmdir(dev);
+    (void)snprintf(dev, sizeof(dev), "%s/sys", root);
+    (void)rmdir(dev);
+    (void)rmdir(root);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_discover),   cmocka_unit_test(test_zero_config),
+        cmocka_unit_test(test_configured_wins), cmocka_unit_test(test_faults),
+        cmocka_unit_test(test_vanishing),
+    };
+
+    (void)snprintf(farm, sizeof(farm), "%s/tests/fixtures/sysfs/farm", SOAK_SRC);
+    (void)snprintf(faults, sizeof(faults), "%s/tests/fixtures/sysfs/faults", SOAK_SRC);
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
