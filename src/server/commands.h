@@ -21,5 +21,6 @@ extern const struct soak_command soak_commands[];
 int cmd_alerts(int argc, char **argv);
 int cmd_events(int argc, char **argv);
 int cmd_server(int argc, char **argv);
+int cmd_web(int argc, char **argv);
 
 #endif

@@ -14,6 +14,7 @@ const struct soak_command soak_commands[] = {
     {"alerts", cmd_alerts, "list the alerts the server raised, open and recent"},
     {"events", cmd_events, "list or rebuild a device's events (reboots, OOM kills, panics, ...)"},
     {"server", cmd_server, "poll the farm, store samples, derive events, raise alerts"},
+    {"web", cmd_web, "serve the dashboard and JSON API over a store, without polling"},
     {NULL, NULL, NULL},
 };
 

@@ -35,7 +35,7 @@ need_cmd() {
 # gen_fixture DIR: small deterministic OpenMetrics histories (python3), two devices.
 # dev A "rockpis-t": 2 days at 10-minute steps, a reboot into build 6.17.6 after 1 day,
 #   filp slab growing, MemAvailable falling, polls recorded (last one failed), a sensor.
-# dev B '<b>x&y</b>': a name that must be escaped, one day, no polls.
+# dev B '<b>x&y<b>': a name that must be escaped, one day, no polls.
 gen_fixture() {
     python3 - "$1" <<'EOF'
 import sys, os
@@ -103,6 +103,6 @@ get() {
 
 # json PYTHON-EXPR: evaluate an expression over the JSON in $tmp/body (bound to j).
 json() {
-    python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if eval(sys.argv[2]) else 1)' \
+    python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if eval("(" + sys.argv[2].strip() + ")") else 1)' \
         "$tmp/body" "$1"
 }

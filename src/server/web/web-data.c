@@ -279,7 +279,7 @@ dev_fill(struct web_ctx *c, const struct store_device *sd, const char *name,
     int r = load_stored(c, d, rg);
     if (r < 0)
         return r;
-    return web_dev_judge(c, d);
+    return web_dev_judge(c, d, rg->to_ms);
 }
 
 int

@@ -188,6 +188,8 @@ struct web_farm {
     int64_t anchor_ms;   /* newest sample over every device (or now when none) */
 };
 
+struct web_judge_entry;
+
 /* The server state web.c owns; handlers only read it (and use the store). */
 struct web_ctx {
     struct store *st;          /* this thread's own connection */
@@ -197,6 +199,8 @@ struct web_ctx {
     struct web_device *devices; /* configured devices (strings owned) */
     size_t n_devices;
     unsigned refresh;          /* seconds */
+    struct web_judge_entry *judged; /* badge cache of web-judge.c */
+    size_t n_judged;
 };
 
 /* One request as the handlers see it (HTTP-free, so unit tests can drive them). */
@@ -258,8 +262,13 @@ char *web_key_label(const char *key, const char *label);
 /* Device summary as JSON (the object of /api/v1/devices). */
 json_t *web_dev_json(const struct web_dev *d);
 
-/* Fill leak and verdict of a loaded device from the analysis (web-judge.c). 0 or error. */
-_warn_unused_result_ int web_dev_judge(struct web_ctx *c, struct web_dev *d);
+/*
+ * Fill leak and verdict of a loaded device from the analysis of its data up to
+ * at_ms (web-judge.c; cached per device for 5 minutes of data time). 0 or error.
+ */
+_warn_unused_result_ int web_dev_judge(struct web_ctx *c, struct web_dev *d, int64_t at_ms);
+/* Drop the badge cache. */
+void web_judge_cache_free(struct web_ctx *c);
 
 /* One event as JSON {time, kind, subject, detail, value}. */
 json_t *web_event_json(const struct store_event *e);

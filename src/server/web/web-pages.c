@@ -430,21 +430,27 @@ slab_cmp(const void *a, const void *b)
     return gx < gy ? 1 : gx > gy ? -1 : strcmp(x->slab, y->slab);
 }
 
-/* First value in [from, from+w] and last in [to-w, to], read in two small windows. */
+/*
+ * First value in [from, from+w] and last in [to-w, to], read in two small windows
+ * (from is moved up to the device's first sample, so a short history still shows).
+ */
 static int
-ends(struct store *st, int64_t dev, const char *key, const struct web_range *rg, double *first,
-     double *last)
+ends(struct store *st, const struct web_dev *d, const char *key, const struct web_range *rg,
+     double *first, double *last)
 {
     struct sample_array a = {0};
+    int64_t from = MAX(rg->from_ms, d->first_ms);
+    int64_t to = MIN(rg->to_ms, d->last_ms);
     int64_t w = MAX((rg->to_ms - rg->from_ms) / 50, 10 * 60 * 1000LL);
-    int r = store_read(st, dev, key, rg->from_ms, rg->from_ms + w, &a);
+    int64_t dev = d->id;
+    int r = store_read(st, dev, key, from, from + w, &a);
 
     if (r > 0)
         *first = a.s[0].v;
     sample_array_free(&a);
     if (r <= 0)
         return r < 0 ? r : -ENOENT;
-    r = store_read(st, dev, key, rg->to_ms - w, rg->to_ms, &a);
+    r = store_read(st, dev, key, to - w, to, &a);
     if (r > 0)
         *last = a.s[a.n - 1].v;
     sample_array_free(&a);
@@ -462,7 +468,7 @@ slab_section(struct page *p, const struct web_dev *d)
         return;
     for (size_t i = 0; keys && keys[i]; i++) {
         double f, l;
-        if (ends(p->q->c->st, d->id, keys[i], &p->rg, &f, &l) < 0)
+        if (ends(p->q->c->st, d, keys[i], &p->rg, &f, &l) < 0)
             continue;
         if (n == cap) {
             size_t nc = cap ? cap * 2 : 64;
@@ -548,9 +554,10 @@ kmemleak_section(struct page *p, const struct web_dev *d)
     char b[32];
 
     if (d->id < 0 ||
-        ends(p->q->c->st, d->id, "soak_kmemleak_unreferenced_objects", &p->rg, &fo, &lo) < 0)
+        ends(p->q->c->st, d, "soak_kmemleak_unreferenced_objects", &p->rg, &fo, &lo) < 0)
         return;
-    (void)ends(p->q->c->st, d->id, "soak_kmemleak_unreferenced_bytes", &p->rg, &fb, &lb);
+    if (ends(p->q->c->st, d, "soak_kmemleak_unreferenced_bytes", &p->rg, &fb, &lb) < 0)
+        lb = NAN;
     fmt_bytes(b, lb);
     outf(p, "<h2>kmemleak</h2>\n<p>%.0f unreferenced objects (%s) at the end of the range, "
             "%+.0f over it.</p>\n",

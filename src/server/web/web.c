@@ -29,6 +29,7 @@ struct web {
 static void
 ctx_done(struct web_ctx *c)
 {
+    web_judge_cache_free(c);
     c->st = store_close(c->st);
     free(c->token);
     free(c->farm_config);
@@ -294,10 +295,10 @@ web_start(const struct web_config *cfg, struct web **ret)
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
     if (addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    w->d = MHD_start_daemon(flags, 0, NULL, NULL, handle, &w->ctx, MHD_OPTION_SOCK_ADDR,
-                            (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT,
-                            (unsigned)WEB_CONN_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
-                            (unsigned)WEB_CONN_TIMEOUT, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+    w->d = MHD_start_daemon(flags, 0, NULL, NULL, handle, &w->ctx, MHD_OPTION_EXTERNAL_LOGGER,
+                            mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)WEB_CONN_LIMIT,
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)WEB_CONN_TIMEOUT,
                             MHD_OPTION_END);
     if (!w->d) {
         log_warnx("web: cannot listen on %s (address in use or not available)", cfg->listen);
