@@ -13,7 +13,12 @@ const struct soak_command soak_commands[] = {
     /* Keep sorted by name; one line per command. */
     {"alerts", cmd_alerts, "list the alerts the server raised, open and recent"},
     {"events", cmd_events, "list or rebuild a device's events (reboots, OOM kills, panics, ...)"},
+    {"judge", cmd_judge, "judge a build for git bisect run (0 good, 1 bad, 125 skip)"},
+    {"kmemleak", cmd_kmemleak, "summarise a kmemleak report by allocation site and backtrace"},
+    {"leak", cmd_leak, "find kernel memory leaks in a device's boots, with rate and projection"},
     {"server", cmd_server, "poll the farm, store samples, derive events, raise alerts"},
+    {"slab", cmd_slab, "slabtop -s c from stored data, with growth rates and filp warnings"},
+    {"verdict", cmd_verdict, "judge a build against a baseline: pass, fail or not enough data"},
     {"web", cmd_web, "serve the dashboard and JSON API over a store, without polling"},
     {NULL, NULL, NULL},
 };

@@ -149,7 +149,7 @@ static const char css[] =
     ".good{background:#dafbe1;border-color:#1a7f37;color:#116329}"
     ".muted{color:#57606a}"
     ".ranges a,.ranges span{margin-right:.6em}.ranges span{font-weight:700}"
-    ".charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:.8em}"
+    ".charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(420px,100%),1fr));gap:.8em}"
     ".charts figure{margin:0;background:#fff;border:1px solid #d8dee4;padding:.3em}"
     ".charts img{width:100%;height:auto;display:block}"
     "svg.spark{display:block}"

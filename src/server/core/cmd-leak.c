@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * soak leak - the kernel memory leak analysis of one device, per boot.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "judge.h"
+#include "log.h"
+#include "store.h"
+#include "storecli.h"
+
+static void
+usage(FILE *f)
+{
+    (void)fprintf(f,
+        "Usage: soak leak --db SPEC --device NAME [--at T] [--json]\n"
+        "\n"
+        "Look for a kernel memory leak in every boot of a device, oldest first: trend\n"
+        "tests (Mann-Kendall with an autocorrelation correction, Theil-Sen rate with a\n"
+        "90 %% CI) on unreclaimable slab, single slab caches, the gap between filp objects\n"
+        "or file-nr and open descriptors, then MemAvailable; one-time steps, plateaus and\n"
+        "daily cycles are not leaks. For a leak: the rate in bytes/day, its CI, the\n"
+        "evidence and when MemAvailable would reach the OOM point.\n"
+        "\n"
+        "Options:\n"
+        "  --db SPEC       sqlite:PATH, PATH or postgresql://...\n"
+        "  --device NAME   the device\n"
+        "  --at T          use only data up to T (UNIX seconds or RFC 3339): what the\n"
+        "                  analysis would have said then (default: everything)\n"
+        "  --json          JSON: {\"device\", \"segments\": [{\"build\", \"boot_time\", \"start\",\n"
+        "                  \"end\", \"leak\", \"signal\", \"rate_bytes_per_day\", \"rate_ci\",\n"
+        "                  \"exhaustion_time\", \"evidence\": [...]}]}\n"
+        "  -h, --help      this help\n"
+        "\n"
+        "Exit: 0 no leak in the newest boot, 1 leak in the newest boot (or a store\n"
+        "error), 2 usage error or unknown device.\n");
+}
+
+int
+cmd_leak(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"db", required_argument, NULL, 'd'},   {"device", required_argument, NULL, 'n'},
+        {"at", required_argument, NULL, 'a'},   {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
+    };
+    const char *db = NULL, *device = NULL;
+    int64_t at = INT64_MAX;
+    int json = 0, c, r;
+    struct store *st = NULL;
+    struct judge_leak j;
+    char err[256] = "";
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': db = optarg; break;
+        case 'n': device = optarg; break;
+        case 'a':
+            if (storecli_time_parse(optarg, &at) < 0) {
+                log_warnx("leak: bad --at '%s' (UNIX seconds or RFC 3339)", optarg);
+                return 2;
+            }
+            break;
+        case 'j': json = 1; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (!db || !device || optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+    r = store_open(db, &st, err, sizeof(err));
+    if (r < 0) {
+        log_errno(r, "leak: cannot open store %s: %s", db, err);
+        return 1;
+    }
+    r = judge_leak_load(st, device, at, &j);
+    if (r == -ENOENT) {
+        log_warnx("leak: no device '%s' in %s", device, db);
+        (void)store_close(st);
+        return 2;
+    }
+    if (r < 0) {
+        log_errno(r, "leak: analysis of %s failed: %s", device, store_errmsg(st));
+        (void)store_close(st);
+        return 1;
+    }
+    if (json) {
+        json_t *o = judge_leak_json(&j);
+        if (!o || json_dumpf(o, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10)) < 0) {
+            json_decref(o);
+            judge_leak_free(&j);
+            (void)store_close(st);
+            return 1;
+        }
+        (void)fputc('\n', stdout);
+        json_decref(o);
+    } else {
+        judge_leak_print(stdout, &j);
+    }
+    r = j.n > 0 && j.seg[j.n - 1].analyzed && j.seg[j.n - 1].leak.leak ? 1 : 0;
+    judge_leak_free(&j);
+    (void)store_close(st);
+    return r;
+}
