@@ -19,10 +19,14 @@ extern const struct soak_command soak_commands[];
 
 /* Add one declaration per command, keeping the list sorted. */
 int cmd_alerts(int argc, char **argv);
+int cmd_devices(int argc, char **argv);
 int cmd_events(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 int cmd_judge(int argc, char **argv);
 int cmd_kmemleak(int argc, char **argv);
 int cmd_leak(int argc, char **argv);
+int cmd_query(int argc, char **argv);
 int cmd_server(int argc, char **argv);
 int cmd_slab(int argc, char **argv);
 int cmd_verdict(int argc, char **argv);

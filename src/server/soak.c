@@ -12,10 +12,14 @@
 const struct soak_command soak_commands[] = {
     /* Keep sorted by name; one line per command. */
     {"alerts", cmd_alerts, "list the alerts the server raised, open and recent"},
+    {"devices", cmd_devices, "list the devices in a store with their time range"},
     {"events", cmd_events, "list or rebuild a device's events (reboots, OOM kills, panics, ...)"},
+    {"export", cmd_export, "write a device's samples as OpenMetrics text"},
+    {"import", cmd_import, "load OpenMetrics / Prometheus text files into a store"},
     {"judge", cmd_judge, "judge a build for git bisect run (0 good, 1 bad, 125 skip)"},
     {"kmemleak", cmd_kmemleak, "summarise a kmemleak report by allocation site and backtrace"},
     {"leak", cmd_leak, "find kernel memory leaks in a device's boots, with rate and projection"},
+    {"query", cmd_query, "print one metric of a device as a table, CSV or JSON"},
     {"server", cmd_server, "poll the farm, store samples, derive events, raise alerts"},
     {"slab", cmd_slab, "slabtop -s c from stored data, with growth rates and filp warnings"},
     {"verdict", cmd_verdict, "judge a build against a baseline: pass, fail or not enough data"},

@@ -13,7 +13,6 @@
 #include "judge.h"
 #include "log.h"
 #include "store.h"
-#include "storecli.h"
 
 static void
 usage(FILE *f)
@@ -31,7 +30,7 @@ usage(FILE *f)
         "Options:\n"
         "  --db SPEC       sqlite:PATH, PATH or postgresql://...\n"
         "  --device NAME   the device\n"
-        "  --at T          use only data up to T (UNIX seconds or RFC 3339): what the\n"
+        "  --at T          use only data up to T (UNIX seconds): what the\n"
         "                  analysis would have said then (default: everything)\n"
         "  --json          JSON: {\"device\", \"segments\": [{\"build\", \"boot_time\", \"start\",\n"
         "                  \"end\", \"leak\", \"signal\", \"rate_bytes_per_day\", \"rate_ci\",\n"
@@ -63,8 +62,8 @@ cmd_leak(int argc, char **argv)
         case 'd': db = optarg; break;
         case 'n': device = optarg; break;
         case 'a':
-            if (storecli_time_parse(optarg, &at) < 0) {
-                log_warnx("leak: bad --at '%s' (UNIX seconds or RFC 3339)", optarg);
+            if (judge_parse_time(optarg, &at) < 0) {
+                log_warnx("leak: bad --at '%s' (UNIX seconds)", optarg);
                 return 2;
             }
             break;

@@ -15,7 +15,6 @@
 #include "log.h"
 #include "parse.h"
 #include "store.h"
-#include "storecli.h"
 
 static void
 usage(FILE *f)
@@ -31,7 +30,7 @@ usage(FILE *f)
         "Options:\n"
         "  --db SPEC       sqlite:PATH, PATH or postgresql://...\n"
         "  --device NAME   the device\n"
-        "  --at T          use only data up to T (UNIX seconds or RFC 3339)\n"
+        "  --at T          use only data up to T (UNIX seconds)\n"
         "  --top N         caches shown (default 15)\n"
         "  --json          JSON: {\"device\", \"caches\": [{\"name\", \"objects\", \"object_size\",\n"
         "                  \"bytes\", \"bytes_per_day\", \"objects_per_day\"}], \"open_fds\",\n"
@@ -71,7 +70,7 @@ cmd_slab(int argc, char **argv)
         case 'd': db = optarg; break;
         case 'n': device = optarg; break;
         case 'a':
-            if (storecli_time_parse(optarg, &at) < 0) {
+            if (judge_parse_time(optarg, &at) < 0) {
                 log_warnx("slab: bad --at '%s'", optarg);
                 return 2;
             }

@@ -15,7 +15,6 @@
 #include "judge.h"
 #include "log.h"
 #include "store.h"
-#include "storecli.h"
 
 static void
 usage(FILE *f)
@@ -38,7 +37,7 @@ usage(FILE *f)
         "  --baseline A     the build to compare with\n"
         "  --config FILE    farm config: model and ram_sizes of each device\n"
         "  --ram LIST       RAM sizes the board is sold with, e.g. 256M,512M (overrides)\n"
-        "  --at T           use only data up to T (UNIX seconds or RFC 3339)\n"
+        "  --at T           use only data up to T (UNIX seconds)\n"
         "  --json           JSON: {\"build\", \"devices\": [{\"device\", \"build\", \"baseline\",\n"
         "                   \"result\", \"exit\", \"reasons\": [{\"rule\", \"status\", \"text\"}]}]}\n"
         "  -h, --help       this help\n"
@@ -83,7 +82,7 @@ cmd_verdict(int argc, char **argv)
             }
             break;
         case 'a':
-            if (storecli_time_parse(optarg, &at) < 0) {
+            if (judge_parse_time(optarg, &at) < 0) {
                 log_warnx("verdict: bad --at '%s'", optarg);
                 return 2;
             }

@@ -9,6 +9,7 @@
 
 #include "conf.h"
 #include "expo-parse.h"
+#include "parse.h"
 #include "trend.h"
 
 #define MIB (1024.0 * 1024.0)
@@ -1228,6 +1229,17 @@ judge_devices_with_build(struct store *st, const char *build, char ***ret)
         return r;
     }
     *ret = out;
+    return 0;
+}
+
+int
+judge_parse_time(const char *s, int64_t *ret_ms)
+{
+    double x;
+
+    if (parse_double(s, &x) < 0 || !isfinite(x) || x < 0 || x > 1e11)
+        return -EINVAL;
+    *ret_ms = (int64_t)llround(x * 1000.0);
     return 0;
 }
 

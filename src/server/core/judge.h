@@ -112,6 +112,9 @@ _warn_unused_result_ int judge_slab_load(struct store *st, const char *device, i
                                          struct judge_slab_view *ret);
 void judge_slab_free(struct judge_slab_view *v);
 
+/* Parse a time in UNIX seconds ("1764000000", "1764000000.5") into ms. 0 or -EINVAL. */
+_warn_unused_result_ int judge_parse_time(const char *s, int64_t *ret_ms);
+
 /* Parse "256M,512M" into bytes (at most max entries). Count or -EINVAL. */
 _warn_unused_result_ int judge_parse_ram_list(const char *s, uint64_t *out, size_t max);
 

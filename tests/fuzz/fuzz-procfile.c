@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libFuzzer harness: the generic proc-file reader (buffer size from the first
+ * byte, so over-long lines are exercised), the blank splitter, the "Key: value
+ * unit" splitter and the vmstat line parser.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "expo.h"
+#include "fuzz-common.h"
+#include "parsers.h"
+#include "procfile.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char buf[300], copy[300], name[EXPO_NAME_MAX + 1], *line, *f[8], *k, *v, *u;
+    struct procfile pf;
+    size_t len, cap;
+    double d;
+    int fd;
+
+    if (size < 1)
+        return 0;
+    cap = 2 + data[0] % (sizeof(buf) - 2);
+    fd = fuzz_memfd(data + 1, size - 1);
+    if (fd < 0)
+        return 0;
+    procfile_init(&pf, buf, cap);
+    procfile_fdopen(&pf, fd);
+    while (procfile_next(&pf, &line, &len) > 0) {
+        if (len >= cap || strlen(line) != len)
+            __builtin_trap();
+        memcpy(copy, line, len + 1);
+        (void)procfile_split(copy, f, 8);
+        memcpy(copy, line, len + 1);
+        (void)procfile_key_value(copy, &k, &v, &u);
+        memcpy(copy, line, len + 1);
+        (void)vmstat_parse_line(copy, name, sizeof(name), &d);
+        (void)procfile_copy_line(copy, sizeof(copy), line);
+    }
+    procfile_close(&pf);
+    return 0;
+}
