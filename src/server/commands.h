@@ -19,6 +19,7 @@ extern const struct soak_command soak_commands[];
 
 /* Add one declaration per command, keeping the list sorted. */
 int cmd_alerts(int argc, char **argv);
+int cmd_deploy(int argc, char **argv);
 int cmd_devices(int argc, char **argv);
 int cmd_events(int argc, char **argv);
 int cmd_export(int argc, char **argv);
@@ -28,6 +29,7 @@ int cmd_kmemleak(int argc, char **argv);
 int cmd_leak(int argc, char **argv);
 int cmd_query(int argc, char **argv);
 int cmd_server(int argc, char **argv);
+int cmd_sim(int argc, char **argv);
 int cmd_slab(int argc, char **argv);
 int cmd_verdict(int argc, char **argv);
 int cmd_web(int argc, char **argv);

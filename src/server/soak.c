@@ -12,6 +12,7 @@
 const struct soak_command soak_commands[] = {
     /* Keep sorted by name; one line per command. */
     {"alerts", cmd_alerts, "list the alerts the server raised, open and recent"},
+    {"deploy", cmd_deploy, "install a build on farm boards and check each came back"},
     {"devices", cmd_devices, "list the devices in a store with their time range"},
     {"events", cmd_events, "list or rebuild a device's events (reboots, OOM kills, panics, ...)"},
     {"export", cmd_export, "write a device's samples as OpenMetrics text"},
@@ -21,6 +22,7 @@ const struct soak_command soak_commands[] = {
     {"leak", cmd_leak, "find kernel memory leaks in a device's boots, with rate and projection"},
     {"query", cmd_query, "print one metric of a device as a table, CSV or JSON"},
     {"server", cmd_server, "poll the farm, store samples, derive events, raise alerts"},
+    {"sim", cmd_sim, "simulate the story's board farm: history files and live /proc trees"},
     {"slab", cmd_slab, "slabtop -s c from stored data, with growth rates and filp warnings"},
     {"verdict", cmd_verdict, "judge a build against a baseline: pass, fail or not enough data"},
     {"web", cmd_web, "serve the dashboard and JSON API over a store, without polling"},

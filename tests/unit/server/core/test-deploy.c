@@ -97,7 +97,7 @@ test_judge_missing(void **st)
 static void
 test_run(void **st)
 {
-    char tail[64];
+    char tail[256];
     char *ok[] = {"sh", "-c", "echo fine >&2; exit 0", NULL};
     char *fail[] = {"sh", "-c", "echo broken bundle >&2; exit 3", NULL};
     char *slow[] = {"sleep", "30", NULL};
