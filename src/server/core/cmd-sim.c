@@ -1,0 +1,386 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cmd-sim.c - `soak sim`: the story's board farm, simulated (src/sim/).
+ *   soak sim history --out DIR [--days N] [--step S] [--device NAME]
+ *   soak sim live (--root DIR --device NAME | --out DIR) [--speed X] [--interval S] [--ticks N]
+ *   soak sim farm --dir DIR [history and live options]
+ *   soak sim list
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "commands.h"
+#include "farm.h"
+#include "log.h"
+#include "parse.h"
+#include "sim.h"
+
+#define DEFAULT_DAYS 45.0
+#define DEFAULT_STEP 60
+#define DEFAULT_SPEED 60.0    /* simulated seconds per real second */
+#define DEFAULT_INTERVAL 1.0  /* real seconds between live ticks */
+#define DEFAULT_SEED 1
+
+static volatile sig_atomic_t sim_stop;
+
+static void
+on_signal(int sig)
+{
+    (void)sig;
+    sim_stop = 1;
+}
+
+static void
+usage(FILE *f)
+{
+    size_t n;
+    const struct farm_device *d = farm_devices(&n);
+
+    (void)fprintf(f,
+        "Usage: soak sim history --out DIR [--days N] [--step S] [--device NAME]\n"
+        "       soak sim live --root DIR --device NAME [--speed X] [--interval S] [--ticks N]\n"
+        "       soak sim live --out DIR [--speed X] [--interval S] [--ticks N]\n"
+        "       soak sim farm --dir DIR [--days N] [--step S] [--speed X] [--ticks N]\n"
+        "       soak sim list\n"
+        "\n"
+        "The story's board farm, simulated: a 256 MB rock-pi-s (6.12.55 for ~16 and ~22 days,\n"
+        "then 6.17.6 leaking filp until it panics after ~4.5 days, rebooting and leaking again),\n"
+        "a rock-pi-e and a zero-3e (1 GB, the same leak, slow enough to look fine for weeks; the\n"
+        "rock-pi-e also had an update that renamed eth0 to end0 and fell off the network) and a\n"
+        "4 GB rock-5b server (OOM-killer bursts after ~9 days). Sensors follow day and night.\n"
+        "\n"
+        "  history  write DIR/<device>.om per device: OpenMetrics (timestamps in seconds,\n"
+        "           # EOF) for the last --days days up to --now, one sample per --step\n"
+        "           seconds, with the server's soak_poll_up/soak_poll_duration_seconds;\n"
+        "           `soak import --db DB --device NAME DIR/NAME.om` loads it\n"
+        "  live     keep a /proc + /sys tree for a device under --root (or one per device\n"
+        "           under --out DIR/<device>) updated from --now on, --speed times faster than\n"
+        "           real time, for `soakd --root DIR`; stops on SIGINT/SIGTERM or after --ticks\n"
+        "  farm     both: DIR/history/*.om, then live trees in DIR/roots/<device>\n"
+        "  list     the devices, their boots and builds\n"
+        "\n"
+        "Options:\n"
+        "  --days N       history length in days (default %.0f)\n"
+        "  --step S       seconds between history samples (default %d)\n"
+        "  --device NAME  only this device\n"
+        "  --now T        unix seconds the history ends and live starts (default: now)\n"
+        "  --seed N       noise seed (default %d); same seed and --now, same files\n"
+        "  --speed X      simulated seconds per real second (default %.0f)\n"
+        "  --interval S   real seconds between live updates (default %.1f)\n"
+        "  --ticks N      stop live mode after N updates (default: run until stopped)\n"
+        "\n"
+        "Devices:",
+        DEFAULT_DAYS, DEFAULT_STEP, DEFAULT_SEED, DEFAULT_SPEED, DEFAULT_INTERVAL);
+    for (size_t i = 0; i < n; i++)
+        (void)fprintf(f, " %s", d[i].name);
+    (void)fprintf(f, "\n\nExit codes: 0 success, 1 failure (I/O), 2 usage error.\n");
+}
+
+struct sim_opts {
+    const char *mode;
+    const char *out, *root, *dir, *device;
+    double days, speed, interval;
+    int64_t step, now;
+    uint64_t seed, ticks;
+    int have_now;
+};
+
+static int
+mkdir_one(const char *p)
+{
+    if (mkdir(p, 0755) < 0 && errno != EEXIST)
+        return -errno;
+    return 0;
+}
+
+static int
+run_history(const struct farm *f, const struct sim_opts *o, const char *outdir)
+{
+    size_t n;
+    const struct farm_device *d = farm_devices(&n);
+    int64_t to = farm_now(f), from = to - (int64_t)llround(o->days * 86400.0);
+    int r = mkdir_one(outdir);
+
+    if (r < 0) {
+        log_errno(r, "cannot create %s", outdir);
+        return 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        _cleanup_free_ char *path = NULL;
+        FILE *fp;
+        long written;
+
+        if (o->device && strcmp(o->device, d[i].name) != 0)
+            continue;
+        if (asprintf(&path, "%s/%s.om", outdir, d[i].name) < 0) {
+            path = NULL;
+            log_warnx("out of memory");
+            return 1;
+        }
+        fp = fopen(path, "we");
+        if (!fp) {
+            log_warn("cannot write %s", path);
+            return 1;
+        }
+        written = sim_history_write(f, i, from, to, o->step, fp);
+        if (fclose(fp) != 0 && written >= 0)
+            written = -EIO;
+        if (written < 0) {
+            log_errno((int)written, "writing %s failed", path);
+            (void)unlink(path);
+            return 1;
+        }
+        log_info("%s: %ld samples, %.1f days every %llds -> %s", d[i].name, written,
+                 (double)(to - MAX(from, farm_first_s(f, i))) / 86400.0, (long long)o->step, path);
+    }
+    return 0;
+}
+
+/* live: devs[i] >= 0 selects device i with roots[i] as its root. */
+static int
+run_live(const struct farm *f, const struct sim_opts *o, char **roots, size_t nroots)
+{
+    struct sigaction sa = {.sa_handler = on_signal};
+    struct timespec ts;
+    uint64_t tick = 0;
+
+    (void)sigaction(SIGINT, &sa, NULL);
+    (void)sigaction(SIGTERM, &sa, NULL);
+    for (; !sim_stop; tick++) {
+        int64_t t = farm_now(f) + (int64_t)llround((double)tick * o->interval * o->speed);
+        size_t n;
+        const struct farm_device *d = farm_devices(&n);
+
+        for (size_t i = 0; i < nroots && i < n; i++) {
+            int r;
+            if (!roots[i])
+                continue;
+            r = sim_live_write(f, i, t, roots[i]);
+            if (r < 0) {
+                log_errno(r, "%s: writing the tree under %s failed", d[i].name, roots[i]);
+                return 1;
+            }
+        }
+        if (tick == 0)
+            log_info("live: %zu tree(s) written; %.0fx real time, every %.2fs", nroots, o->speed,
+                     o->interval);
+        if (o->ticks && tick + 1 >= o->ticks)
+            break;
+        ts.tv_sec = (time_t)o->interval;
+        ts.tv_nsec = (long)((o->interval - (double)ts.tv_sec) * 1e9);
+        while (nanosleep(&ts, &ts) < 0 && !sim_stop)
+            ;
+    }
+    return 0;
+}
+
+static int
+run_list(const struct farm *f)
+{
+    size_t n, nb;
+    const struct farm_device *d = farm_devices(&n);
+    const struct farm_build *b = farm_builds(&nb);
+    static const char *const ends[] = {"update", "fallback", "panic", "running"};
+
+    for (size_t i = 0; i < n; i++) {
+        size_t nboots;
+        const struct farm_boot *boots = farm_boots(f, i, &nboots);
+        (void)printf("%s (%s, MemTotal %u kB, leak %.0f kB/day on a leaking build)\n", d[i].name,
+                     d[i].model, d[i].mem_total_kb, d[i].leak_kb_per_day);
+        for (size_t k = 0; k < nboots; k++) {
+            if (boots[k].start_s > farm_now(f))
+                break;
+            (void)printf("  boot %-2d %-40s %+8.2f d  %6.2f d  slot %c  %s\n", boots[k].index,
+                         b[boots[k].build].label,
+                         (double)(boots[k].start_s - farm_now(f)) / 86400.0,
+                         (double)(MIN(boots[k].end_s, farm_now(f)) - boots[k].start_s) / 86400.0,
+                         boots[k].slot, boots[k].end_s > farm_now(f) ? "running" : ends[boots[k].end]);
+        }
+    }
+    return 0;
+}
+
+static int
+path_join_alloc(char **ret, const char *a, const char *b)
+{
+    if (asprintf(ret, "%s/%s", a, b) < 0) {
+        *ret = NULL;
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+int
+cmd_sim(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"out", required_argument, NULL, 'o'},    {"root", required_argument, NULL, 'r'},
+        {"dir", required_argument, NULL, 'D'},    {"device", required_argument, NULL, 'd'},
+        {"days", required_argument, NULL, 'n'},   {"step", required_argument, NULL, 's'},
+        {"now", required_argument, NULL, 'N'},    {"seed", required_argument, NULL, 'S'},
+        {"speed", required_argument, NULL, 'x'},  {"interval", required_argument, NULL, 'i'},
+        {"ticks", required_argument, NULL, 't'},  {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct sim_opts o = {.days = DEFAULT_DAYS, .step = DEFAULT_STEP, .speed = DEFAULT_SPEED,
+                         .interval = DEFAULT_INTERVAL, .seed = DEFAULT_SEED};
+    struct farm *f = NULL;
+    size_t ndev;
+    const struct farm_device *devs = farm_devices(&ndev);
+    char *roots[16] = {0};
+    int c, rc = 2;
+
+    if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        usage(stdout);
+        return 0;
+    }
+    if (argc < 2 || argv[1][0] == '-') {
+        usage(stderr);
+        return 2;
+    }
+    o.mode = argv[1];
+    optind = 1;
+    while ((c = getopt_long(argc - 1, argv + 1, "h", longopts, NULL)) != -1) {
+        uint64_t u;
+        int64_t s;
+        switch (c) {
+        case 'o':
+            o.out = optarg;
+            break;
+        case 'r':
+            o.root = optarg;
+            break;
+        case 'D':
+            o.dir = optarg;
+            break;
+        case 'd':
+            o.device = optarg;
+            break;
+        case 'n':
+            if (parse_double(optarg, &o.days) < 0 || !(o.days > 0) || o.days > 365) {
+                log_warnx("--days: expected a number of days in (0, 365], got '%s'", optarg);
+                return 2;
+            }
+            break;
+        case 's':
+            if (parse_i64(optarg, &s) < 0 || s < 1 || s > 86400) {
+                log_warnx("--step: expected seconds in [1, 86400], got '%s'", optarg);
+                return 2;
+            }
+            o.step = s;
+            break;
+        case 'N':
+            if (parse_i64(optarg, &s) < 0 || s < 86400LL * 365 || s > 4102444800LL) {
+                log_warnx("--now: expected unix seconds (after 1971, before 2100), got '%s'",
+                          optarg);
+                return 2;
+            }
+            o.now = s;
+            o.have_now = 1;
+            break;
+        case 'S':
+            if (parse_u64(optarg, &u) < 0) {
+                log_warnx("--seed: expected an unsigned number, got '%s'", optarg);
+                return 2;
+            }
+            o.seed = u;
+            break;
+        case 'x':
+            if (parse_double(optarg, &o.speed) < 0 || !(o.speed > 0) || o.speed > 1e7) {
+                log_warnx("--speed: expected a factor in (0, 1e7], got '%s'", optarg);
+                return 2;
+            }
+            break;
+        case 'i':
+            if (parse_double(optarg, &o.interval) < 0 || !(o.interval >= 0.01) ||
+                o.interval > 3600) {
+                log_warnx("--interval: expected seconds in [0.01, 3600], got '%s'", optarg);
+                return 2;
+            }
+            break;
+        case 't':
+            if (parse_u64(optarg, &u) < 0 || u == 0) {
+                log_warnx("--ticks: expected a positive count, got '%s'", optarg);
+                return 2;
+            }
+            o.ticks = u;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind + 1 < argc) {
+        log_warnx("unexpected argument '%s'", argv[optind + 1]);
+        return 2;
+    }
+    if (o.device && farm_device_find(o.device) < 0) {
+        log_warnx("unknown device '%s' (see soak sim --help)", o.device);
+        return 2;
+    }
+    if (!o.have_now)
+        o.now = (int64_t)time(NULL);
+    o.now = o.now / o.step * o.step;
+    if (farm_new(o.seed, o.now, &f) < 0) {
+        log_warnx("out of memory");
+        return 1;
+    }
+    if (ndev > ARRAY_SIZE(roots))
+        ndev = ARRAY_SIZE(roots);
+
+    if (strcmp(o.mode, "list") == 0) {
+        rc = run_list(f);
+    } else if (strcmp(o.mode, "history") == 0) {
+        if (!o.out)
+            log_warnx("sim history needs --out DIR");
+        else
+            rc = run_history(f, &o, o.out);
+    } else if (strcmp(o.mode, "live") == 0) {
+        if (o.root && o.device) {
+            roots[farm_device_find(o.device)] = strdup(o.root);
+            rc = 0;
+        } else if (o.out && !o.root) {
+            rc = mkdir_one(o.out) < 0 ? 1 : 0;
+            for (size_t i = 0; rc == 0 && i < ndev; i++)
+                if (!o.device || strcmp(o.device, devs[i].name) == 0)
+                    rc = path_join_alloc(&roots[i], o.out, devs[i].name) < 0 ? 1 : 0;
+        } else
+            log_warnx("sim live needs --root DIR --device NAME, or --out DIR");
+        if (rc == 0)
+            rc = run_live(f, &o, roots, ndev);
+        else if (rc == 1)
+            log_warn("cannot create %s", o.out);
+    } else if (strcmp(o.mode, "farm") == 0) {
+        _cleanup_free_ char *hist = NULL, *rootdir = NULL;
+        if (!o.dir)
+            log_warnx("sim farm needs --dir DIR");
+        else if (mkdir_one(o.dir) < 0 || path_join_alloc(&hist, o.dir, "history") < 0 ||
+                 path_join_alloc(&rootdir, o.dir, "roots") < 0 || mkdir_one(rootdir) < 0) {
+            log_warn("cannot create %s", o.dir);
+            rc = 1;
+        } else {
+            rc = run_history(f, &o, hist);
+            for (size_t i = 0; rc == 0 && i < ndev; i++)
+                if (!o.device || strcmp(o.device, devs[i].name) == 0)
+                    rc = path_join_alloc(&roots[i], rootdir, devs[i].name) < 0 ? 1 : 0;
+            if (rc == 0)
+                rc = run_live(f, &o, roots, ndev);
+        }
+    } else {
+        log_warnx("unknown sim mode '%s' (history, live, farm, list)", o.mode);
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(roots); i++)
+        free(roots[i]);
+    f = farm_free(f);
+    return rc;
+}
