@@ -1,0 +1,73 @@
+#!/bin/sh
+# The story end to end on simulated boots: a 256 MB rock-pi-s runs 6.12.55 for two
+# days (tmpfs sawtooth), then 6.17.6 that leaks struct file at 25 MB/day; a 1 GB
+# board runs 6.12.55 with the page cache filling up. Through `soak import`:
+# soak leak flags 6.17.6 within hours with rate and projection (and not before the
+# data says so, --at), soak verdict fails 6.17.6 and passes 6.12.55, soak judge
+# answers git bisect, soak slab shows filp on top.
+set -u
+. "$SOAK_SRC/tests/integration/t-06x-lib.sh"
+echo "1..25"
+
+T0=1764000000
+T1=$((T0 + 2 * 86400 + 300))
+DB="sqlite:$WORK/farm.db"
+gen "$WORK/a.om" --pattern sawtooth --ram 256 --days 2 --interval 120 --boot $T0 \
+    --build 6.12.55 --boot-id aaaa-1 --seed 3
+gen "$WORK/b.om" --pattern leak --rate $((25 * MB)) --ram 256 --days 0.25 --interval 120 \
+    --boot $T1 --build 6.17.6 --boot-id bbbb-2 --seed 4
+gen "$WORK/c.om" --pattern pagecache --ram 1024 --days 3 --interval 300 --boot $T0 \
+    --build 6.12.55 --boot-id cccc-1 --seed 5
+
+expect_rc 0 "import the rock-pi-s boots" "$SOAK" import --db "$DB" --device rockpis-1 \
+    "$WORK/a.om" "$WORK/b.om"
+expect_rc 0 "import the 1 GB board" "$SOAK" import --db "$DB" --device rockpie-1 "$WORK/c.om"
+
+expect_rc 1 "soak leak: the newest boot leaks (exit 1)" "$SOAK" leak --db "$DB" \
+    --device rockpis-1 --json
+cp "$WORK/out" "$WORK/leak.json"
+jcheck "two segments, oldest first" '.segments | length == 2 and .[0].build == "6.12.55" and .[1].build == "6.17.6"' "$WORK/leak.json"
+jcheck "6.12.55 (daily tmpfs sawtooth) is no leak" '.segments[0].leak == false and .segments[0].judged == true' "$WORK/leak.json"
+jcheck "6.17.6 leaks at 15..40 MB/day" ".segments[1].leak == true and .segments[1].rate_bytes_per_day > 15 * $MB and .segments[1].rate_bytes_per_day < 40 * $MB" "$WORK/leak.json"
+jcheck "the rate has a CI around it" '.segments[1].rate_ci | length == 2 and .[0] <= .[1]' "$WORK/leak.json"
+jcheck "exhaustion projected 3..9 days after boot" ".segments[1].exhaustion_time > $T1 + 3 * 86400 and .segments[1].exhaustion_time < $T1 + 9 * 86400" "$WORK/leak.json"
+jcheck "evidence names filp and the gap to open fds" '[.segments[1].evidence[] | select(.growing) | .signal] | (index("slab filp") != null and index("filp - open fds") != null)' "$WORK/leak.json"
+jcheck "boot time and boot id per segment" ".segments[1].boot_time == $T1 and .segments[1].boot_id == \"bbbb-2\"" "$WORK/leak.json"
+
+expect_rc 0 "--at 40 min after boot: no verdict yet (exit 0)" "$SOAK" leak --db "$DB" \
+    --device rockpis-1 --at $((T1 + 2400)) --json
+jcheck "--at uses only data up to then: not judged" ".segments[1].judged == false and .segments[1].end <= $((T1 + 2400))" "$WORK/out"
+expect_rc 1 "--at 3 h after boot: the leak is flagged" "$SOAK" leak --db "$DB" \
+    --device rockpis-1 --at $((T1 + 3 * 3600))
+
+expect_rc 0 "1 GB board, page cache filling for 3 days: no leak" "$SOAK" leak --db "$DB" \
+    --device rockpie-1
+expect_rc 2 "soak leak on an unknown device: exit 2" "$SOAK" leak --db "$DB" --device nope
+
+expect_rc 1 "verdict fails 6.17.6" "$SOAK" verdict --db "$DB" --device rockpis-1 --build 6.17.6 \
+    --ram 256M,512M
+if grep -q "FAIL leak" "$WORK/out" && grep -q "would exhaust a 512 MB" "$WORK/out" &&
+    grep -q "against 6.12.55" "$WORK/out"; then
+    ok "verdict says why: leak against 6.12.55, projected onto 256 and 512 MB"
+else
+    not_ok "verdict text" "$(cat "$WORK/out")"
+fi
+expect_rc 0 "verdict passes 6.12.55 on every device that ran it" "$SOAK" verdict --db "$DB" \
+    --build 6.12.55 --json
+jcheck "both devices judged, both pass" '.result == "pass" and (.devices | length == 2) and all(.devices[]; .result == "pass")' "$WORK/out"
+expect_rc 2 "verdict on a build nobody ran: exit 2" "$SOAK" verdict --db "$DB" --build 9.9.9
+
+expect_rc 1 "judge (git bisect): 6.17.6 is bad after 4 h" "$SOAK" judge --db "$DB" \
+    --device rockpis-1 --build 6.17.6 --hours 4
+expect_rc 0 "judge: 6.12.55 is good after 24 h" "$SOAK" judge --db "$DB" --device rockpis-1 \
+    --build 6.12.55 --hours 24
+expect_rc 125 "judge: asking for more hours than ran is a skip" "$SOAK" judge --db "$DB" \
+    --device rockpis-1 --build 6.12.55 --hours 200
+
+expect_rc 1 "soak slab warns (exit 1)" "$SOAK" slab --db "$DB" --device rockpis-1
+if grep -q "filp is the largest" "$WORK/out" && head -4 "$WORK/out" | grep -q "filp$"; then
+    ok "slab: filp on top, flagged"
+else
+    not_ok "slab view" "$(cat "$WORK/out")"
+fi
+exit 0
