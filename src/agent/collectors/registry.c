@@ -18,6 +18,7 @@ extern const struct collector_ops build_collector;
 extern const struct collector_ops kmsg_collector;
 extern const struct collector_ops pstore_collector;
 extern const struct collector_ops kmemleak_collector;
+extern const struct collector_ops sensors_collector;
 
 const struct collector_ops *const collector_registry[] = {
     &meminfo_collector,
@@ -34,6 +35,7 @@ const struct collector_ops *const collector_registry[] = {
     &kmsg_collector,
     &pstore_collector,
     &kmemleak_collector,
+    &sensors_collector,
     NULL,
 };
 
