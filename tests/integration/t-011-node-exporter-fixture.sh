@@ -35,7 +35,11 @@ for d, _, files in os.walk(top):
             os.unlink(p)
             os.symlink(target, p)
 PY
-if [ $? -eq 0 ]; then echo "ok 1 - fixture tree copied, links restored"; else echo "not ok 1 - fixture copy"; fi
+if [ $? -eq 0 ]; then
+    echo "ok 1 - fixture tree copied, links restored"
+else
+    echo "not ok 1 - fixture copy"
+fi
 
 soak_collect "$tmp" >"$tmp/soak.prom"
 if grep -q '^node_memory_MemTotal_bytes ' "$tmp/soak.prom"; then
@@ -46,8 +50,9 @@ fi
 
 python3 - "$fixture/e2e-output.txt" "$tmp/soak.prom" <<'PY'
 import re, sys
-SCOPE = re.compile(r'^(node_memory_(?!numa_)\w+|node_load(1|5|15)|node_filefd_\w+|node_slabinfo_\w+|'
-                   r'node_thermal_zone_temp|node_vmstat_oom_kill|node_hwmon_temp_celsius)$')
+SCOPE = re.compile(r'^(node_memory_(?!numa_)\w+|node_load(1|5|15)|node_filefd_\w+|'
+                   r'node_slabinfo_\w+|node_thermal_zone_temp|node_vmstat_oom_kill|'
+                   r'node_hwmon_temp_celsius)$')
 LINE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)')
 LABEL = re.compile(r'([a-zA-Z_]\w*)="((?:[^"\\]|\\.)*)"')
 

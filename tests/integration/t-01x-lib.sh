@@ -7,7 +7,8 @@
 soak_collect() {
     _root=$1
     _soakd="$SOAK_BUILD/src/agent/soakd"
-    if [ -x "$_soakd" ] && "$_soakd" --root "$_root" --once >"$_root.out.$$" 2>/dev/null; then
+    if [ -x "$_soakd" ] &&
+        "$_soakd" --root "$_root" --once >"$_root.out.$$" 2>/dev/null; then
         cat "$_root.out.$$"
         rm -f "$_root.out.$$"
         return 0
@@ -20,5 +21,6 @@ soak_collect() {
 # Drop what changes from run to run: wall time, the agent's own process and
 # timing metrics.
 soak_stable() {
-    grep -Ev '^(# (HELP|TYPE) )?(node_time_seconds|process_|soak_collector_duration|soak_scrape_|soakd_)'
+    _volatile='node_time_seconds|process_|soak_collector_duration|soak_scrape_|soakd_'
+    grep -Ev "^(# (HELP|TYPE) )?($_volatile)"
 }

@@ -196,8 +196,10 @@ test_kmemleak(void **state)
     assert_value(&out, "soak_kmemleak_unreferenced_objects", 4);
     assert_value(&out, "soak_kmemleak_unreferenced_bytes", 768);
     assert_value(&out, "soak_kmemleak_backtraces", 3);
-    assert_value(&out, "soak_kmemleak_site_objects{site=\"alloc_empty_file\",caller=\"path_openat\","
-                       "type=\"struct file\"}", 3);
+    assert_value(&out,
+                 "soak_kmemleak_site_objects{site=\"alloc_empty_file\",caller=\"path_openat\","
+                 "type=\"struct file\"}",
+                 3);
     assert_value(&out, "soak_kmemleak_site_bytes{site=\"prepare_creds\",caller=\"copy_creds\","
                        "type=\"struct cred\"}", 192);
     /* Under --root the report is never written to (no "scan"). */

@@ -82,20 +82,20 @@ test_meminfo_parse_line(void **state)
     double v;
 
     (void)state;
-    strcpy(line, "Inactive(file):    14124 kB");
+    (void)snprintf(line, sizeof(line), "%s", "Inactive(file):    14124 kB");
     assert_int_equal(meminfo_parse_line(line, name, sizeof(name), &v), 0);
     assert_string_equal(name, "node_memory_Inactive_file_bytes");
     assert_true(v == 14124.0 * 1024);
-    strcpy(line, "HugePages_Free:        7");
+    (void)snprintf(line, sizeof(line), "%s", "HugePages_Free:        7");
     assert_int_equal(meminfo_parse_line(line, name, sizeof(name), &v), 0);
     assert_string_equal(name, "node_memory_HugePages_Free");
-    strcpy(line, "MemTotal: 18446744073709551616 kB");
+    (void)snprintf(line, sizeof(line), "%s", "MemTotal: 18446744073709551616 kB");
     assert_int_equal(meminfo_parse_line(line, name, sizeof(name), &v), -EINVAL);
-    strcpy(line, ": 5 kB");
+    (void)snprintf(line, sizeof(line), "%s", ": 5 kB");
     assert_int_equal(meminfo_parse_line(line, name, sizeof(name), &v), -EINVAL);
-    strcpy(line, "MemTotal: 5 kB extra");
+    (void)snprintf(line, sizeof(line), "%s", "MemTotal: 5 kB extra");
     assert_int_equal(meminfo_parse_line(line, name, sizeof(name), &v), -EINVAL);
-    strcpy(line, "((())): 5 kB");
+    (void)snprintf(line, sizeof(line), "%s", "((())): 5 kB");
     assert_int_equal(meminfo_parse_line(line, name, sizeof(name), &v), -EINVAL);
 }
 

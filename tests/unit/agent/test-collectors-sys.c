@@ -132,17 +132,18 @@ test_slabinfo_parse_line(void **state)
     char line[256];
 
     (void)state;
-    strcpy(line, "slabinfo - version: 2.1");
+    (void)snprintf(line, sizeof(line), "%s", "slabinfo - version: 2.1");
     assert_int_equal(slabinfo_parse_line(line, &e), 0);
-    strcpy(line, "# name <active_objs>");
+    (void)snprintf(line, sizeof(line), "%s", "# name <active_objs>");
     assert_int_equal(slabinfo_parse_line(line, &e), 0);
-    strcpy(line, "nvidia_p2p_page_cache      0      0    368   22    2");
+    (void)snprintf(line, sizeof(line), "%s",
+                   "nvidia_p2p_page_cache      0      0    368   22    2");
     assert_int_equal(slabinfo_parse_line(line, &e), 1);
     assert_string_equal(e.name, "nvidia_p2p_page_cache");
     assert_true(e.objsize == 368 && e.pagesperslab == 2);
-    strcpy(line, "x 1 2 3 4");
+    (void)snprintf(line, sizeof(line), "%s", "x 1 2 3 4");
     assert_int_equal(slabinfo_parse_line(line, &e), -EINVAL);
-    strcpy(line, "x 1 2 -3 4 5");
+    (void)snprintf(line, sizeof(line), "%s", "x 1 2 -3 4 5");
     assert_int_equal(slabinfo_parse_line(line, &e), -EINVAL);
 }
 
@@ -228,7 +229,8 @@ test_net(void **state)
     assert_value(&out, "node_network_carrier{device=\"eth0\"}", 1);
     assert_absent(&out, "node_network_carrier{device=\"wlan0\"}"); /* unreadable when down */
     assert_value(&out,
-                 "soak_network_info{device=\"eth0\",operstate=\"up\",address=\"2a:e1:4c:33:05:9b\"}",
+                 "soak_network_info{device=\"eth0\",operstate=\"up\","
+                 "address=\"2a:e1:4c:33:05:9b\"}",
                  1);
     /* Under --root, no getifaddrs(): the host's addresses must not leak into a fixture. */
     assert_int_equal(ctest_count(&out, "soak_network_address_info"), 0);
