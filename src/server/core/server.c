@@ -604,11 +604,14 @@ handle_history(struct server *s, struct srv_dev *d, const struct poller_response
             poll_failed(s, d, resp, resp->error); /* not reached at all */
             return;
         }
-        if (d->history == FARM_HISTORY_YES || d->kind == KIND_SOAKD) {
+        if (d->history == FARM_HISTORY_YES) {
             poll_failed(s, d, resp, resp->ok ? "no /history on this target" : resp->error);
             return;
         }
-        /* Not a soakd (or an old one): poll /metrics from now on, starting right now. */
+        /*
+         * Not a soakd (or one without history): poll /metrics from now on, starting
+         * right now. A soakd seen again in /metrics (soak_agent_info) is tried again.
+         */
         if (d->kind != KIND_EXPORTER) {
             log_info("%s: no soakd /history, polling %s", d->name, d->metrics_url);
             d->kind = KIND_EXPORTER;

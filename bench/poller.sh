@@ -1,0 +1,98 @@
+#!/bin/sh
+# bench/poller.sh BUILD_DIR: how many simulated agents one `soak server` polls at a
+# 10 s interval within 25 % of one core. Simulated agents (bench/poller-agents.py, one
+# asyncio process on N loopback ports) serve a static ~50 KB exposition; the server
+# stores everything in SQLite, as in production. For each N the server runs
+# DURATION seconds; its CPU (utime+stime from /proc) is measured over the steady part
+# (after the first interval) and the polls that failed or came late are counted.
+# Writes bench/out/poller.md. Env: POLLER_COUNTS="250 500 1000 2000", POLLER_SECONDS=40,
+# POLLER_RUNS=3 (median), POLLER_SIZE=50000.
+set -u
+BUILD=${1:?usage: bench/poller.sh BUILD_DIR}
+HERE=$(cd "$(dirname "$0")" && pwd)
+SOAK="$BUILD/src/server/soak"
+COUNTS=${POLLER_COUNTS:-"250 500 1000 2000"}
+SECONDS_RUN=${POLLER_SECONDS:-40}
+RUNS=${POLLER_RUNS:-3}
+SIZE=${POLLER_SIZE:-50000}
+INTERVAL=10
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/soak-bench-poller.XXXXXX")
+OUT="$HERE/out/poller.md"
+AGENTS_PID=
+mkdir -p "$HERE/out"
+cleanup() {
+    [ -n "$AGENTS_PID" ] && kill "$AGENTS_PID" 2>/dev/null
+    rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+[ -x "$SOAK" ] || { echo "no $SOAK: build first" >&2; exit 1; }
+ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+ticks=$(getconf CLK_TCK)
+# cpu_ticks PID: utime + stime of a process, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+median() { sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+
+max=0
+for n in $COUNTS; do [ "$n" -gt "$max" ] && max=$n; done
+python3 "$HERE/poller-agents.py" "$max" "$SIZE" >"$WORK/ports" &
+AGENTS_PID=$!
+i=0
+while ! grep -q ready "$WORK/ports" 2>/dev/null; do
+    sleep 0.2
+    i=$((i + 1))
+    [ $i -lt 300 ] || { echo "simulated agents did not start" >&2; exit 1; }
+done
+body=$(curl -s "http://127.0.0.1:$(head -n 1 "$WORK/ports")/metrics" | wc -c)
+samples=$(curl -s "http://127.0.0.1:$(head -n 1 "$WORK/ports")/metrics" | grep -vc '^#')
+
+{
+    echo "# Poller capacity"
+    echo
+    echo "One \`soak server\` (one thread, libcurl multi), interval ${INTERVAL} s, SQLite store;"
+    echo "simulated agents on loopback serving $body bytes ($samples samples) each."
+    echo "CPU = the server's utime+stime over the steady part of a ${SECONDS_RUN} s run"
+    echo "(first interval excluded), % of one core; median of $RUNS runs. $(nproc) cores, $(date -u +%Y-%m-%d)."
+    echo
+    echo "| agents | polls/s | samples/s | CPU % of one core | failed polls | within 25 % |"
+    echo "| ---: | ---: | ---: | ---: | ---: | :---: |"
+} >"$OUT"
+
+best=0
+for n in $COUNTS; do
+    : >"$WORK/cpu"
+    : >"$WORK/fail"
+    r=0
+    while [ $r -lt "$RUNS" ]; do
+        r=$((r + 1))
+        conf="$WORK/farm-$n.conf"
+        rm -f "$WORK"/farm.db*
+        printf '[server]\nstore = sqlite:%s/farm.db\ninterval = %s\ntimeout = 5\njitter = 0.02\n' \
+            "$WORK" "$INTERVAL" >"$conf"
+        head -n "$n" "$WORK/ports" | awk '{printf "[device sim-%05d]\nurl = http://127.0.0.1:%s/metrics\n", NR, $1}' >>"$conf"
+        "$SOAK" server --config "$conf" --duration "$SECONDS_RUN" 2>"$WORK/server.log" &
+        pid=$!
+        sleep "$INTERVAL"
+        c0=$(cpu_ticks "$pid")
+        t0=$(date +%s.%N)
+        sleep $((SECONDS_RUN - INTERVAL - 2))
+        c1=$(cpu_ticks "$pid")
+        t1=$(date +%s.%N)
+        wait "$pid"
+        echo "$c0 $c1 $t0 $t1 $ticks" | awk '{printf "%.1f\n", 100 * ($2 - $1) / $5 / ($4 - $3)}' >>"$WORK/cpu"
+        sed -n 's/.*stopped: \([0-9]*\) poll(s), \([0-9]*\) failed.*/\2/p' "$WORK/server.log" >>"$WORK/fail"
+    done
+    cpu=$(median <"$WORK/cpu")
+    fail=$(median <"$WORK/fail")
+    within=$(echo "$cpu" | awk '{print ($1 <= 25) ? "yes" : "no"}')
+    [ "$within" = yes ] && [ "$n" -gt "$best" ] && best=$n
+    pps=$(echo "$n $INTERVAL" | awk '{printf "%.0f", $1 / $2}')
+    sps=$(echo "$n $INTERVAL $samples" | awk '{printf "%.0f", $1 / $2 * $3}')
+    echo "| $n | $pps | $sps | $cpu | $fail | $within |" >>"$OUT"
+    echo "poller: $n agents: ${cpu}% of one core, $fail failed polls" >&2
+done
+{
+    echo
+    echo "Largest tested farm within 25 % of one core: **$best agents** at a ${INTERVAL} s interval (goal 2,000)."
+} >>"$OUT"
+cat "$OUT"
