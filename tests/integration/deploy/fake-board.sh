@@ -1,0 +1,68 @@
+#!/bin/sh
+# A fake board for `soak deploy` tests: a real soakd serving a copy of a fixture root.
+# Commands (the deploy templates call install and reboot):
+#   fake-board.sh start                  start soakd on $FAKE_PORT over $FAKE_ROOT
+#   fake-board.sh install BUNDLE         "install" a bundle: BUNDLE names the scenario
+#        good-K      the next boot runs kernel K
+#        fallback-K  the install succeeds but the board boots the old slot again
+#        rename-K    kernel K, and the update renames eth0 to end0 (the board keeps its sensors)
+#        gone-K      the board never comes back after the reboot
+#        broken      the install itself fails
+#   fake-board.sh reboot                 stop soakd, new boot id, apply the staged state, start
+set -eu
+: "${FAKE_ROOT:?}" "${FAKE_PORT:?}" "${SOAKD:?}"
+state="$FAKE_ROOT/.staged"
+
+start() {
+    "$SOAKD" --root "$FAKE_ROOT" --listen "127.0.0.1:$FAKE_PORT" >/dev/null 2>>"$FAKE_ROOT/.log" &
+    echo $! >"$FAKE_ROOT/.pid"
+    i=0
+    while [ $i -lt 50 ]; do
+        curl -sf "http://127.0.0.1:$FAKE_PORT/info" >/dev/null 2>&1 && return 0
+        sleep 0.1
+        i=$((i + 1))
+    done
+    echo "fake-board: soakd did not start" >&2
+    return 1
+}
+
+stop() {
+    if [ -f "$FAKE_ROOT/.pid" ]; then
+        kill "$(cat "$FAKE_ROOT/.pid")" 2>/dev/null || true
+        i=0
+        while kill -0 "$(cat "$FAKE_ROOT/.pid")" 2>/dev/null && [ $i -lt 50 ]; do
+            sleep 0.1
+            i=$((i + 1))
+        done
+        rm -f "$FAKE_ROOT/.pid"
+    fi
+}
+
+case "$1" in
+start) start ;;
+install)
+    case "$2" in
+    broken) echo "rauc: bundle signature verification failed" >&2; exit 1 ;;
+    *) echo "$2" >"$state" ;;
+    esac
+    ;;
+reboot)
+    stop
+    python3 -c 'import uuid; print(uuid.uuid4())' >"$FAKE_ROOT/proc/sys/kernel/random/boot_id"
+    scenario=$(cat "$state" 2>/dev/null || echo none)
+    kernel=${scenario#*-}
+    case "$scenario" in
+    good-*) echo "$kernel" >"$FAKE_ROOT/proc/sys/kernel/osrelease" ;;
+    fallback-*) ;;
+    rename-*)
+        echo "$kernel" >"$FAKE_ROOT/proc/sys/kernel/osrelease"
+        mv "$FAKE_ROOT/sys/class/net/eth0" "$FAKE_ROOT/sys/class/net/end0"
+        ;;
+    gone-*) exit 0 ;;
+    esac
+    # The board takes a moment to boot; detach so the reboot command returns at once.
+    (sleep 1; FAKE_ROOT=$FAKE_ROOT FAKE_PORT=$FAKE_PORT SOAKD=$SOAKD "$0" start) >/dev/null 2>&1 &
+    ;;
+stop) stop ;;
+*) echo "usage: $0 start|install BUNDLE|reboot|stop" >&2; exit 2 ;;
+esac

@@ -1,0 +1,105 @@
+#!/bin/sh
+# soak deploy against a real soakd whose fake install/reboot commands restart it with a new
+# boot id and build: a good update, a RAUC fallback to the old build, an update that renames
+# the network interface, a board that never comes back, an install that fails, --dry-run,
+# and --all stopping at the first failure.
+set -u
+: "${SOAK_BUILD:?}" "${SOAK_SRC:?}"
+SOAK="$SOAK_BUILD/src/server/soak"
+SOAKD="$SOAK_BUILD/src/agent/soakd"
+FAKE="$SOAK_SRC/tests/integration/deploy/fake-board.sh"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/soak-t091.XXXXXX")
+export SOAKD
+n=0
+failed=0
+
+cleanup() {
+    for b in "$WORK"/board*; do
+        [ -d "$b" ] && FAKE_ROOT=$b FAKE_PORT=0 "$FAKE" stop 2>/dev/null
+    done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# new_board NAME: a fixture root copy and a soakd on a free port; sets PORT_<NAME>.
+new_board() {
+    root="$WORK/$1"
+    cp -r "$SOAK_SRC/tests/fixtures/roots/rockpis-6.17" "$root"
+    echo "6.12.55-yocto-standard" >"$root/proc/sys/kernel/osrelease"
+    port=$(free_port)
+    FAKE_ROOT=$root FAKE_PORT=$port "$FAKE" start || { echo "Bail out! cannot start soakd"; exit 1; }
+    eval "PORT_$1=$port"
+}
+
+# conf NAME...: a farm config with one device per board, install/reboot through fake-board.sh.
+conf() {
+    : >"$WORK/farm.conf"
+    printf '[server]\nstore = sqlite:%s/farm.db\n' "$WORK" >>"$WORK/farm.conf"
+    for b in "$@"; do
+        eval "port=\$PORT_$b"
+        # FAKE_ROOT/FAKE_PORT reach the fake board through env: argv templates run no shell.
+        printf '[device %s]\nurl = http://127.0.0.1:%s\ninstall = env FAKE_ROOT=%s FAKE_PORT=%s %s install {bundle}\nreboot = env FAKE_ROOT=%s FAKE_PORT=%s %s reboot\n' \
+            "$b" "$port" "$WORK/$b" "$port" "$FAKE" "$WORK/$b" "$port" "$FAKE" >>"$WORK/farm.conf"
+    done
+}
+
+deploy() {
+    "$SOAK" deploy --config "$WORK/farm.conf" --wait 20 "$@" >"$WORK/out" 2>&1
+    echo $? >"$WORK/rc"
+}
+
+expect() { # DESC RC PATTERN
+    rc=$(cat "$WORK/rc")
+    if [ "$rc" = "$2" ] && grep -q -- "$3" "$WORK/out"; then ok "$1"; else not_ok "$1" "exit $rc (want $2), output:" "$(cat "$WORK/out")"; fi
+}
+
+new_board board1
+new_board board2
+new_board board3
+new_board board4
+conf board1 board2 board3 board4
+B="6.17.6-yocto-standard 5.0.13"
+
+deploy --device board1 --bundle good-6.17.6-yocto-standard --dry-run
+expect "--dry-run prints the expanded install command" 0 "install: env FAKE_ROOT=.* install good-6.17.6-yocto-standard"
+
+deploy --device board1 --bundle good-6.17.6-yocto-standard --build "$B"
+expect "a good update comes back with a new boot id and the expected build" 0 "board1: OK back on build '$B'"
+
+deploy --device board2 --bundle fallback-6.17.6-yocto-standard --build "$B"
+expect "a RAUC fallback to the old build fails the deploy" 1 "board2: FAIL came back on the old build"
+
+deploy --device board3 --bundle rename-6.17.6-yocto-standard --build "$B"
+expect "an update that renames eth0 fails with the missing interface" 1 "board3: FAIL interface eth0 was up before"
+
+deploy --device board4 --bundle gone-6.17.6-yocto-standard --build "$B" --wait 6
+expect "a board that never comes back: unreachable after update, last seen with eth0 up" 1 \
+    "board4: FAIL unreachable after update (.*); last seen with interfaces eth0 up"
+
+deploy --device board1 --bundle broken
+expect "a failing install command is reported with its stderr" 1 "board1: FAIL install failed (exit 1): rauc: bundle signature"
+
+# --all in batches of one stops at the first failure: board4 is down, board1..3 come first.
+conf board2 board4 board1
+FAKE_ROOT=$WORK/board2 FAKE_PORT=$PORT_board2 "$FAKE" stop
+FAKE_ROOT=$WORK/board2 FAKE_PORT=$PORT_board2 "$FAKE" start
+deploy --all --bundle fallback-x --build "never-this"
+if [ "$(cat "$WORK/rc")" = 1 ] && grep -q "stopping: 1 board(s) failed; 2 not updated" "$WORK/out" &&
+    ! grep -q "board1:" "$WORK/out"; then
+    ok "--all stops at the first failed batch and leaves the rest untouched"
+else
+    not_ok "--all stops at the first failed batch" "$(cat "$WORK/out")"
+fi
+
+k=$("$SOAK" events --db "sqlite:$WORK/farm.db" --device board1 2>&1 | grep -c deploy)
+if [ "${k:-0}" -ge 2 ]; then ok "deploy events are recorded in the store ($k for board1)"; else not_ok "deploy events recorded" "got ${k:-0}: $("$SOAK" events --db "sqlite:$WORK/farm.db" --device board1 2>&1 | head -5)"; fi
+
+"$SOAK" deploy --config "$WORK/farm.conf" --device nosuch --bundle x >/dev/null 2>&1
+[ $? -eq 2 ] && ok "an unknown device is a usage error (exit 2)" || not_ok "unknown device exit 2"
+
+echo "1..$n"
+[ "$failed" -eq 0 ]
