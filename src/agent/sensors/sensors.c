@@ -75,6 +75,7 @@ struct sensors {
     pthread_cond_t cond;
     int stop, started, prepared;
     int discover;
+    int timing_metrics; /* durations, timestamps and ages (vary run to run) */
     double interval, timeout, backoff_max, start_wait;
     char *root;
     size_t n;
@@ -133,6 +134,7 @@ sensors_new(struct sensors **ret)
     }
     (void)pthread_condattr_destroy(&ca);
     s->discover = 1;
+    s->timing_metrics = 1;
     s->interval = SENSORS_DEFAULT_INTERVAL;
     s->timeout = SENSORS_DEFAULT_TIMEOUT;
     s->backoff_max = SENSORS_DEFAULT_BACKOFF;
@@ -304,6 +306,8 @@ configure_global(struct sensors *s, const char *key, const char *value)
 {
     if (strcmp(key, "discover") == 0)
         return conf_bool(value, &s->discover) < 0 ? -EINVAL : 0;
+    if (strcmp(key, "timing_metrics") == 0)
+        return conf_bool(value, &s->timing_metrics) < 0 ? -EINVAL : 0;
     if (strcmp(key, "interval") == 0)
         return parse_seconds(value, &s->interval);
     if (strcmp(key, "timeout") == 0)
@@ -886,6 +890,8 @@ sensors_write(struct sensors *s, struct expo_writer *w)
 
             (void)expo_sample(w, "soak_sensor_read_timeouts_total", &l, 1, (double)s->v[i]->timeouts);
         }
+    }
+    if (s->n && s->timing_metrics) {
         family(w, "soak_sensor_read_duration_seconds", METRIC_GAUGE,
                "Duration of the sensor's latest completed read attempt.");
         for (size_t i = 0; i < s->n; i++) {
