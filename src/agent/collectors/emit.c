@@ -70,19 +70,34 @@ emit_nameset_init(struct emit_nameset *s, size_t max)
 {
     s->n = 0;
     s->max = max;
-    s->names = calloc(max ? max : 1, sizeof(*s->names));
-    return s->names ? 0 : -ENOMEM;
+    s->hashes = calloc(max ? max : 1, sizeof(*s->hashes));
+    return s->hashes ? 0 : -ENOMEM;
+}
+
+/* FNV-1a, 64 bit. */
+static uint64_t
+name_hash(const char *name)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+        h ^= *p;
+        h *= 0x100000001b3ULL;
+    }
+    return h;
 }
 
 int
 emit_nameset_add(struct emit_nameset *s, const char *name)
 {
+    uint64_t h = name_hash(name);
+
     for (size_t i = 0; i < s->n; i++)
-        if (strncmp(s->names[i], name, EMIT_NAME_MAX - 1) == 0)
+        if (s->hashes[i] == h)
             return 0;
     if (s->n >= s->max)
         return -E2BIG;
-    (void)snprintf(s->names[s->n++], EMIT_NAME_MAX, "%s", name);
+    s->hashes[s->n++] = h;
     return 1;
 }
 
@@ -95,7 +110,7 @@ emit_nameset_reset(struct emit_nameset *s)
 void
 emit_nameset_free(struct emit_nameset *s)
 {
-    free(s->names);
-    s->names = NULL;
+    free(s->hashes);
+    s->hashes = NULL;
     s->n = s->max = 0;
 }

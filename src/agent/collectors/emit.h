@@ -8,11 +8,12 @@
 #define SOAK_EMIT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "expo.h"
 #include "macro.h"
 
-#define EMIT_NAME_MAX 128 /* longest name kept in a struct emit_nameset, bytes */
+#define EMIT_NAME_MAX 128 /* longest field name handled by the collectors, bytes */
 
 /*
  * A counter family: base is the name without "_total". In Prometheus text the
@@ -31,9 +32,13 @@ int emit_counter_sample(struct expo_writer *w, const char *base, const struct ex
 int emit_gauge_labels(struct expo_writer *w, const char *name, const char *help,
                       const struct expo_label *labels, size_t nlabels, double value);
 
-/* A fixed-capacity set of short names, allocated once. */
+/*
+ * A fixed-capacity set of names, allocated once. It keeps 64-bit hashes of the
+ * names (8 bytes each), not the names: two different names colliding would make
+ * the second look like a duplicate, which for a few hundred names is ~1e-15.
+ */
 struct emit_nameset {
-    char (*names)[EMIT_NAME_MAX];
+    uint64_t *hashes;
     size_t n, max;
 };
 

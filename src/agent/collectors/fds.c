@@ -22,7 +22,7 @@
 
 #define FDS_TOP_DEFAULT 10
 #define FDS_TOP_LIMIT 1000
-#define FDS_DENTS_BUF 32768 /* bytes of getdents64 buffer */
+#define FDS_DENTS_BUF 8192 /* bytes of each getdents64 buffer */
 #define FDS_COMM_MAX 64     /* bytes of a comm kept (the kernel's is <= 16) */
 
 struct fds_proc {

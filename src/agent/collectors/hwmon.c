@@ -27,9 +27,9 @@
 
 #define HWMON_CHIPS_DEFAULT 64
 #define HWMON_CHIPS_LIMIT 4096
-#define HWMON_FILES_MAX 1024  /* directory entries looked at per chip dir */
+#define HWMON_FILES_MAX 256   /* temp* entries looked at per chip dir */
 #define HWMON_TEMPS_MAX 64    /* temperature sensors per chip */
-#define HWMON_LABEL_MAX 128   /* bytes of a chip name part */
+#define HWMON_LABEL_MAX 64    /* bytes of a chip name part */
 #define HWMON_CHIP_MAX (4 * HWMON_LABEL_MAX)
 
 struct hwmon_chip {

@@ -16,7 +16,7 @@
 #include "procfile.h"
 #include "rootfs.h"
 
-#define PSTORE_FILES_MAX 256   /* records looked at */
+#define PSTORE_FILES_MAX 64    /* records looked at (ramoops keeps a handful) */
 #define PSTORE_TYPES_MAX 16    /* distinct record types reported */
 #define PSTORE_LINE_MAX 1024   /* bytes of one record line kept */
 #define PSTORE_REASON_MAX 200  /* bytes of the panic reason kept */
