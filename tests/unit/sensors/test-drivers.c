@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "buf.h"
+#include "conf.h"
 #include "expo.h"
 #include "sensors.h"
 #include "sim.h"
@@ -524,6 +525,39 @@ test_config_errors(void **state)
     ops->fini(ctx);
 }
 
+/* What the daemon does with a soakd config: [sensor X] k = v -> "X.k", [collector.sensors] -> k. */
+static int
+conf_route(void *ctx, const char *section, const char *key, const char *value, int line)
+{
+    (void)line;
+    if (strncmp(section, "sensor ", 7) == 0)
+        return sensors_configure(ctx, section + 7, key, value);
+    if (strcmp(section, "collector.sensors") == 0)
+        return sensors_configure(ctx, NULL, key, value);
+    return 0;
+}
+
+static void
+test_contrib_configs(void **state)
+{
+    static const char *boards[] = { "rockpis", "rockpie", "zero3e" };
+    static const size_t nsensors[] = { 3, 4, 3 };
+
+    (void)state;
+    for (size_t i = 0; i < 3; i++) {
+        char path[512], err[256];
+        struct sensors *s;
+
+        (void)snprintf(path, sizeof(path), "%s/contrib/soakd-%s.conf", SOAK_SRC, boards[i]);
+        assert_int_equal(sensors_new(&s), 0);
+        if (conf_parse_file(path, conf_route, s, err, sizeof(err)) != 0)
+            fail_msg("%s", err);
+        assert_int_equal(sensors_prepare(s, "/nonexistent"), 0);
+        assert_int_equal(sensors_count(s), nsensors[i]);
+        s = sensors_free(s);
+    }
+}
+
 static void
 test_real_buses(void **state)
 {
@@ -557,6 +591,7 @@ main(void)
         cmocka_unit_test(test_lps25),   cmocka_unit_test(test_mcp3002),
         cmocka_unit_test(test_ds18b20), cmocka_unit_test(test_manager),
         cmocka_unit_test(test_config_errors), cmocka_unit_test(test_real_buses),
+        cmocka_unit_test(test_contrib_configs),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
