@@ -161,12 +161,32 @@ server_target_urls(const char *url, char **ret_metrics, char **ret_base)
 
 /* ---- the store connection ---- */
 
+/* The store's message on one line (libpq's span several). */
+static void
+one_line(char *dst, size_t n, const char *src)
+{
+    size_t k = 0;
+
+    for (; src && *src && k + 1 < n; src++) {
+        char c = (*src == '\n' || *src == '\t' || *src == '\r') ? ' ' : *src;
+        if (c == ' ' && (k == 0 || dst[k - 1] == ' '))
+            continue;
+        dst[k++] = c;
+    }
+    while (k > 0 && dst[k - 1] == ' ')
+        k--;
+    dst[k] = '\0';
+}
+
 static void
 store_lost(struct server *s, int r, const char *what)
 {
+    char msg[512];
+
+    one_line(msg, sizeof(msg), s->st ? store_errmsg(s->st) : "");
     s->store_errors++;
-    complain(&s->store_complaint, mono_now(), "store: %s: %s (%s), reconnecting", what,
-             s->st ? store_errmsg(s->st) : "", strerror(-r));
+    complain(&s->store_complaint, mono_now(), "store: %s: %s (%s), reconnecting", what, msg,
+             strerror(-r));
     if (s->st) {
         store_rollback(s->st);
         s->st = store_close(s->st);
@@ -190,9 +210,11 @@ store_ready(struct server *s)
         return 0;
     r = store_open(s->store_spec, &s->st, err, sizeof(err));
     if (r < 0) {
+        char msg[512];
+        one_line(msg, sizeof(msg), err);
         s->st = NULL;
         s->store_errors++;
-        complain(&s->store_complaint, mono_now(), "store %s: %s, retrying", s->store_spec, err);
+        complain(&s->store_complaint, mono_now(), "store %s: %s, retrying", s->store_spec, msg);
         s->store_backoff = s->store_backoff > 0 ? MIN(s->store_backoff * 2, STORE_RETRY_MAX)
                                                 : STORE_RETRY_MIN;
         s->store_retry_at = mono_now() + s->store_backoff;
