@@ -104,14 +104,15 @@ scan(struct pstore_ctx *c, const char *root)
 {
     int n = procfile_dir_list(&c->dir, root, "/sys/fs/pstore", "");
 
-    c->scanned = 1;
     c->ntypes = 0;
     c->panic = 0;
     c->reason[0] = '\0';
     if (n < 0) {
+        /* Not mounted (yet): try again on the next read. */
         c->scan_err = n;
         return;
     }
+    c->scanned = 1;
     c->scan_err = 0;
     for (int i = 0; i < n; i++) {
         const char *f = c->dir.names[i];
@@ -131,7 +132,7 @@ pstore_read(void *ctx, const char *root, struct expo_writer *w)
 
     if (!c->scanned)
         scan(c, root);
-    if (c->scan_err)
+    if (!c->scanned)
         return c->scan_err;
     if (c->ntypes > 0) {
         (void)expo_family(w, "soak_pstore_records", METRIC_GAUGE,
