@@ -125,10 +125,16 @@ print_argv(const char *what, char **argv)
     (void)printf("\n");
 }
 
+/*
+ * The deploy event: subject = the build the board had to come back with (the bundle when
+ * --build was not given), value = 1 came back as expected, 0 failed; detail = bundle and reason.
+ * The verdict fails a build whose deploy failed on a device.
+ */
 static void
-record(struct store *st, const struct target *t, const char *bundle)
+record(struct store *st, const struct target *t, const char *bundle, const char *build)
 {
     struct store_event ev = {0};
+    char detail[1024];
     int64_t id;
     struct timespec ts;
 
@@ -140,8 +146,10 @@ record(struct store *st, const struct target *t, const char *bundle)
     ev.device_id = id;
     ev.t_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
     ev.kind = EVENT_DEPLOY;
-    ev.subject = (char *)(uintptr_t)bundle;
-    ev.detail = (char *)(uintptr_t)t->msg;
+    (void)snprintf(detail, sizeof(detail), "%s: %s: %s", bundle,
+                   deploy_outcome_name(t->outcome), t->msg);
+    ev.subject = (char *)(uintptr_t)(build && *build ? build : bundle);
+    ev.detail = detail;
     ev.value = t->outcome == DEPLOY_OK ? 1 : 0;
     if (store_event_add(st, &ev) < 0)
         log_warnx("%s: cannot record the deploy event: %s, ignoring", t->dev->name,
@@ -234,7 +242,7 @@ deploy_batch(const struct farm_conf *conf, struct target *ts, size_t n, const ch
         (void)printf("%s: %s %s\n", t->dev->name, t->outcome == DEPLOY_OK ? "OK" : "FAIL",
                      t->msg);
         failed += t->outcome != DEPLOY_OK;
-        record(st, t, bundle);
+        record(st, t, bundle, build);
     }
     (void)fflush(stdout);
     return failed;
