@@ -27,7 +27,7 @@ die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
 [ -x "$soak" ] || die "no $soak: build first (make)"
 [ -x "$soakd" ] || die "no $soakd: build first (make)"
 missing=
-for c in sim import server verdict web; do
+for c in sim import events server verdict web; do
     "$soak" "$c" --help >/dev/null 2>&1 || missing="$missing soak-$c"
 done
 command -v python3 >/dev/null 2>&1 || missing="$missing python3"
@@ -86,7 +86,9 @@ for f in "$work/history"/*.om; do
     name=$(basename "$f" .om)
     devices="$devices $name"
     say "importing $name"
-    "$soak" import --db "$db" --device "$name" "$f" >/dev/null || die "soak import of $name failed"
+    "$soak" import --quiet --db "$db" --device "$name" "$f" || die "soak import of $name failed"
+    "$soak" events --db "$db" --device "$name" --rebuild >/dev/null ||
+        die "soak events --rebuild of $name failed"
 done
 
 # --- 2. live boards served by real soakd processes
@@ -125,31 +127,29 @@ for _ in $(seq 1 100); do
 done
 curl -s -o /dev/null "$url" || die "the dashboard does not answer at $url"
 
-# --- 4. the verdict table for the 6.17.6 build
-new_build=$(curl -s "${url}api/v1/devices" | python3 -c '
-import json, sys
-builds = [d["build"] for d in json.load(sys.stdin)["devices"] if d["build"]]
-b = [x for x in builds if "6.17" in x]
-print((b or builds or [""])[0])')
+# --- 4. the verdict table: each device's current build (6.17.6 on the farm) against the one before
+curl -s "${url}api/v1/devices" >"$work/devices.json"
 echo
 say "dashboard: $url"
 echo
-if [ -n "$new_build" ]; then
-    say "verdicts for build '$new_build':"
-    printf '%-14s %-8s %s\n' DEVICE VERDICT "REASONS (soak verdict)"
-    for name in $devices; do
-        set +e
-        out=$("$soak" verdict --db "$db" --device "$name" --build "$new_build" 2>&1)
-        rc=$?
-        set -e
-        case $rc in 0) v=PASS ;; 1) v=FAIL ;; 2) v="NO DATA" ;; *) v="ERROR" ;; esac
-        first=$(printf '%s\n' "$out" | head -n 1)
-        printf '%-14s %-8s %s\n' "$name" "$v" "$first"
-        printf '%s\n' "$out" | tail -n +2 | sed 's/^/                        /'
-    done
-else
-    say "no device reports a build yet: see $work/server.log"
-fi
+say "verdicts (soak verdict --build <the device's current build>):"
+printf '%-12s %-8s %s\n' DEVICE VERDICT "BUILD AND REASONS"
+for name in $devices; do
+    b=$(python3 -c 'import json, sys
+d = [x for x in json.load(open(sys.argv[1]))["devices"] if x["name"] == sys.argv[2]]
+print(d[0]["build"] or "" if d else "")' "$work/devices.json" "$name")
+    if [ -z "$b" ]; then
+        printf '%-12s %-8s %s\n' "$name" "-" "no build reported"
+        continue
+    fi
+    set +e
+    out=$("$soak" verdict --db "$db" --device "$name" --build "$b" 2>&1)
+    rc=$?
+    set -e
+    case $rc in 0) v=PASS ;; 1) v=FAIL ;; 2) v="NO DATA" ;; *) v=ERROR ;; esac
+    printf '%-12s %-8s %s\n' "$name" "$v" "$(printf '%s\n' "$out" | head -n 1)"
+    printf '%s\n' "$out" | tail -n +2 | grep -v '^ *ok ' | sed 's/^ */                      /'
+done
 echo
 if [ "$seconds" -gt 0 ]; then
     say "running for ${seconds}s (DEMO_SECONDS)"

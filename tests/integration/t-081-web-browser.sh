@@ -86,6 +86,8 @@ for f in "$hist"/*.om; do
     devices="$devices $name"
     "$SOAK" import --db "$db" --device "$name" "$f" >/dev/null 2>>"$tmp/import.err" ||
         not_ok "import $name"
+    "$SOAK" events --db "$db" --device "$name" --rebuild >/dev/null 2>>"$tmp/import.err" ||
+        not_ok "derive the events of $name"
 done
 check "imported every device of the history (${devices# })" test -n "$devices" -a -s "$db"
 tok=browser-tok
