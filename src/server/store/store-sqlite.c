@@ -288,7 +288,10 @@ sq_open(struct store *st, const char *spec, char *err, size_t errlen)
     }
     (void)sqlite3_busy_timeout(b->db, 10000);
     (void)snprintf(pragma, sizeof(pragma),
-                   "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA cache_size=-16384;"
+                   /* 16 KiB pages pack the ~1-3 KB chunk rows with less slack than 4 KiB
+                    * (about 15 % smaller files); only takes effect on a new database. */
+                   "PRAGMA page_size=16384; PRAGMA journal_mode=WAL; PRAGMA synchronous=%s;"
+                   " PRAGMA cache_size=-16384;"
                    " PRAGMA temp_store=MEMORY;",
                    sync);
     r = exec_sql(b, pragma);

@@ -1,0 +1,81 @@
+#!/bin/sh
+# soak import / export / devices / query on SQLite: round trip, idempotent re-import,
+# Prometheus text with ms timestamps, stdin, broken files leave nothing behind.
+. "$SOAK_SRC/tests/integration/t-04x-lib.sh"
+DB="$WORK/farm.db"
+
+for c in import export devices query; do
+    if "$SOAK" "$c" --help >"$WORK/help" 2>&1 && grep -q "Usage: soak $c" "$WORK/help"; then
+        ok "soak $c --help"
+    else
+        not_ok "soak $c --help" "$(cat "$WORK/help")"
+    fi
+done
+
+write_om "$WORK/a.om" 500 1760000000
+check "import an OpenMetrics file" "$SOAK" import --db "$DB" --device rockpis-1 "$WORK/a.om"
+expect_grep "summary counts what was read and added" "1500 samples read, 1500 added, 0 duplicates, 3 series" "$WORK/.out"
+check "import the same file again" "$SOAK" import --db "$DB" --device rockpis-1 "$WORK/a.om"
+expect_grep "second import adds nothing" "1500 samples read, 0 added, 1500 duplicates" "$WORK/.out"
+
+"$SOAK" export --db "$DB" --device rockpis-1 >"$WORK/e1.om" 2>"$WORK/err"
+expect_eq "export has every sample" 1500 "$(grep -vc '^#' "$WORK/e1.om")"
+expect_eq "export ends with # EOF" "# EOF" "$(tail -n 1 "$WORK/e1.om")"
+check "exported text imports into a new database" "$SOAK" import --db "$WORK/copy.db" --device rockpis-1 "$WORK/e1.om"
+"$SOAK" export --db "$WORK/copy.db" --device rockpis-1 >"$WORK/e2.om"
+if cmp -s "$WORK/e1.om" "$WORK/e2.om"; then ok "export of the copy is identical"; else not_ok "export of the copy is identical" "$(diff "$WORK/e1.om" "$WORK/e2.om" | head -5)"; fi
+expect_grep "escaped label values survive" 'label="a \\"q\\" \\\\ b"' "$WORK/e1.om"
+
+# A time window, in unix seconds and RFC 3339.
+"$SOAK" export --db "$DB" --device rockpis-1 --from 1760000600 --to 2025-10-09T11:05:20.5+02:00 >"$WORK/w.om"
+expect_eq "export --from/--to selects the window (inclusive)" 3 "$(grep -c '^node_memory' "$WORK/w.om")"
+
+# Prometheus text with millisecond timestamps, from stdin, another device.
+printf '# TYPE up gauge\nup{job="x"} 1 1760000000000\nup{job="x"} 0 1760000060000\nup 1 1760000000123\n' |
+    "$SOAK" import --db "$DB" --device zero3e - >"$WORK/.out" 2>&1
+expect_grep "Prometheus text on stdin" "3 samples read, 3 added" "$WORK/.out"
+"$SOAK" query --db "$DB" --device zero3e --metric 'up{job="x"}' --csv >"$WORK/q.csv"
+expect_eq "query --csv" 'time,series,value
+1760000000.000,"up{job=""x""}",1
+1760000060.000,"up{job=""x""}",0' "$(cat "$WORK/q.csv")"
+"$SOAK" query --db "$DB" --device zero3e --metric up --json >"$WORK/q.json"
+if python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); s=d["series"]; assert len(s)==2, s; assert s[0]["key"]=="up" and s[0]["samples"]==[[1760000000.123,1]], s; assert s[1]["labels"]=={"job":"x"}' "$WORK/q.json"; then
+    ok "query --json"
+else
+    not_ok "query --json" "$(cat "$WORK/q.json")"
+fi
+"$SOAK" devices --db "$DB" --json >"$WORK/d.json"
+if python3 -c 'import json,sys; d={x["name"]: x for x in json.load(open(sys.argv[1]))}; r=d["rockpis-1"]; assert r["series"]==3 and r["first"]==1760000000.0 and r["last"]==1760000000+499*60+0.499, r; assert d["zero3e"]["series"]==2' "$WORK/d.json"; then
+    ok "devices --json: series and time range"
+else
+    not_ok "devices --json: series and time range" "$(cat "$WORK/d.json")"
+fi
+"$SOAK" devices --db "$DB" >"$WORK/d.txt"
+expect_grep "devices table" "rockpis-1 .* 3  2025-10-09T08:53:20Z" "$WORK/d.txt"
+
+# A broken file: clear FILE:LINE error, exit 1, nothing of it imported (the good file still is).
+write_om "$WORK/b.om" 300 1770000000
+sed -i '450s/.*/soak_sensor_celsius{sensor="soc} 41 1770000000/' "$WORK/b.om"
+write_om "$WORK/good.om" 10 1780000000
+"$SOAK" import --db "$DB" --device rockpis-2 "$WORK/b.om" "$WORK/good.om" >"$WORK/.out" 2>&1
+expect_eq "broken file: exit 1" 1 $?
+expect_grep "broken file: FILE:LINE: reason" "b.om:450: .*unterminated value of label 'sensor'" "$WORK/.out"
+expect_grep "the next file is still imported" "good.om: 30 samples read, 30 added" "$WORK/.out"
+expect_eq "nothing of the broken file is stored" 30 "$("$SOAK" export --db "$DB" --device rockpis-2 | grep -vc '^#')"
+# Truncated OpenMetrics (no # EOF) and a sample without a timestamp.
+head -n 100 "$WORK/a.om" >"$WORK/t.om"
+"$SOAK" import --db "$DB" --device rockpis-3 "$WORK/t.om" >"$WORK/.out" 2>&1
+expect_grep "truncated OpenMetrics is refused" "t.om:101: missing '# EOF'" "$WORK/.out"
+printf 'x 1\n' | "$SOAK" import --db "$DB" --device rockpis-3 - >"$WORK/.out" 2>&1
+expect_grep "a sample without timestamp is refused" "<stdin>:1: sample of 'x' has no timestamp" "$WORK/.out"
+"$SOAK" devices --db "$DB" --json >"$WORK/d.json"
+if python3 -c 'import json,sys; d={x["name"]: x for x in json.load(open(sys.argv[1]))}; assert "rockpis-3" not in d, d' "$WORK/d.json"; then
+    ok "a failed import does not even create the device"
+else
+    not_ok "a failed import does not even create the device" "$(cat "$WORK/d.json")"
+fi
+"$SOAK" import --db "$DB" "$WORK/a.om" >/dev/null 2>&1
+expect_eq "usage error: exit 2" 2 $?
+"$SOAK" export --db "$DB" --device nosuch >/dev/null 2>"$WORK/.out"
+expect_grep "export of an unknown device is an error" "not in the store" "$WORK/.out"
+done_testing
