@@ -27,6 +27,7 @@ int cmd_import(int argc, char **argv);
 int cmd_judge(int argc, char **argv);
 int cmd_kmemleak(int argc, char **argv);
 int cmd_leak(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
 int cmd_query(int argc, char **argv);
 int cmd_server(int argc, char **argv);
 int cmd_sim(int argc, char **argv);

@@ -20,6 +20,7 @@ const struct soak_command soak_commands[] = {
     {"judge", cmd_judge, "judge a build for git bisect run (0 good, 1 bad, 125 skip)"},
     {"kmemleak", cmd_kmemleak, "summarise a kmemleak report by allocation site and backtrace"},
     {"leak", cmd_leak, "find kernel memory leaks in a device's boots, with rate and projection"},
+    {"plot", cmd_plot, "draw a device's memory, slab, sensors or latency chart as PNG or SVG"},
     {"query", cmd_query, "print one metric of a device as a table, CSV or JSON"},
     {"server", cmd_server, "poll the farm, store samples, derive events, raise alerts"},
     {"sim", cmd_sim, "simulate the story's board farm: history files and live /proc trees"},

@@ -3,6 +3,7 @@
  * downsample.c - reduce a sorted series to first/min/max/last per pixel column.
  */
 #include <math.h>
+#include <stdlib.h>
 
 #include "plot-internal.h"
 
@@ -20,6 +21,28 @@ lower_bound(const struct plot_point *pts, size_t n, int64_t t)
             hi = mid;
     }
     return lo;
+}
+
+static int
+cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+int64_t
+plot_auto_gap(const struct plot_point *pts, size_t n)
+{
+    int64_t d[64], gap = 5 * 60 * 1000;
+    size_t m = 0;
+
+    for (size_t i = 1; i < n && m < ARRAY_SIZE(d); i++)
+        d[m++] = pts[i].t_ms - pts[i - 1].t_ms;
+    if (m == 0)
+        return gap;
+    qsort(d, m, sizeof(d[0]), cmp_i64);
+    return MAX(gap, d[m / 2] * 5 / 2);
 }
 
 size_t

@@ -32,6 +32,13 @@ typedef void (*plot_column_fn)(void *ctx, const struct plot_column *c);
 size_t plot_downsample(const struct plot_point *pts, size_t n, const struct plot_area *a,
                        int64_t gap_ms, plot_column_fn fn, void *ctx);
 
+/*
+ * The gap that breaks a line when the pane gives none: 5 minutes, or 2.5 times
+ * the median interval of the first 64 samples when that is longer (a series
+ * written every 10 minutes stays one line).
+ */
+int64_t plot_auto_gap(const struct plot_point *pts, size_t n);
+
 #define PLOT_MAX_TICKS 64
 
 /*

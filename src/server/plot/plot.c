@@ -476,6 +476,8 @@ draw_line(cairo_t *cr, const struct plot_area *a, const struct plot_line *l, siz
     struct line_ctx c = {.cr = cr, .a = a, .next_symbol = 20.0 + 17.0 * (double)k};
     double width = l->width > 0 ? l->width : 1.5;
 
+    if (gap_ms <= 0)
+        gap_ms = plot_auto_gap(l->pts, l->n);
     cairo_new_path(cr);
     (void)plot_downsample(l->pts, l->n, a, gap_ms, line_column, &c);
     if (c.seg_cols)
@@ -742,7 +744,11 @@ draw_figure(cairo_t *cr, const struct plot_figure *f)
         cairo_move_to(cr, px, a->y + a->h);
         cairo_line_to(cr, px, a->y + a->h + 3);
         cairo_stroke(cr);
+        double tw;
         plot_time_label(ticks[k], step, label, sizeof(label));
+        tw = text_width(cr, label);
+        /* keep the first and last labels inside the image */
+        px = MIN(MAX(px, tw / 2 + 2), w - tw / 2 - 2);
         text_at(cr, px, MIN(a->y + a->h + 16, h - 4), 1, label);
     }
     if (f->title) {

@@ -87,7 +87,8 @@ struct plot_pane {
     const char *unit;    /* appended to PLAIN tick labels; may be NULL */
     double y_min, y_max; /* NaN = from the data */
     int zero_based;      /* auto range starts at 0 (memory, bytes) */
-    int64_t gap_ms;      /* break lines over gaps longer than this; 0 = 5 minutes */
+    int64_t gap_ms;      /* break lines over gaps longer than this; 0 = automatic: 5 minutes
+                            or 2.5 sampling intervals, whichever is longer */
     const struct plot_line *lines;
     size_t n_lines;
     const struct plot_projection *proj;
