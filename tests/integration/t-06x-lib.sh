@@ -3,12 +3,14 @@
 # simulated boots written by bench/soak-leakbench (OpenMetrics, for soak import).
 : "${SOAK_BUILD:?}" "${SOAK_SRC:?}"
 
+# shellcheck disable=SC2034 # used by the scripts that source this file
 SOAK="$SOAK_BUILD/src/server/soak"
 GEN="$SOAK_BUILD/bench/soak-leakbench"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/soak-t06x.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT INT TERM
 n=0
 failed=0
+# shellcheck disable=SC2034
 MB=1048576
 
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
