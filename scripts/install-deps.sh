@@ -15,7 +15,7 @@ cross_pkgs="gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user"
 
 case "$what" in
 build) want="$build_pkgs" ;;
-test) want="$build_pkgs $test_pkgs" ;;
+test) want="$build_pkgs $test_pkgs $cross_pkgs" ;;
 bench) want="$build_pkgs $test_pkgs $bench_pkgs" ;;
 cross) want="$build_pkgs $cross_pkgs" ;;
 all) want="$build_pkgs $test_pkgs $bench_pkgs $cross_pkgs" ;;

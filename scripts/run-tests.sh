@@ -14,4 +14,4 @@ if [ ! -f "$asan/build.ninja" ]; then
 fi
 ninja -C "$asan" >/dev/null
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    meson test -C "$asan" --print-errorlogs --num-processes 2 --no-suite slow --no-suite browser
+    meson test -C "$asan" --print-errorlogs --num-processes 2 --no-suite slow --no-suite browser --no-suite cross
