@@ -6,7 +6,7 @@ build=${1:-build}
 asan=${2:-build-asan}
 
 echo "== tests ($build)"
-meson test -C "$build" --print-errorlogs --num-processes 2
+meson test -C "$build" --print-errorlogs --num-processes 2 --no-suite slow
 
 echo "== tests under ASan+UBSan ($asan)"
 if [ ! -f "$asan/build.ninja" ]; then
