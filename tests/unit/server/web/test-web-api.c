@@ -136,7 +136,7 @@ run(struct fixture *fx, const char *path, struct args *a, unsigned *status, stru
         j = json_loads(buf_str(&rep.body), 0, &e);
         assert_non_null(j);
     } else if (html) {
-        assert_int_equal(buf_puts(html, buf_str(&rep.body)), 0);
+        assert_int_equal(buf_append(html, rep.body.data ? rep.body.data : "", rep.body.len), 0);
     }
     buf_free(&rep.body);
     return j;
@@ -300,6 +300,22 @@ test_pages(void **state)
     assert_non_null(strstr(s, ">filp<"));
     /* filp grew 50 per step over the day: first row of the slab table */
     assert_true(strstr(s, ">filp<") < strstr(s, ">dentry<"));
+
+    buf_reset(&h);
+    assert_null(run(fx, "/device/rockpis-t/plot/memory.svg", &r, &st, &h));
+    assert_int_equal(st, 200);
+    assert_non_null(strstr(buf_str(&h), "<svg"));
+    buf_reset(&h);
+    assert_null(run(fx, "/device/rockpis-t/plot/latency.png", NULL, &st, &h));
+    assert_int_equal(st, 200);
+    assert_memory_equal(buf_str(&h), "\x89PNG", 4);
+    buf_reset(&h);
+    struct args big = {{"w", "100000", NULL}};
+    assert_null(run(fx, "/device/rockpis-t/plot/memory.svg", &big, &st, &h));
+    assert_int_equal(st, 400);
+    buf_reset(&h);
+    assert_null(run(fx, "/device/nosuch/plot/memory.svg", NULL, &st, &h));
+    assert_int_equal(st, 404);
 
     buf_reset(&h);
     assert_null(run(fx, "/device/nosuch", NULL, &st, &h));
