@@ -123,10 +123,11 @@ scan_sample(void *ctx, const char *family, enum metric_type type, const char *ke
     for (int f = 0; f < _F_MAX; f++) {
         if (sc->have[f])
             continue;
-        if (info_label(key, field_label[f], sc->val[f], sizeof(sc->val[f])) >= 0)
+        /* An empty label means "not known here" (no RAUC, say): keep looking. */
+        if (info_label(key, field_label[f], sc->val[f], sizeof(sc->val[f])) > 0)
             sc->have[f] = 1;
         else if (f == F_KERNEL_RELEASE && strcmp(family, "node_uname_info") == 0 &&
-                 info_label(key, "release", sc->val[f], sizeof(sc->val[f])) >= 0)
+                 info_label(key, "release", sc->val[f], sizeof(sc->val[f])) > 0)
             sc->have[f] = 1;
     }
     return 0;

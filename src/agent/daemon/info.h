@@ -7,7 +7,7 @@
  * From the snapshot text: the labels of every "*_info{...}" sample
  * (soak_build_info first, then the others in order) provide build,
  * kernel_release, os_version, rauc_slot, rauc_bundle_version, boot_id and
- * model; soak_uptime_seconds (else node_time_seconds - node_boot_time_seconds)
+ * model (empty values count as absent); soak_uptime_seconds (else node_time_seconds - node_boot_time_seconds)
  * provides uptime_seconds. A value the snapshot lacks is JSON null.
  */
 #ifndef SOAK_INFO_H
