@@ -11,6 +11,8 @@
 #include "rootfs.h"
 
 #define COLLECTOR_SECTION "collector."
+#define SENSOR_SECTION "sensor "     /* [sensor LABEL]: options of the sensors collector */
+#define SENSOR_KEY_MAX 256
 #define INTERVAL_MIN 0.05          /* shortest interval accepted, seconds */
 #define INTERVAL_MAX (7 * 86400.0) /* longest interval accepted, seconds */
 #define SAMPLES_MAX 1000000        /* history records */
@@ -247,6 +249,14 @@ handler(void *ctx, const char *section, const char *key, const char *value, int 
         return handle_history(st, key, value);
     if (strncmp(section, COLLECTOR_SECTION, strlen(COLLECTOR_SECTION)) == 0)
         return handle_collector(st, section + strlen(COLLECTOR_SECTION), key, value);
+    if (strncmp(section, SENSOR_SECTION, strlen(SENSOR_SECTION)) == 0) {
+        /* [sensor LABEL] k = v reaches the sensors collector as "LABEL.k". */
+        char k[SENSOR_KEY_MAX];
+        const char *label = section + strlen(SENSOR_SECTION);
+        if (!*label || (size_t)snprintf(k, sizeof(k), "%s.%s", label, key) >= sizeof(k))
+            return -EINVAL;
+        return handle_collector(st, "sensors", k, value);
+    }
     (void)snprintf(st->detail, sizeof(st->detail), "unknown section [%s]", section);
     return -ENOENT;
 }

@@ -7,6 +7,7 @@
  *   [agent]          name, listen, token, token_file, interval, root
  *   [history]        interval, samples, max_series, max_bytes, persist, persist_interval
  *   [collector.NAME] enabled, interval, and any key the collector's configure() accepts
+ *   [sensor LABEL]   k = v is handed to the "sensors" collector as configure("LABEL.k", v)
  *
  * Every collector of the registry gets a context (ops->init) when the
  * configuration is created, so collector-specific keys are handed to

@@ -19,6 +19,52 @@ static const struct collector_ops *const registry[] = {
     &mock_collector, &failing_collector, &optin_collector, NULL,
 };
 
+static struct agent_conf *new_conf_plain(void);
+
+/* A collector named "sensors" that remembers the last option it was given. */
+static char last_key[64], last_value[64];
+
+static int
+sensors_configure(void *ctx, const char *key, const char *value)
+{
+    (void)ctx;
+    if (strchr(key, '.') == NULL && strcmp(key, "discover") != 0)
+        return -ENOENT;
+    (void)snprintf(last_key, sizeof(last_key), "%s", key);
+    (void)snprintf(last_value, sizeof(last_value), "%s", value);
+    return 0;
+}
+
+static const struct collector_ops sensors_mock = {
+    .name = "sensors", .init = mock_init, .configure = sensors_configure, .read = mock_read,
+    .fini = mock_fini,
+};
+
+static const struct collector_ops *const registry_sensors[] = {&mock_collector, &sensors_mock,
+                                                               NULL};
+
+static void
+test_sensor_sections(void **state)
+{
+    struct agent_conf *c = NULL;
+    char err[256] = "";
+
+    (void)state;
+    assert_int_equal(agent_conf_new(registry_sensors, &c), 0);
+    assert_int_equal(agent_conf_load_string(c, "[collector.sensors]\ndiscover = yes\n"
+                                               "[sensor indoor]\ndriver = sht3x\n",
+                                            err, sizeof(err)), 0);
+    assert_string_equal(last_key, "indoor.driver");
+    assert_string_equal(last_value, "sht3x");
+    (void)agent_conf_free(c);
+    /* Without a sensors collector, a [sensor] section is an error. */
+    c = new_conf_plain();
+    assert_int_equal(agent_conf_load_string(c, "[sensor x]\ndriver = a\n", err, sizeof(err)),
+                     -ENOENT);
+    assert_non_null(strstr(err, "no collector named 'sensors'"));
+    (void)agent_conf_free(c);
+}
+
 static struct agent_conf *
 new_conf(void)
 {
@@ -152,6 +198,12 @@ test_token_file_and_missing_file(void **state)
     (void)agent_conf_free(c);
 }
 
+static struct agent_conf *
+new_conf_plain(void)
+{
+    return new_conf();
+}
+
 int
 main(void)
 {
@@ -160,6 +212,7 @@ main(void)
         cmocka_unit_test(test_full_file),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_token_file_and_missing_file),
+        cmocka_unit_test(test_sensor_sections),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
