@@ -203,6 +203,53 @@ test_step_and_plateau_shapes(void **state)
 }
 
 static void
+test_gaps_duplicates_nan(void **state)
+{
+    struct tg_trace t;
+    struct tg_series s;
+    struct leak_input in;
+    struct leak_result r;
+    size_t w = 0;
+
+    (void)state;
+    gen(TG_LEAK, 256, 25 * MB, 1, 21, &t);
+    /* Drop 1 h (an outage), repeat every 10th sample (a re-delivered poll), NaN every 7th. */
+    for (size_t i = 0; i < t.n; i++) {
+        int64_t since = t.t_ms[i] - BOOT;
+        if (since >= 2 * H && since < 3 * H)
+            continue;
+        t.t_ms[w] = t.t_ms[i];
+        t.sunreclaim[w] = i % 7 == 0 ? NAN : t.sunreclaim[i];
+        t.mem_available[w] = t.mem_available[i];
+        t.filp_objects[w] = t.filp_objects[i];
+        t.open_fds[w] = t.open_fds[i];
+        t.filefd_allocated[w] = t.filefd_allocated[i];
+        t.kmalloc192_objects[w] = t.kmalloc192_objects[i];
+        w++;
+        if (i % 10 == 0 && w < i) {
+            t.t_ms[w] = t.t_ms[w - 1];
+            t.sunreclaim[w] = t.sunreclaim[w - 1];
+            t.mem_available[w] = t.mem_available[w - 1];
+            t.filp_objects[w] = t.filp_objects[w - 1];
+            t.open_fds[w] = t.open_fds[w - 1];
+            t.filefd_allocated[w] = t.filefd_allocated[w - 1];
+            t.kmalloc192_objects[w] = t.kmalloc192_objects[w - 1];
+            w++;
+        }
+    }
+    t.n = w;
+    assert_int_equal(tg_series_make(&t, 1, &s), 0);
+    in = (struct leak_input){.start_ms = BOOT, .end_ms = BOOT + 5 * H, .mem_total = t.mem_total,
+                             .series = s.s, .n_series = s.n};
+    assert_int_equal(leak_analyze(&in, NULL, &r), 0);
+    assert_true(r.leak);
+    assert_true(r.rate > 15 * MB && r.rate < 40 * MB);
+    leak_result_done(&r);
+    tg_series_free(&s);
+    tg_trace_free(&t);
+}
+
+static void
 test_days_on_ram(void **state)
 {
     double d256, d512;
@@ -227,6 +274,7 @@ main(void)
         cmocka_unit_test(test_not_enough_data),
         cmocka_unit_test(test_mem_available_only_waits_two_days),
         cmocka_unit_test(test_step_and_plateau_shapes),
+        cmocka_unit_test(test_gaps_duplicates_nan),
         cmocka_unit_test(test_days_on_ram),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
