@@ -44,4 +44,16 @@ printf '[collector.meminfo]\nenabled = no\n' >"$WORK/off.conf"
 check "a disabled collector is not run" sh -c "! grep -q '^node_memory_' '$WORK/off.prom' &&
     ! grep -q 'collector=\"meminfo\"' '$WORK/off.prom'"
 
+# contrib/soakd.conf documents every option: as shipped and with every option
+# uncommented (the secrets and paths that must exist left out), soakd accepts it.
+conf="$SOAK_SRC/contrib/soakd.conf"
+"$SOAKD" --config "$conf" --root "$ROOT" --once >/dev/null 2>"$WORK/contrib.err"
+check "contrib/soakd.conf as shipped is accepted" [ $? -eq 0 ]
+sed -e 's/^;\([a-z_]* = \)/\1/' -e 's/^;\[sensor/[sensor/' \
+    -e '/^token = /d' -e '/^token_file = /d' -e '/^persist = /d' -e '/^rauc_status_file = /d' \
+    -e '/^root = /d' -e 's/^start_wait = .*/start_wait = 0/' "$conf" >"$WORK/all.conf"
+check "contrib/soakd.conf uncommented has many options" [ "$(grep -c '^[a-z_]* = ' "$WORK/all.conf")" -gt 40 ]
+"$SOAKD" --config "$WORK/all.conf" --root "$ROOT" --once >/dev/null 2>"$WORK/all.err"
+check "every option of contrib/soakd.conf is accepted" [ $? -eq 0 ]
+
 done_testing
