@@ -22,6 +22,7 @@
 
 #define FILE_MAX (256 * 1024) /* bytes of one generated file */
 #define FD_PIDS 3
+#define TMP_DIR ".sim-tmp"    /* under the root: files are written here, then renamed */
 
 static int
 mkdir_p(char *path)
@@ -65,15 +66,20 @@ put(const char *root, const char *rel, const char *data, size_t n)
     char p[ROOT_PATH_MAX], tmp[ROOT_PATH_MAX + 8];
     int fd, r;
 
-    r = parent_dir(root, rel);
-    if (r < 0)
-        return r;
     r = root_path(root, rel, p, sizeof(p));
     if (r < 0)
         return r;
-    if (snprintf(tmp, sizeof(tmp), "%s.sim~", p) >= (int)sizeof(tmp))
-        return -ENAMETOOLONG;
+    /* Written in a side directory, so directory scans (pstore, /proc) never see it. */
+    r = root_path(root, "/" TMP_DIR "/file", tmp, sizeof(tmp));
+    if (r < 0)
+        return r;
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0 && errno == ENOENT) {
+        r = parent_dir(root, "/" TMP_DIR "/file");
+        if (r < 0)
+            return r;
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    }
     if (fd < 0)
         return -errno;
     while (n > 0) {
@@ -89,12 +95,25 @@ put(const char *root, const char *rel, const char *data, size_t n)
         data += w;
         n -= (size_t)w;
     }
-    if (close(fd) < 0 || rename(tmp, p) < 0) {
+    if (close(fd) < 0) {
         r = -errno;
         (void)unlink(tmp);
         return r;
     }
-    return 0;
+    if (rename(tmp, p) < 0 && errno == ENOENT) {
+        /* first time: make the directories */
+        r = parent_dir(root, rel);
+        if (r < 0) {
+            (void)unlink(tmp);
+            return r;
+        }
+        if (rename(tmp, p) == 0)
+            return 0;
+    } else
+        return 0;
+    r = -errno;
+    (void)unlink(tmp);
+    return r;
 }
 
 static int
@@ -158,11 +177,15 @@ static int
 symlink_rel(const char *root, const char *rel, const char *target)
 {
     char p[ROOT_PATH_MAX];
-    int r = parent_dir(root, rel);
+    int r = root_path(root, rel, p, sizeof(p));
 
     if (r < 0)
         return r;
-    r = root_path(root, rel, p, sizeof(p));
+    if (symlink(target, p) == 0 || errno == EEXIST)
+        return 0;
+    if (errno != ENOENT)
+        return -errno;
+    r = parent_dir(root, rel);
     if (r < 0)
         return r;
     if (symlink(target, p) < 0 && errno != EEXIST)

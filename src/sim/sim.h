@@ -32,8 +32,9 @@ _warn_unused_result_ long sim_history_write(const struct farm *f, size_t dev, in
  * /proc/device-tree/model, /proc/1/fd (one entry per open descriptor),
  * /etc/os-release, /sys/class/thermal, /sys/class/net/<iface>, hwmon, IIO and
  * w1 sensor files and /sys/fs/pstore after a panic. Each file is replaced
- * atomically (written beside, then renamed), so a reader never sees half a
- * file. While the board is rebooting nothing is touched.
+ * atomically (written in root/.sim-tmp, then renamed into place), so a reader
+ * never sees half a file. While the board is rebooting nothing is touched.
+ * The first call creates ~1,300 /proc/<pid>/fd entries and takes longest.
  * 0 or a negative errno.
  */
 _warn_unused_result_ int sim_live_write(const struct farm *f, size_t dev, int64_t t_s,

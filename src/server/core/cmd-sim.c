@@ -168,9 +168,13 @@ run_live(const struct farm *f, const struct sim_opts *o, char **roots, size_t nr
                 return 1;
             }
         }
-        if (tick == 0)
-            log_info("live: %zu tree(s) written; %.0fx real time, every %.2fs", nroots, o->speed,
+        if (tick == 0) {
+            size_t k = 0;
+            for (size_t i = 0; i < nroots; i++)
+                k += roots[i] != NULL;
+            log_info("live: %zu tree(s) written; %.0fx real time, every %.2fs", k, o->speed,
                      o->interval);
+        }
         if (o->ticks && tick + 1 >= o->ticks)
             break;
         ts.tv_sec = (time_t)o->interval;
