@@ -178,6 +178,13 @@ handle_alerts(struct farm_conf *c, const char *key, const char *v)
         c->exhaustion_days = x;
         return 0;
     }
+    if (strcmp(key, "leak_every") == 0) {
+        if (strcmp(v, "0") == 0) {
+            c->leak_every = -1;
+            return 0;
+        }
+        return set_seconds(&c->leak_every, v);
+    }
     if (strcmp(key, "hold") == 0) {
         double x;
         if (conf_duration(v, &x) < 0 || x <= 0 || x > 30 * 86400.0)
@@ -282,6 +289,8 @@ finish(struct farm_conf *c, char *err, size_t errlen)
         c->exhaustion_days = 7;
     if (c->alert_hold <= 0)
         c->alert_hold = 3600;
+    if (c->leak_every == 0)
+        c->leak_every = 900;
     if (c->listen && !c->listen[0]) {
         free(c->listen);
         c->listen = NULL;

@@ -19,6 +19,7 @@
  *   [alerts]
  *   unreachable_after = 5m                 ; alert when unreachable this long
  *   exhaustion_days = 7                    ; alert when memory runs out within
+ *   leak_every = 15m                       ; run the leak analysis per device this often (0: off)
  *   hold = 1h                              ; one-off alerts (OOM kill, panic, reboot)
  *                                          ; resolve after this long without a repeat
  *   exec = /usr/local/bin/notify {alert} {device} {state}   ; argv template
@@ -84,6 +85,7 @@ struct farm_conf {
     double unreachable_after; /* seconds, default 300 */
     double exhaustion_days;   /* default 7 */
     double alert_hold;        /* seconds, default 3600 */
+    double leak_every;        /* seconds between leak analyses per device, default 900, < 0 off */
     char *alert_exec;         /* argv template, may be NULL */
     char *alert_webhook;      /* URL, may be NULL */
     char *alert_token;        /* bearer token for the webhook, may be NULL */

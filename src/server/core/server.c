@@ -21,6 +21,7 @@
 #include "events.h"
 #include "expo-parse.h"
 #include "farmconf.h"
+#include "judge.h"
 #include "log.h"
 #include "parse.h"
 #include "poller.h"
@@ -60,6 +61,7 @@ struct srv_dev {
     unsigned follow;             /* follow-ups in this cycle */
     int removed;                 /* dropped by a reload while in flight */
     unsigned long cycles, failures;
+    double next_leak;            /* monotonic time of the next leak analysis */
     struct complaint complaint;
 };
 
@@ -405,6 +407,36 @@ state_set_u64(struct store *st, int64_t id, const char *key, uint64_t v)
 }
 
 /*
+ * The leak alerts (leak_suspected, exhaustion) come from the analysis of the
+ * device's stored history; it runs every [alerts] leak_every per device, not
+ * every poll.
+ */
+static void
+leak_alerts(struct server *s, struct srv_dev *d)
+{
+    struct judge_alert_state js;
+    double now = mono_now();
+    int r;
+
+    if (!s->alerts || s->conf->leak_every <= 0 || now < d->next_leak)
+        return;
+    d->next_leak = now + s->conf->leak_every;
+    memset(&js, 0, sizeof(js));
+    r = judge_alert_eval(s->st, d->name, d->cycle_t_ms, s->conf->exhaustion_days, &js);
+    if (r < 0) {
+        log_debug("%s: leak analysis: %s", d->name, strerror(-r));
+        return;
+    }
+    if (!js.judged)
+        return;
+    (void)alerts_set(s->alerts, s->st, d->name, d->store_id, "leak_suspected", NULL, js.leak,
+                     d->cycle_t_ms, js.leak ? js.leak_summary : "no leak any more");
+    (void)alerts_set(s->alerts, s->st, d->name, d->store_id, "exhaustion", NULL, js.exhaustion,
+                     d->cycle_t_ms, js.exhaustion ? js.exh_summary
+                                                  : "no memory exhaustion projected");
+}
+
+/*
  * Store what a poll brought in one transaction: samples, poll series, events,
  * state. On failure nothing of it is kept (and the device's event state is
  * rolled back), so a later backfill can bring it again.
@@ -488,6 +520,8 @@ commit_poll(struct server *s, struct srv_dev *d, const struct poll_outcome *o)
               o->b ? o->b->n : 0, o->record_poll ? ", poll recorded" : "");
     if (s->alerts)
         alerts_observe(s->alerts, s->st, d->name, d->store_id, &d->ev, &evs, d->cycle_t_ms);
+    if (o->record_poll && o->up)
+        leak_alerts(s, d);
     free(before);
     store_event_array_free(&evs);
     return 0;
@@ -860,6 +894,8 @@ apply_conf(struct server *s, struct farm_conf *c)
                 goto oom;
             }
             d->next_due = first_due(d, now);
+            /* The first analysis once some data is in, spread like the polls. */
+            d->next_leak = first_due(d, now) + MIN(c->leak_every > 0 ? c->leak_every : 0, 60.0);
         }
         cfg[n] = fd;
         nd[n++] = d;
