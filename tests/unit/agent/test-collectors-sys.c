@@ -218,6 +218,45 @@ test_hwmon(void **state)
 }
 
 static void
+test_hwmon_collisions(void **state)
+{
+    char dir[] = "/tmp/soak-hwmon-XXXXXX", cmd[2048];
+    struct buf out;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    /* Two hwmon dirs under one device with the same name: told apart by hwmonN. Two more
+     * under another device with different names: told apart by the name. */
+    (void)snprintf(cmd, sizeof(cmd),
+                   "set -e; cd %s; mkdir -p sys/class/hwmon; "
+                   "for h in 2 3; do d=sys/devices/platform/dual/hwmon/hwmon$h; mkdir -p $d; "
+                   "echo same > $d/name; echo 4${h}000 > $d/temp1_input; "
+                   "ln -s ../../../dual $d/device; "
+                   "ln -s ../../devices/platform/dual/hwmon/hwmon$h sys/class/hwmon/hwmon$h; "
+                   "done; "
+                   "for h in 5 6; do d=sys/devices/platform/nic/hwmon/hwmon$h; mkdir -p $d; "
+                   "echo phy$h > $d/name; echo 3${h}500 > $d/temp2_input; "
+                   "ln -s ../../../nic $d/device; "
+                   "ln -s ../../devices/platform/nic/hwmon/hwmon$h sys/class/hwmon/hwmon$h; "
+                   "done; ln -s ../../nowhere sys/class/hwmon/hwmon9",
+                   dir);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(ctest_run("hwmon", dir, &out), 0);
+    assert_value(&out, "node_hwmon_temp_celsius{chip=\"platform_dual_hwmon2\",sensor=\"temp1\"}",
+                 42);
+    assert_value(&out, "node_hwmon_temp_celsius{chip=\"platform_dual_hwmon3\",sensor=\"temp1\"}",
+                 43);
+    assert_value(&out, "node_hwmon_temp_celsius{chip=\"platform_nic_phy5\",sensor=\"temp2\"}",
+                 35.5);
+    assert_value(&out, "node_hwmon_temp_celsius{chip=\"platform_nic_phy6\",sensor=\"temp2\"}",
+                 36.5);
+    assert_int_equal(ctest_count(&out, "node_hwmon_temp_celsius{"), 4); /* dangling link skipped */
+    buf_free(&out);
+    (void)snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void
 test_net(void **state)
 {
     struct buf out;
@@ -338,6 +377,7 @@ main(void)
         cmocka_unit_test(test_fds),
         cmocka_unit_test(test_thermal),
         cmocka_unit_test(test_hwmon),
+        cmocka_unit_test(test_hwmon_collisions),
         cmocka_unit_test(test_net),
         cmocka_unit_test(test_build),
         cmocka_unit_test(test_osrelease_parse_line),
