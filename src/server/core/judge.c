@@ -1233,6 +1233,46 @@ judge_devices_with_build(struct store *st, const char *build, char ***ret)
 }
 
 int
+judge_alert_eval(struct store *st, const char *device, int64_t now_ms, double exhaustion_days,
+                 struct judge_alert_state *ret)
+{
+    struct judge_alert_state a;
+    struct judge_leak j;
+    int r = judge_leak_load(st, device, now_ms, &j);
+
+    if (r < 0)
+        return r;
+    memset(&a, 0, sizeof(a));
+    a.rate = NAN;
+    a.exhaustion_ms = -1;
+    if (j.n > 0 && j.seg[j.n - 1].analyzed) {
+        const struct judge_segment *g = &j.seg[j.n - 1];
+        const struct leak_result *l = &g->leak;
+        a.judged = l->judged;
+        if (l->leak) {
+            a.leak = 1;
+            a.rate = l->rate;
+            a.exhaustion_ms = l->exhaustion_ms;
+            (void)snprintf(a.leak_summary, sizeof(a.leak_summary),
+                           "leak in %s: %.1f MB/day (90%% CI %.1f..%.1f), build %s", l->signal,
+                           l->rate / MIB, l->rate_lo / MIB, l->rate_hi / MIB,
+                           g->build ? g->build : "unknown");
+            if (l->exhaustion_ms > 0 &&
+                (double)(l->exhaustion_ms - now_ms) <= exhaustion_days * 86400e3) {
+                a.exhaustion = 1;
+                (void)snprintf(a.exh_summary, sizeof(a.exh_summary),
+                               "memory exhausted in %.1f days at %.1f MB/day (%.0f MB available)",
+                               (double)(l->exhaustion_ms - now_ms) / 86400e3, l->rate / MIB,
+                               l->mem_available / MIB);
+            }
+        }
+    }
+    judge_leak_free(&j);
+    *ret = a;
+    return 0;
+}
+
+int
 judge_parse_time(const char *s, int64_t *ret_ms)
 {
     double x;

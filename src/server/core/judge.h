@@ -112,6 +112,25 @@ _warn_unused_result_ int judge_slab_load(struct store *st, const char *device, i
                                          struct judge_slab_view *ret);
 void judge_slab_free(struct judge_slab_view *v);
 
+/* What the alert loop needs about the newest boot of a device. */
+struct judge_alert_state {
+    int judged;               /* the newest boot had enough data */
+    int leak;                 /* leak_suspected should be firing */
+    int exhaustion;           /* exhaustion within exhaustion_days should be firing */
+    double rate;              /* bytes/day, NaN when no leak */
+    int64_t exhaustion_ms;    /* -1 when none */
+    char leak_summary[256];   /* "leak in SUnreclaim: 25.1 MB/day (build 6.17.6)", "" */
+    char exh_summary[256];    /* "memory exhausted in 4.2 days (...)", "" */
+};
+
+/*
+ * Evaluate the leak alerts of device at now_ms (data up to now_ms only): the
+ * newest boot's leak, and whether its projected exhaustion falls within
+ * exhaustion_days of now_ms. -ENOENT for an unknown device.
+ */
+_warn_unused_result_ int judge_alert_eval(struct store *st, const char *device, int64_t now_ms,
+                                          double exhaustion_days, struct judge_alert_state *ret);
+
 /* Parse a time in UNIX seconds ("1764000000", "1764000000.5") into ms. 0 or -EINVAL. */
 _warn_unused_result_ int judge_parse_time(const char *s, int64_t *ret_ms);
 
