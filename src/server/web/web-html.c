@@ -143,7 +143,7 @@ static const char css[] =
     "th{font-size:.85em;color:#57606a}"
     ".scroll{overflow-x:auto}"
     ".badge{display:inline-block;padding:0 .45em;border-radius:.3em;font-size:.8em;"
-    "font-weight:700;border:1px solid #8c959f;margin:1px}"
+    "font-weight:700;border:1px solid #8c959f;margin:1px;white-space:nowrap}"
     ".bad{background:#ffebe9;border-color:#cf222e;color:#a40e26}"
     ".warn{background:#fff8c5;border-color:#bf8700;color:#7d4e00}"
     ".good{background:#dafbe1;border-color:#1a7f37;color:#116329}"
@@ -157,7 +157,8 @@ static const char css[] =
     "border:1px solid #d8dee4;padding:.5em}"
     "form.range{display:flex;flex-wrap:wrap;gap:.4em;align-items:end;margin:.4em 0}"
     "footer{padding:1em;font-size:.8em;color:#57606a;text-align:center}"
-    "@media (max-width:640px){.wide{display:none}body{font-size:14px}}";
+    "@media (max-width:640px){.wide{display:none}body{font-size:14px}main{padding:.4em}"
+    "svg.spark{width:96px;height:auto}th,td{padding:.3em .3em}}";
 
 const char *
 html_css(void)

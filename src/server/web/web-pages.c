@@ -581,7 +581,9 @@ evidence_item(struct page *p, json_t *e)
         fmt_bytes(b, json_number_value(rate));
         outf(p, ", %s/day", b);
     }
-    if (json_is_number(pv))
+    if (json_is_number(pv) && json_number_value(pv) < 1e-4)
+        out(p, " (p &lt; 0.0001)");
+    else if (json_is_number(pv))
         outf(p, " (p %.2g)", json_number_value(pv));
 }
 
