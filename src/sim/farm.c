@@ -35,22 +35,22 @@ enum {
 };
 
 static const struct farm_build builds[_B_MAX] = {
-    [B_612_0910] = {"6.12.55-yocto-standard 2025.09", "6.12.55-yocto-standard", "2025.09", "2025.09.1", 0, 0,
-                    "eth0", 1},
-    [B_612_1010] = {"6.12.55-yocto-standard 2025.10", "6.12.55-yocto-standard", "2025.10", "2025.10.2", 0, 0,
-                    "eth0", 1},
-    [B_617_1111] = {"6.17.6-yocto-standard 2025.11", "6.17.6-yocto-standard", "2025.11", "2025.11.1", 1, -792,
-                    "eth0", 1},
+    [B_612_0910] = {"6.12.55-yocto-standard 2025.09", "6.12.55-yocto-standard", "2025.09",
+                    "2025.09.1", 0, 0, "eth0", 1},
+    [B_612_1010] = {"6.12.55-yocto-standard 2025.10", "6.12.55-yocto-standard", "2025.10",
+                    "2025.10.2", 0, 0, "eth0", 1},
+    [B_617_1111] = {"6.17.6-yocto-standard 2025.11", "6.17.6-yocto-standard", "2025.11",
+                    "2025.11.1", 1, -792, "eth0", 1},
     /* A release candidate whose udev rules rename eth0 to end0: the board drops off the network. */
     [B_617_RC1] = {"6.17.6-yocto-standard 2025.11-rc1", "6.17.6-yocto-standard", "2025.11-rc1",
                    "2025.11-rc1", 1, -792, "end0", 0},
-    [B_612_SERVER] = {"6.12.55-yocto-standard 2025.10-server", "6.12.55-yocto-standard", "2025.10-server",
-                      "2025.10.2-server", 0, 0, "eth0", 1},
-    [B_617_SERVER] = {"6.17.6-yocto-standard 2025.11-server", "6.17.6-yocto-standard", "2025.11-server",
-                      "2025.11.1-server", 1, -792, "eth0", 1},
+    [B_612_SERVER] = {"6.12.55-yocto-standard 2025.10-server", "6.12.55-yocto-standard",
+                      "2025.10-server", "2025.10.2-server", 0, 0, "eth0", 1},
+    [B_617_SERVER] = {"6.17.6-yocto-standard 2025.11-server", "6.17.6-yocto-standard",
+                      "2025.11-server", "2025.11.1-server", 1, -792, "eth0", 1},
 };
 
-/* rock-pi-s: ~16 days, ~22 days on 6.12.55, then 6.17.6 until the leak panics it, again and again. */
+/* rock-pi-s: ~16 and ~22 days on 6.12.55, then 6.17.6 until the leak panics it, again. */
 static const struct farm_plan plans_rockpis[] = {
     {B_612_0910, 15.9, FARM_END_UPDATE},
     {B_612_1010, 21.8, FARM_END_UPDATE},
@@ -79,37 +79,42 @@ static const struct farm_plan plans_rock5b[] = {
 #define HW FARM_BUS_HWMON
 #define IIO FARM_BUS_IIO
 #define W1 FARM_BUS_W1
-/* sensor, chip, role, bus, address, quantity, base, day amplitude, peak hour, weather, noise, decimals */
+/* sensor, chip, role, bus, address, quantity, base, day amplitude, peak hour UTC,
+ * weather amplitude, noise, decimals */
 static const struct farm_sensor sensors_rockpis[] = {
-    {"sht3x@1-0044", "sht3x", "indoor", HW, "1-0044", FARM_Q_TEMPERATURE, 20.8, 1.3, 16, 0.6, 0.05, 2},
+    {"sht3x@1-0044", "sht3x", "indoor", HW, "1-0044", FARM_Q_TEMPERATURE, 20.8, 1.3, 16, 0.6, 0.05,
+     2},
     {"sht3x@1-0044", "sht3x", "indoor", HW, "1-0044", FARM_Q_HUMIDITY, 38, -4, 16, 5, 0.3, 1},
     {"bh1750@1-0023", "bh1750", "light", IIO, "1-0023", FARM_Q_ILLUMINANCE, 0, 1800, 13, 0.4, 4, 1},
-    {"28-0416a1b2c3d4", "ds18b20", "regular", W1, "28-0416a1b2c3d4", FARM_Q_TEMPERATURE, 19.5,
-     1.0, 17, 0.5, 0.0625, 3},
+    {"28-0416a1b2c3d4", "ds18b20", "regular", W1, "28-0416a1b2c3d4", FARM_Q_TEMPERATURE, 19.5, 1.0,
+     17, 0.5, 0.0625, 3},
 };
 
 static const struct farm_sensor sensors_rockpie[] = {
-    {"sht3x@1-0045", "sht3x", "outdoor", HW, "1-0045", FARM_Q_TEMPERATURE, 3.5, 4.5, 14, 4, 0.05, 2},
+    {"sht3x@1-0045", "sht3x", "outdoor", HW, "1-0045", FARM_Q_TEMPERATURE, 3.5, 4.5, 14, 4, 0.05,
+     2},
     {"sht3x@1-0045", "sht3x", "outdoor", HW, "1-0045", FARM_Q_HUMIDITY, 78, -12, 14, 10, 0.4, 1},
-    {"lps25h@1-005c", "lps25h", "pressure", IIO, "1-005c", FARM_Q_PRESSURE, 101300, 60, 10, 900,
-     4, 0},
+    {"lps25h@1-005c", "lps25h", "pressure", IIO, "1-005c", FARM_Q_PRESSURE, 101300, 60, 10, 900, 4,
+     0},
     {"28-0516b2c3d4e5", "ds18b20", "high-temperature", W1, "28-0516b2c3d4e5", FARM_Q_TEMPERATURE,
      61, 2.5, 15, 1.5, 0.0625, 3},
-    {"mcp3002@spi0.0", "mcp3002", "adc", IIO, "spi0.0", FARM_Q_VOLTAGE, 1.62, 0.05, 12, 0.02,
-     0.003, 3},
+    {"mcp3002@spi0.0", "mcp3002", "adc", IIO, "spi0.0", FARM_Q_VOLTAGE, 1.62, 0.05, 12, 0.02, 0.003,
+     3},
 };
 
 static const struct farm_sensor sensors_zero3e[] = {
-    {"shtc3@1-0070", "shtc3", "indoor", HW, "1-0070", FARM_Q_TEMPERATURE, 21.6, 1.1, 17, 0.5, 0.05, 2},
+    {"shtc3@1-0070", "shtc3", "indoor", HW, "1-0070", FARM_Q_TEMPERATURE, 21.6, 1.1, 17, 0.5, 0.05,
+     2},
     {"shtc3@1-0070", "shtc3", "indoor", HW, "1-0070", FARM_Q_HUMIDITY, 36, -3, 17, 4, 0.3, 1},
-    {"aht20@1-0038", "aht20", "indoor", HW, "1-0038", FARM_Q_TEMPERATURE, 21.1, 1.2, 17, 0.5, 0.05, 2},
+    {"aht20@1-0038", "aht20", "indoor", HW, "1-0038", FARM_Q_TEMPERATURE, 21.1, 1.2, 17, 0.5, 0.05,
+     2},
     {"aht20@1-0038", "aht20", "indoor", HW, "1-0038", FARM_Q_HUMIDITY, 37, -3, 17, 4, 0.3, 1},
 };
 #undef HW
 #undef IIO
 #undef W1
 
-/* The story's slabtop, top caches; the leak lands in filp, kmalloc-cg-192, cred_jar, kmalloc-192. */
+/* The story's slabtop; the leak lands in filp, kmalloc-cg-192, cred_jar and kmalloc-192. */
 static const struct farm_slab slabs_default[] = {
     {"filp", 192, 21, 2900, 0.66, 0},
     {"kmalloc-cg-192", 192, 21, 2100, 0.17, 0},
@@ -125,44 +130,112 @@ static const struct farm_slab slabs_default[] = {
 
 static const struct farm_device devices[] = {
     {
-        .name = "rock-pi-s", .model = "Radxa ROCK Pi S", .mem_total_kb = 230428,
-        .first_boot_days_ago = 43.9, .plans = plans_rockpis, .n_plans = ARRAY_SIZE(plans_rockpis),
-        .oom = FARM_OOM_PANIC, .leak_kb_per_day = 30000, .kernel_kb = 11500, .anon_kb = 52000,
-        .step_kb = 0, .shmem_kb = 3800, .sawtooth_kb = 0, .sreclaim_kb = 9800,
-        .sunreclaim_kb = 12500, .buffers_kb = 3200, .cache_max_kb = 70000, .cache_fill_days = 2.5,
-        .open_fds = 1260, .load_base = 0.35, .latency_s = 0.018,
-        .sensors = sensors_rockpis, .n_sensors = ARRAY_SIZE(sensors_rockpis),
-        .slabs = slabs_default, .n_slabs = ARRAY_SIZE(slabs_default),
+        .name = "rock-pi-s",
+        .model = "Radxa ROCK Pi S",
+        .mem_total_kb = 230428,
+        .first_boot_days_ago = 43.9,
+        .plans = plans_rockpis,
+        .n_plans = ARRAY_SIZE(plans_rockpis),
+        .oom = FARM_OOM_PANIC,
+        .leak_kb_per_day = 30000,
+        .kernel_kb = 11500,
+        .anon_kb = 52000,
+        .step_kb = 0,
+        .shmem_kb = 3800,
+        .sawtooth_kb = 0,
+        .sreclaim_kb = 9800,
+        .sunreclaim_kb = 12500,
+        .buffers_kb = 3200,
+        .cache_max_kb = 70000,
+        .cache_fill_days = 2.5,
+        .open_fds = 1260,
+        .load_base = 0.35,
+        .latency_s = 0.018,
+        .sensors = sensors_rockpis,
+        .n_sensors = ARRAY_SIZE(sensors_rockpis),
+        .slabs = slabs_default,
+        .n_slabs = ARRAY_SIZE(slabs_default),
     },
     {
-        .name = "rock-pi-e", .model = "Radxa ROCK Pi E", .mem_total_kb = 1001728,
-        .first_boot_days_ago = 44.5, .plans = plans_rockpie, .n_plans = ARRAY_SIZE(plans_rockpie),
-        .oom = FARM_OOM_PANIC, .leak_kb_per_day = 9000, .kernel_kb = 21000, .anon_kb = 88000,
-        .step_kb = 20480, .shmem_kb = 6100, .sawtooth_kb = 0, .sreclaim_kb = 24000,
-        .sunreclaim_kb = 21000, .buffers_kb = 9800, .cache_max_kb = 310000,
-        .cache_fill_days = 4, .open_fds = 1480, .load_base = 0.42, .latency_s = 0.011,
-        .sensors = sensors_rockpie, .n_sensors = ARRAY_SIZE(sensors_rockpie),
-        .slabs = slabs_default, .n_slabs = ARRAY_SIZE(slabs_default),
+        .name = "rock-pi-e",
+        .model = "Radxa ROCK Pi E",
+        .mem_total_kb = 1001728,
+        .first_boot_days_ago = 44.5,
+        .plans = plans_rockpie,
+        .n_plans = ARRAY_SIZE(plans_rockpie),
+        .oom = FARM_OOM_PANIC,
+        .leak_kb_per_day = 9000,
+        .kernel_kb = 21000,
+        .anon_kb = 88000,
+        .step_kb = 20480,
+        .shmem_kb = 6100,
+        .sawtooth_kb = 0,
+        .sreclaim_kb = 24000,
+        .sunreclaim_kb = 21000,
+        .buffers_kb = 9800,
+        .cache_max_kb = 310000,
+        .cache_fill_days = 4,
+        .open_fds = 1480,
+        .load_base = 0.42,
+        .latency_s = 0.011,
+        .sensors = sensors_rockpie,
+        .n_sensors = ARRAY_SIZE(sensors_rockpie),
+        .slabs = slabs_default,
+        .n_slabs = ARRAY_SIZE(slabs_default),
     },
     {
-        .name = "zero-3e", .model = "Radxa ZERO 3E", .mem_total_kb = 982332,
-        .first_boot_days_ago = 40.1, .plans = plans_zero3e, .n_plans = ARRAY_SIZE(plans_zero3e),
-        .oom = FARM_OOM_PANIC, .leak_kb_per_day = 7000, .kernel_kb = 19800, .anon_kb = 81000,
-        .step_kb = 0, .shmem_kb = 5200, .sawtooth_kb = 36000, .sreclaim_kb = 22000,
-        .sunreclaim_kb = 19500, .buffers_kb = 9100, .cache_max_kb = 280000,
-        .cache_fill_days = 3.5, .open_fds = 1390, .load_base = 0.38, .latency_s = 0.009,
-        .sensors = sensors_zero3e, .n_sensors = ARRAY_SIZE(sensors_zero3e),
-        .slabs = slabs_default, .n_slabs = ARRAY_SIZE(slabs_default),
+        .name = "zero-3e",
+        .model = "Radxa ZERO 3E",
+        .mem_total_kb = 982332,
+        .first_boot_days_ago = 40.1,
+        .plans = plans_zero3e,
+        .n_plans = ARRAY_SIZE(plans_zero3e),
+        .oom = FARM_OOM_PANIC,
+        .leak_kb_per_day = 7000,
+        .kernel_kb = 19800,
+        .anon_kb = 81000,
+        .step_kb = 0,
+        .shmem_kb = 5200,
+        .sawtooth_kb = 36000,
+        .sreclaim_kb = 22000,
+        .sunreclaim_kb = 19500,
+        .buffers_kb = 9100,
+        .cache_max_kb = 280000,
+        .cache_fill_days = 3.5,
+        .open_fds = 1390,
+        .load_base = 0.38,
+        .latency_s = 0.009,
+        .sensors = sensors_zero3e,
+        .n_sensors = ARRAY_SIZE(sensors_zero3e),
+        .slabs = slabs_default,
+        .n_slabs = ARRAY_SIZE(slabs_default),
     },
     {
-        .name = "rock-5b", .model = "Radxa ROCK 5B", .mem_total_kb = 3981112,
-        .first_boot_days_ago = 35.0, .plans = plans_rock5b, .n_plans = ARRAY_SIZE(plans_rock5b),
-        .oom = FARM_OOM_KILL, .leak_kb_per_day = 359000, .kernel_kb = 64000, .anon_kb = 420000,
-        .step_kb = 0, .shmem_kb = 24000, .sawtooth_kb = 0, .sreclaim_kb = 96000,
-        .sunreclaim_kb = 58000, .buffers_kb = 42000, .cache_max_kb = 2100000,
-        .cache_fill_days = 3, .open_fds = 3900, .load_base = 1.1, .latency_s = 0.004,
-        .sensors = NULL, .n_sensors = 0,
-        .slabs = slabs_default, .n_slabs = ARRAY_SIZE(slabs_default),
+        .name = "rock-5b",
+        .model = "Radxa ROCK 5B",
+        .mem_total_kb = 3981112,
+        .first_boot_days_ago = 35.0,
+        .plans = plans_rock5b,
+        .n_plans = ARRAY_SIZE(plans_rock5b),
+        .oom = FARM_OOM_KILL,
+        .leak_kb_per_day = 359000,
+        .kernel_kb = 64000,
+        .anon_kb = 420000,
+        .step_kb = 0,
+        .shmem_kb = 24000,
+        .sawtooth_kb = 0,
+        .sreclaim_kb = 96000,
+        .sunreclaim_kb = 58000,
+        .buffers_kb = 42000,
+        .cache_max_kb = 2100000,
+        .cache_fill_days = 3,
+        .open_fds = 3900,
+        .load_base = 1.1,
+        .latency_s = 0.004,
+        .sensors = NULL,
+        .n_sensors = 0,
+        .slabs = slabs_default,
+        .n_slabs = ARRAY_SIZE(slabs_default),
     },
 };
 
@@ -355,8 +428,7 @@ build_schedule(struct farm *f, size_t dev)
         if (bt->end == FARM_END_OPEN)
             break;
     }
-    if (s->n > 0 && s->boots[s->n - 1].end != FARM_END_OPEN &&
-        s->boots[s->n - 1].end_s >= horizon)
+    if (s->n > 0 && s->boots[s->n - 1].end != FARM_END_OPEN && s->boots[s->n - 1].end_s >= horizon)
         s->boots[s->n - 1].end = FARM_END_OPEN;
 }
 
@@ -489,7 +561,8 @@ eval_memory(const struct farm *f, size_t dev, const struct farm_boot *b, int64_t
     double u = st->uptime_s;
     double total = total_kb(d, bd), min_free = min_free_kb(total);
     double ramp = u < 600 ? 0.6 + 0.4 * u / 600 : 1.0;
-    double n1 = smooth_noise(f, dev, 1, (double)t, 1800), n2 = smooth_noise(f, dev, 2, (double)t, 900);
+    double n1 = smooth_noise(f, dev, 1, (double)t, 1800),
+           n2 = smooth_noise(f, dev, 2, (double)t, 900);
     double kernel = d->kernel_kb * (1 + 0.004 * n1);
     double anon = d->anon_kb * ramp * (1 + 0.025 * n2) + (u >= 7200 ? d->step_kb : 0);
     double shmem = d->shmem_kb;
@@ -506,8 +579,8 @@ eval_memory(const struct farm *f, size_t dev, const struct farm_boot *b, int64_t
     sreclaim = d->sreclaim_kb * (0.6 + 0.4 * (1 - exp(-u / (6 * HOUR_S))));
     buffers = d->buffers_kb * (0.3 + 0.7 * (1 - exp(-u / (2 * HOUR_S))));
     cache_floor = cache_floor_kb(total);
-    cache_want = cache_floor + (d->cache_max_kb - cache_floor) *
-                                   (1 - exp(-u / (d->cache_fill_days * DAY_S)));
+    cache_want = cache_floor +
+                 (d->cache_max_kb - cache_floor) * (1 - exp(-u / (d->cache_fill_days * DAY_S)));
     cache_want *= 1 + 0.01 * smooth_noise(f, dev, 3, (double)t, 3600);
 
     room = total - kernel - anon - shmem - sunreclaim - min_free;
@@ -543,7 +616,8 @@ eval_memory(const struct farm *f, size_t dev, const struct farm_boot *b, int64_t
 
     wlow = min_free * 1.25;
     reserve = min_free * 1.5;
-    avail = free_kb - reserve + (cache - MIN(cache / 2, wlow)) + (sreclaim - MIN(sreclaim / 2, wlow));
+    avail =
+        free_kb - reserve + (cache - MIN(cache / 2, wlow)) + (sreclaim - MIN(sreclaim / 2, wlow));
     if (avail < 0)
         avail = 0;
 
@@ -607,7 +681,8 @@ eval_sensors(const struct farm *f, size_t dev, int64_t t, struct farm_state *st)
         st->sensor[i] = round(v * scale) / scale;
         st->sensor_up[i] = 1;
         if (dev == SENSOR_GLITCH_DEVICE &&
-            strcmp(s->sensor, d->sensors[MIN(SENSOR_GLITCH_SENSOR, d->n_sensors - 1)].sensor) == 0 &&
+            strcmp(s->sensor, d->sensors[MIN(SENSOR_GLITCH_SENSOR, d->n_sensors - 1)].sensor) ==
+                0 &&
             t >= glitch && t < glitch + SENSOR_GLITCH_S) {
             st->sensor[i] = NAN;
             st->sensor_up[i] = 0;
@@ -657,16 +732,18 @@ farm_eval(const struct farm *f, size_t dev, int64_t t_s, struct farm_state *ret)
     if (since >= 0 && since < 1800)
         st.load[0] += 28 * (1 - since / 1800.0);
     st.load[0] += 6 * thrash;
-    st.load[1] = MAX(0.0, d->load_base * (1 + 0.4 * day) + 0.05 * jitter(f, dev, 6, t_s) +
-                              (since >= 0 && since < 3600 ? 14 * (1 - since / 3600.0) : 0) +
-                              4 * thrash);
-    st.load[2] = MAX(0.0, d->load_base * (1 + 0.3 * day) +
-                              (since >= 0 && since < 5400 ? 6 * (1 - since / 5400.0) : 0) +
-                              2 * thrash);
+    st.load[1] =
+        MAX(0.0, d->load_base * (1 + 0.4 * day) + 0.05 * jitter(f, dev, 6, t_s) +
+                     (since >= 0 && since < 3600 ? 14 * (1 - since / 3600.0) : 0) + 4 * thrash);
+    st.load[2] =
+        MAX(0.0, d->load_base * (1 + 0.3 * day) +
+                     (since >= 0 && since < 5400 ? 6 * (1 - since / 5400.0) : 0) + 2 * thrash);
     for (int i = 0; i < 3; i++)
         st.load[i] = round(st.load[i] * 100) / 100;
-    st.cpu_temp_c = round((41.0 + 4.0 * day + 2.5 * MIN(st.load[0], 4.0) +
-                           0.4 * jitter(f, dev, 7, t_s)) * 1000) / 1000;
+    st.cpu_temp_c =
+        round((41.0 + 4.0 * day + 2.5 * MIN(st.load[0], 4.0) + 0.4 * jitter(f, dev, 7, t_s)) *
+              1000) /
+        1000;
     st.open_fds = round(d->open_fds * (1 + 0.02 * smooth_noise(f, dev, 8, (double)t_s, 1200)));
     st.filefd_allocated = round(st.open_fds * 1.15 + 320 + 30 * jitter(f, dev, 9, t_s));
     st.filefd_maximum = floor(st.mem_total / 10);

@@ -84,33 +84,33 @@ enum farm_bus {
  * and live trees name a sensor the same way.
  */
 struct farm_sensor {
-    const char *sensor;         /* soak label: "sht3x@1-0044" */
-    const char *chip;           /* hwmon/IIO name or w1 chip: "sht3x", "ds18b20" */
-    const char *role;           /* what it measures in the story: "indoor", "outdoor" */
+    const char *sensor; /* soak label: "sht3x@1-0044" */
+    const char *chip;   /* hwmon/IIO name or w1 chip: "sht3x", "ds18b20" */
+    const char *role;   /* what it measures in the story: "indoor", "outdoor" */
     enum farm_bus bus;
-    const char *addr;           /* i2c/spi device ("1-0044", "spi0.0") or w1 id */
+    const char *addr; /* i2c/spi device ("1-0044", "spi0.0") or w1 id */
     enum farm_quantity q;
-    double base, day_amp;       /* mean and day/night amplitude */
-    double peak_hour;           /* UTC hour of the daily maximum */
-    double weather_amp;         /* slow multi-day swing */
-    double noise;               /* +- noise */
-    int decimals;               /* rounding of reported values */
+    double base, day_amp; /* mean and day/night amplitude */
+    double peak_hour;     /* UTC hour of the daily maximum */
+    double weather_amp;   /* slow multi-day swing */
+    double noise;         /* +- noise */
+    int decimals;         /* rounding of reported values */
 };
 
 struct farm_slab {
-    const char *name;           /* "filp" */
-    unsigned object_size;       /* bytes */
+    const char *name;     /* "filp" */
+    unsigned object_size; /* bytes */
     unsigned objs_per_slab;
-    unsigned base_objects;      /* after boot */
-    double leak_share;          /* share of the device's leak, bytes */
+    unsigned base_objects; /* after boot */
+    double leak_share;     /* share of the device's leak, bytes */
     int reclaimable;
 };
 
 /* One planned boot: which build, and for how long (0 = until memory runs out or open). */
 struct farm_plan {
-    int build;                  /* index into the builds table */
+    int build; /* index into the builds table */
     double days;
-    enum farm_end end;          /* how a planned boot with days > 0 ends */
+    enum farm_end end; /* how a planned boot with days > 0 ends */
 };
 
 struct farm_device {
@@ -121,19 +121,19 @@ struct farm_device {
     const struct farm_plan *plans;
     size_t n_plans;
     enum farm_oom oom;
-    double leak_kb_per_day;     /* on a leaking build */
-    unsigned kernel_kb;         /* kernel stacks, page tables, vmalloc... */
-    unsigned anon_kb;           /* userspace, steady state */
-    unsigned step_kb;           /* a one-time allocation 2 h after boot (0 = none) */
+    double leak_kb_per_day; /* on a leaking build */
+    unsigned kernel_kb;     /* kernel stacks, page tables, vmalloc... */
+    unsigned anon_kb;       /* userspace, steady state */
+    unsigned step_kb;       /* a one-time allocation 2 h after boot (0 = none) */
     unsigned shmem_kb;
-    unsigned sawtooth_kb;       /* tmpfs growth per day, emptied at 03:00 UTC (0 = none) */
+    unsigned sawtooth_kb; /* tmpfs growth per day, emptied at 03:00 UTC (0 = none) */
     unsigned sreclaim_kb, sunreclaim_kb;
     unsigned buffers_kb;
-    unsigned cache_max_kb;      /* page cache it fills to when memory allows */
-    double cache_fill_days;     /* time constant of the filling */
-    unsigned open_fds;          /* what lsof shows */
+    unsigned cache_max_kb;  /* page cache it fills to when memory allows */
+    double cache_fill_days; /* time constant of the filling */
+    unsigned open_fds;      /* what lsof shows */
     double load_base;
-    double latency_s;           /* typical poll latency */
+    double latency_s; /* typical poll latency */
     const struct farm_sensor *sensors;
     size_t n_sensors;
     const struct farm_slab *slabs;
@@ -142,35 +142,35 @@ struct farm_device {
 
 /* A boot in a device's schedule. */
 struct farm_boot {
-    int64_t start_s, end_s;     /* boot time and the moment it ends (panic, update) */
+    int64_t start_s, end_s; /* boot time and the moment it ends (panic, update) */
     int build;
     enum farm_end end;
-    int64_t exhaust_s;          /* uptime at which memory runs out, -1 = never */
-    char boot_id[37];           /* uuid, deterministic */
-    char slot;                  /* RAUC slot booted: 'A' or 'B' (an update switches) */
-    int index;                  /* 0-based boot number */
+    int64_t exhaust_s; /* uptime at which memory runs out, -1 = never */
+    char boot_id[37];  /* uuid, deterministic */
+    char slot;         /* RAUC slot booted: 'A' or 'B' (an update switches) */
+    int index;         /* 0-based boot number */
 };
 
 /* Everything a board reports at one moment. Memory in kB (as /proc/meminfo). */
 struct farm_state {
-    int up;                     /* 1: running; 0: rebooting (between boots) */
-    int reachable;              /* 1: the server reaches it */
+    int up;                       /* 1: running; 0: rebooting (between boots) */
+    int reachable;                /* 1: the server reaches it */
     const struct farm_boot *boot; /* NULL when !up */
     int64_t t_s;
     double uptime_s;
     double mem_total, mem_free, mem_available, buffers, cached, shmem, anon, slab, sreclaim,
         sunreclaim, kernel_stack, page_tables, committed_as, active_file, inactive_file,
         active_anon, inactive_anon, vmalloc_used;
-    double leak_kb;             /* leaked so far in this boot */
+    double leak_kb; /* leaked so far in this boot */
     double slab_active[FARM_MAX_SLABS], slab_objects[FARM_MAX_SLABS];
     double filefd_allocated, filefd_maximum, open_fds;
-    double oom_kills;           /* node_vmstat_oom_kill since boot */
+    double oom_kills; /* node_vmstat_oom_kill since boot */
     double load[3];
     double cpu_temp_c;
     double sensor[FARM_MAX_SENSORS];
     int sensor_up[FARM_MAX_SENSORS];
     double poll_duration_s;
-    int pstore_panic;           /* the previous boot panicked (record in pstore) */
+    int pstore_panic; /* the previous boot panicked (record in pstore) */
 };
 
 struct farm;

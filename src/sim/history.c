@@ -16,10 +16,10 @@
 #include "expo.h"
 #include "sim.h"
 
-#define SLOW_EVERY 10                 /* constant-in-a-boot series: every 10th step */
-#define SLOW_FIRST_S 3600             /* ... but every step in a boot's first hour */
-#define FLUSH_AT (1024 * 1024)        /* bytes buffered before a write */
-#define OUT_MAX (4 * 1024 * 1024)     /* cap of the output buffer, bytes */
+#define SLOW_EVERY 10             /* constant-in-a-boot series: every 10th step */
+#define SLOW_FIRST_S 3600         /* ... but every step in a boot's first hour */
+#define FLUSH_AT (1024 * 1024)    /* bytes buffered before a write */
+#define OUT_MAX (4 * 1024 * 1024) /* cap of the output buffer, bytes */
 #define MAX_SPECS 160
 #define MAX_STEPS (400 * 24 * 60 * 6) /* 400 days at 10 s */
 
@@ -66,15 +66,25 @@ struct mem_field {
     size_t off;
 };
 
-#define MF(name, field) {"node_memory_" name "_bytes", offsetof(struct farm_state, field)}
+#define MF(name, field)                                                                            \
+    {                                                                                              \
+        "node_memory_" name "_bytes", offsetof(struct farm_state, field)                           \
+    }
 static const struct mem_field mem_fields[] = {
-    MF("MemTotal", mem_total),       MF("MemFree", mem_free),
-    MF("MemAvailable", mem_available), MF("Buffers", buffers),
-    MF("Cached", cached),            MF("Shmem", shmem),
-    MF("AnonPages", anon),           MF("Slab", slab),
-    MF("SReclaimable", sreclaim),    MF("SUnreclaim", sunreclaim),
-    MF("KernelStack", kernel_stack), MF("PageTables", page_tables),
-    MF("Committed_AS", committed_as), MF("Active_file", active_file),
+    MF("MemTotal", mem_total),
+    MF("MemFree", mem_free),
+    MF("MemAvailable", mem_available),
+    MF("Buffers", buffers),
+    MF("Cached", cached),
+    MF("Shmem", shmem),
+    MF("AnonPages", anon),
+    MF("Slab", slab),
+    MF("SReclaimable", sreclaim),
+    MF("SUnreclaim", sunreclaim),
+    MF("KernelStack", kernel_stack),
+    MF("PageTables", page_tables),
+    MF("Committed_AS", committed_as),
+    MF("Active_file", active_file),
     MF("Inactive_file", inactive_file),
 };
 #undef MF
@@ -129,18 +139,18 @@ make_specs(const struct farm *f, size_t dev, int64_t from, int64_t to, struct sp
     struct spec *s;
 
     for (size_t i = 0; i < ARRAY_SIZE(mem_fields); i++)
-        (void)add(ss, mem_fields[i].sample, NULL, METRIC_GAUGE, "Memory information field.",
-                  SK_MEM, i);
+        (void)add(ss, mem_fields[i].sample, NULL, METRIC_GAUGE, "Memory information field.", SK_MEM,
+                  i);
     for (size_t i = 0; i < 3; i++)
         (void)add(ss, load_names[i], NULL, METRIC_GAUGE, "Load average.", SK_LOAD, i);
-    (void)add(ss, "node_filefd_allocated", NULL, METRIC_GAUGE, "File descriptor statistics: allocated.",
-              SK_FILEFD_ALLOC, 0);
+    (void)add(ss, "node_filefd_allocated", NULL, METRIC_GAUGE,
+              "File descriptor statistics: allocated.", SK_FILEFD_ALLOC, 0);
     (void)add(ss, "node_filefd_maximum", NULL, METRIC_GAUGE, "File descriptor statistics: maximum.",
               SK_FILEFD_MAX, 0);
     (void)add(ss, "soak_open_fds", NULL, METRIC_GAUGE, "Open file descriptors over /proc/*/fd.",
               SK_OPEN_FDS, 0);
-    (void)add(ss, "node_vmstat_oom_kill", NULL, METRIC_UNTYPED, "/proc/vmstat information field oom_kill.",
-              SK_OOM, 0);
+    (void)add(ss, "node_vmstat_oom_kill", NULL, METRIC_UNTYPED,
+              "/proc/vmstat information field oom_kill.", SK_OOM, 0);
     (void)add(ss, "soak_kmsg_oom_kills", "soak_kmsg_oom_kills_total", METRIC_COUNTER,
               "OOM kills seen in the kernel log.", SK_OOM_KMSG, 0);
     (void)add(ss, "node_boot_time_seconds", NULL, METRIC_GAUGE, "Node boot time, in unixtime.",
@@ -251,10 +261,9 @@ slow_specs(struct specs *ss)
 {
     for (size_t i = 0; i < ss->n; i++) {
         struct spec *s = &ss->s[i];
-        if ((s->kind == SK_MEM && s->idx == 0) || s->kind == SK_FILEFD_MAX ||
-            s->kind == SK_BUILD || s->kind == SK_BOOT || s->kind == SK_BOOT_TIME ||
-            s->kind == SK_PSTORE_REC || s->kind == SK_PSTORE_PANIC || s->kind == SK_NET_UP ||
-            s->kind == SK_SENSOR_UP)
+        if ((s->kind == SK_MEM && s->idx == 0) || s->kind == SK_FILEFD_MAX || s->kind == SK_BUILD ||
+            s->kind == SK_BOOT || s->kind == SK_BOOT_TIME || s->kind == SK_PSTORE_REC ||
+            s->kind == SK_PSTORE_PANIC || s->kind == SK_NET_UP || s->kind == SK_SENSOR_UP)
             s->every = SLOW_EVERY;
     }
 }

@@ -22,7 +22,7 @@
 
 #define FILE_MAX (256 * 1024) /* bytes of one generated file */
 #define FD_PIDS 3
-#define TMP_DIR ".sim-tmp"    /* under the root: files are written here, then renamed */
+#define TMP_DIR ".sim-tmp" /* under the root: files are written here, then renamed */
 
 static int
 mkdir_p(char *path)
@@ -116,8 +116,7 @@ put(const char *root, const char *rel, const char *data, size_t n)
     return r;
 }
 
-static int
-putf(const char *root, const char *rel, const char *fmt, ...) _printf_(3, 4);
+static int putf(const char *root, const char *rel, const char *fmt, ...) _printf_(3, 4);
 
 static int
 putf(const char *root, const char *rel, const char *fmt, ...)
@@ -271,8 +270,9 @@ write_slabinfo(const char *root, const struct farm_device *d, const struct farm_
         const struct farm_slab *s = &d->slabs[i];
         unsigned pages = (s->object_size * s->objs_per_slab + 4095) / 4096;
         double slabs = st->slab_objects[i] / s->objs_per_slab;
-        r = buf_printf(&b, "%-17s %6.0f %6.0f %6u %4u %4u : tunables %4d %4d %4d : slabdata %6.0f "
-                           "%6.0f %6d\n",
+        r = buf_printf(&b,
+                       "%-17s %6.0f %6.0f %6u %4u %4u : tunables %4d %4d %4d : slabdata %6.0f "
+                       "%6.0f %6d\n",
                        s->name, st->slab_active[i], st->slab_objects[i], s->object_size,
                        s->objs_per_slab, pages, 0, 0, 0, slabs, slabs, 0);
     }
@@ -391,8 +391,15 @@ write_w1(const char *root, const struct farm_sensor *s, double c)
 {
     char rel[160], line[64];
     int16_t raw = (int16_t)lround(c * 16);
-    uint8_t sp[9] = {(uint8_t)(raw & 0xff), (uint8_t)((uint16_t)raw >> 8), 0x4b, 0x46, 0x7f, 0xff,
-                     0x0c, 0x10, 0};
+    uint8_t sp[9] = {(uint8_t)(raw & 0xff),
+                     (uint8_t)((uint16_t)raw >> 8),
+                     0x4b,
+                     0x46,
+                     0x7f,
+                     0xff,
+                     0x0c,
+                     0x10,
+                     0};
     size_t n = 0;
     int r;
 
@@ -456,11 +463,11 @@ write_sensors(const char *root, const struct farm_device *d, const struct farm_s
                            s->addr);
             r |= putf(root, rel, "%s\n", s->chip);
             (void)snprintf(rel, sizeof(rel), "%s/device", dir);
-            (void)snprintf(target, sizeof(target), "../../../devices/platform/ff0d0000.i2c/i2c-1/%s",
-                           s->addr);
+            (void)snprintf(target, sizeof(target),
+                           "../../../devices/platform/ff0d0000.i2c/i2c-1/%s", s->addr);
             r |= symlink_rel(root, rel, target);
-            (void)snprintf(rel, sizeof(rel), "/sys/devices/platform/ff0d0000.i2c/i2c-1/%s/subsystem",
-                           s->addr);
+            (void)snprintf(rel, sizeof(rel),
+                           "/sys/devices/platform/ff0d0000.i2c/i2c-1/%s/subsystem", s->addr);
             r |= symlink_rel(root, rel, "../../../../../bus/i2c");
             (void)snprintf(rel, sizeof(rel), "%s/%s", dir,
                            s->q == FARM_Q_HUMIDITY ? "humidity1_input" : "temp1_input");

@@ -17,7 +17,8 @@
 static void
 usage(FILE *f)
 {
-    (void)fprintf(f,
+    (void)fprintf(
+        f,
         "Usage: soak plot --db SPEC --device NAME --panel PANEL [--from T] [--to T]\n"
         "                 [--width W] [--height H] [--no-leak] -o FILE.png|FILE.svg\n"
         "\n"
@@ -58,8 +59,8 @@ size_arg(const char *name, const char *s, int *ret)
     uint64_t v;
 
     if (parse_u64(s, &v) < 0 || v < PLOT_MIN_SIZE || v > PLOT_MAX_SIZE) {
-        log_warnx("%s: expected pixels in [%d, %d], got '%s'", name, PLOT_MIN_SIZE,
-                  PLOT_MAX_SIZE, s);
+        log_warnx("%s: expected pixels in [%d, %d], got '%s'", name, PLOT_MIN_SIZE, PLOT_MAX_SIZE,
+                  s);
         return -EINVAL;
     }
     *ret = (int)v;
@@ -70,11 +71,16 @@ int
 cmd_plot(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"db", required_argument, NULL, 'b'},     {"device", required_argument, NULL, 'd'},
-        {"panel", required_argument, NULL, 'p'},  {"from", required_argument, NULL, 'f'},
-        {"to", required_argument, NULL, 't'},     {"width", required_argument, NULL, 'W'},
-        {"height", required_argument, NULL, 'H'}, {"output", required_argument, NULL, 'o'},
-        {"no-leak", no_argument, NULL, 'L'},      {"help", no_argument, NULL, 'h'},
+        {"db", required_argument, NULL, 'b'},
+        {"device", required_argument, NULL, 'd'},
+        {"panel", required_argument, NULL, 'p'},
+        {"from", required_argument, NULL, 'f'},
+        {"to", required_argument, NULL, 't'},
+        {"width", required_argument, NULL, 'W'},
+        {"height", required_argument, NULL, 'H'},
+        {"output", required_argument, NULL, 'o'},
+        {"no-leak", no_argument, NULL, 'L'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct plotdev_opts o = {0};

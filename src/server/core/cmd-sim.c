@@ -24,8 +24,8 @@
 
 #define DEFAULT_DAYS 45.0
 #define DEFAULT_STEP 60
-#define DEFAULT_SPEED 60.0    /* simulated seconds per real second */
-#define DEFAULT_INTERVAL 1.0  /* real seconds between live ticks */
+#define DEFAULT_SPEED 60.0   /* simulated seconds per real second */
+#define DEFAULT_INTERVAL 1.0 /* real seconds between live ticks */
 #define DEFAULT_SEED 1
 
 static volatile sig_atomic_t sim_stop;
@@ -43,7 +43,8 @@ usage(FILE *f)
     size_t n;
     const struct farm_device *d = farm_devices(&n);
 
-    (void)fprintf(f,
+    (void)fprintf(
+        f,
         "Usage: soak sim history --out DIR [--days N] [--step S] [--device NAME]\n"
         "       soak sim live --root DIR --device NAME [--speed X] [--interval S] [--ticks N]\n"
         "       soak sim live --out DIR [--speed X] [--interval S] [--ticks N]\n"
@@ -201,11 +202,11 @@ run_list(const struct farm *f)
         for (size_t k = 0; k < nboots; k++) {
             if (boots[k].start_s > farm_now(f))
                 break;
-            (void)printf("  boot %-2d %-40s %+8.2f d  %6.2f d  slot %c  %s\n", boots[k].index,
-                         b[boots[k].build].label,
-                         (double)(boots[k].start_s - farm_now(f)) / 86400.0,
-                         (double)(MIN(boots[k].end_s, farm_now(f)) - boots[k].start_s) / 86400.0,
-                         boots[k].slot, boots[k].end_s > farm_now(f) ? "running" : ends[boots[k].end]);
+            (void)printf(
+                "  boot %-2d %-40s %+8.2f d  %6.2f d  slot %c  %s\n", boots[k].index,
+                b[boots[k].build].label, (double)(boots[k].start_s - farm_now(f)) / 86400.0,
+                (double)(MIN(boots[k].end_s, farm_now(f)) - boots[k].start_s) / 86400.0,
+                boots[k].slot, boots[k].end_s > farm_now(f) ? "running" : ends[boots[k].end]);
         }
     }
     return 0;
@@ -225,16 +226,25 @@ int
 cmd_sim(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"out", required_argument, NULL, 'o'},    {"root", required_argument, NULL, 'r'},
-        {"dir", required_argument, NULL, 'D'},    {"device", required_argument, NULL, 'd'},
-        {"days", required_argument, NULL, 'n'},   {"step", required_argument, NULL, 's'},
-        {"now", required_argument, NULL, 'N'},    {"seed", required_argument, NULL, 'S'},
-        {"speed", required_argument, NULL, 'x'},  {"interval", required_argument, NULL, 'i'},
-        {"ticks", required_argument, NULL, 't'},  {"help", no_argument, NULL, 'h'},
+        {"out", required_argument, NULL, 'o'},
+        {"root", required_argument, NULL, 'r'},
+        {"dir", required_argument, NULL, 'D'},
+        {"device", required_argument, NULL, 'd'},
+        {"days", required_argument, NULL, 'n'},
+        {"step", required_argument, NULL, 's'},
+        {"now", required_argument, NULL, 'N'},
+        {"seed", required_argument, NULL, 'S'},
+        {"speed", required_argument, NULL, 'x'},
+        {"interval", required_argument, NULL, 'i'},
+        {"ticks", required_argument, NULL, 't'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    struct sim_opts o = {.days = DEFAULT_DAYS, .step = DEFAULT_STEP, .speed = DEFAULT_SPEED,
-                         .interval = DEFAULT_INTERVAL, .seed = DEFAULT_SEED};
+    struct sim_opts o = {.days = DEFAULT_DAYS,
+                         .step = DEFAULT_STEP,
+                         .speed = DEFAULT_SPEED,
+                         .interval = DEFAULT_INTERVAL,
+                         .seed = DEFAULT_SEED};
     struct farm *f = NULL;
     size_t ndev;
     const struct farm_device *devs = farm_devices(&ndev);

@@ -15,8 +15,8 @@
 #include "plotdev.h"
 
 #define MAX_LINES 32
-#define SLAB_LINES 6          /* caches drawn on the slab panel */
-#define SENSOR_LINES 6        /* sensors per quantity pane */
+#define SLAB_LINES 6   /* caches drawn on the slab panel */
+#define SENSOR_LINES 6 /* sensors per quantity pane */
 #define DAY_MS (86400.0 * 1000)
 
 static const char *const panel_names[_PLOTDEV_PANEL_MAX] = {
@@ -117,8 +117,8 @@ line_from(struct plotdev_fig *f, struct sample_array *a, const char *label, uint
         p[i] = (struct plot_point){a->s[i].t_ms, a->s[i].v * scale};
     f->pts[f->n_lines] = p;
     f->labels[f->n_lines] = l;
-    f->lines[f->n_lines] = (struct plot_line){.label = l, .pts = p, .n = a->n, .rgb = rgb,
-                                              .style = style};
+    f->lines[f->n_lines] =
+        (struct plot_line){.label = l, .pts = p, .n = a->n, .rgb = rgb, .style = style};
     f->n_lines++;
     f->samples += a->n;
     sample_array_free(a);
@@ -147,8 +147,11 @@ new_pane(struct plotdev_fig *f, const char *title, size_t first_line)
     if (f->n_panes >= PLOT_MAX_PANES)
         return NULL;
     p = &f->panes[f->n_panes++];
-    *p = (struct plot_pane){.title = title, .y_min = NAN, .y_max = NAN,
-                            .lines = &f->lines[first_line], .n_lines = f->n_lines - first_line};
+    *p = (struct plot_pane){.title = title,
+                            .y_min = NAN,
+                            .y_max = NAN,
+                            .lines = &f->lines[first_line],
+                            .n_lines = f->n_lines - first_line};
     return p;
 }
 
@@ -271,10 +274,9 @@ leak_projection(struct plotdev_fig *f, struct store *st, const char *device, int
         isfinite(s->leak.mem_available) && s->leak.last_ms > 0) {
         fmt_utc(s->leak.exhaustion_ms, when, sizeof(when));
         (void)snprintf(f->proj_label, sizeof(f->proj_label), "projected exhaustion %s UTC", when);
-        f->proj = (struct plot_projection){s->leak.last_ms, s->leak.mem_available,
-                                           s->leak.exhaustion_ms,
-                                           isfinite(s->leak.oom_floor) ? s->leak.oom_floor : 0,
-                                           f->proj_label};
+        f->proj = (struct plot_projection){
+            s->leak.last_ms, s->leak.mem_available, s->leak.exhaustion_ms,
+            isfinite(s->leak.oom_floor) ? s->leak.oom_floor : 0, f->proj_label};
         *ret_exhaustion = s->leak.exhaustion_ms;
     }
     judge_leak_free(&j);
@@ -453,8 +455,8 @@ panel_latency(struct plotdev_fig *f, struct store *st, int64_t dev, int64_t from
     size_t first = f->n_lines;
     int64_t since = 0;
     struct plot_pane *p;
-    int r = add_line(f, st, dev, "soak_poll_duration_seconds", from, to, "poll latency",
-                     0x1f5fd0, PLOT_SOLID, 1000.0);
+    int r = add_line(f, st, dev, "soak_poll_duration_seconds", from, to, "poll latency", 0x1f5fd0,
+                     PLOT_SOLID, 1000.0);
 
     if (r < 0)
         return r;
@@ -525,8 +527,7 @@ plotdev_load(struct store *st, const char *device, enum plotdev_panel panel,
     if (panel == PLOTDEV_MEMORY && !o->no_leak) {
         r = leak_projection(f, st, device, to, &exhaustion);
         /* With an automatic end, show the projection up to the exhaustion (30 days at most). */
-        if (r >= 0 && !o->to_ms && exhaustion > to &&
-            exhaustion - to < PLOTDEV_DEFAULT_SPAN_MS)
+        if (r >= 0 && !o->to_ms && exhaustion > to && exhaustion - to < PLOTDEV_DEFAULT_SPAN_MS)
             to = exhaustion + (exhaustion - from) / 20;
     }
     if (r >= 0) {
@@ -552,10 +553,16 @@ plotdev_load(struct store *st, const char *device, enum plotdev_panel panel,
         return r;
     }
     (void)snprintf(f->title, sizeof(f->title), "%s - %s", device, panel_names[panel]);
-    f->fig = (struct plot_figure){.title = f->title, .width = o->width, .height = o->height,
-                                  .from_ms = from, .to_ms = to, .panes = f->panes,
-                                  .n_panes = f->n_panes, .marks = f->marks,
-                                  .n_marks = f->n_marks, .spans = f->spans,
+    f->fig = (struct plot_figure){.title = f->title,
+                                  .width = o->width,
+                                  .height = o->height,
+                                  .from_ms = from,
+                                  .to_ms = to,
+                                  .panes = f->panes,
+                                  .n_panes = f->n_panes,
+                                  .marks = f->marks,
+                                  .n_marks = f->n_marks,
+                                  .spans = f->spans,
                                   .n_spans = f->n_spans};
     *ret = f;
     return 0;

@@ -41,10 +41,10 @@ enum plotdev_panel plotdev_panel_from_name(const char *name);
 const char *plotdev_panel_name(enum plotdev_panel p);
 
 struct plotdev_opts {
-    int width, height;       /* 0 = plot's default (900 x 400) */
-    int64_t from_ms, to_ms;  /* 0 = the device's range: to = its last sample, from = to - 30 days
-                                (not before its first sample) */
-    int no_leak;             /* skip the leak analysis (no projection) */
+    int width, height;      /* 0 = plot's default (900 x 400) */
+    int64_t from_ms, to_ms; /* 0 = the device's range: to = its last sample, from = to - 30 days
+                               (not before its first sample) */
+    int no_leak;            /* skip the leak analysis (no projection) */
 };
 
 #define PLOTDEV_DEFAULT_SPAN_MS (30LL * 86400 * 1000)

@@ -14,9 +14,9 @@
 #define DAY_MS (24 * HOUR_MS)
 
 static const int64_t time_steps[] = {
-    MIN_MS,      2 * MIN_MS,  5 * MIN_MS,  10 * MIN_MS,  15 * MIN_MS, 30 * MIN_MS,
-    HOUR_MS,     2 * HOUR_MS, 3 * HOUR_MS, 6 * HOUR_MS,  12 * HOUR_MS, DAY_MS,
-    2 * DAY_MS,  7 * DAY_MS,  14 * DAY_MS, 28 * DAY_MS,  91 * DAY_MS, 365 * DAY_MS,
+    MIN_MS,     2 * MIN_MS,  5 * MIN_MS,  10 * MIN_MS, 15 * MIN_MS,  30 * MIN_MS,
+    HOUR_MS,    2 * HOUR_MS, 3 * HOUR_MS, 6 * HOUR_MS, 12 * HOUR_MS, DAY_MS,
+    2 * DAY_MS, 7 * DAY_MS,  14 * DAY_MS, 28 * DAY_MS, 91 * DAY_MS,  365 * DAY_MS,
 };
 
 static int64_t

@@ -46,8 +46,8 @@ plot_auto_gap(const struct plot_point *pts, size_t n)
 }
 
 size_t
-plot_downsample(const struct plot_point *pts, size_t n, const struct plot_area *a,
-                int64_t gap_ms, plot_column_fn fn, void *ctx)
+plot_downsample(const struct plot_point *pts, size_t n, const struct plot_area *a, int64_t gap_ms,
+                plot_column_fn fn, void *ctx)
 {
     struct plot_column c = {0};
     double span = (double)(a->to_ms - a->from_ms);

@@ -13,9 +13,9 @@
 
 /* One pixel column's worth of samples. */
 struct plot_column {
-    long col;          /* column index from the area's left edge (may be <0 or >=w: off-area) */
+    long col; /* column index from the area's left edge (may be <0 or >=w: off-area) */
     double first, min, max, last;
-    size_t n;          /* samples aggregated */
+    size_t n;           /* samples aggregated */
     int starts_segment; /* 1 when the line must not join the previous column (gap, NaN, first) */
 };
 
@@ -50,7 +50,8 @@ int64_t plot_auto_gap(const struct plot_point *pts, size_t n);
 size_t plot_time_ticks(int64_t from_ms, int64_t to_ms, int max_ticks, int64_t *ret_step_ms,
                        int64_t ret_t[PLOT_MAX_TICKS]);
 
-/* Label of a time tick given the step: "Nov 27" for day steps, "06:00" (or the date at midnight). */
+/* Label of a time tick given the step: "Nov 27" for day steps, "06:00" (or the date at midnight).
+ */
 void plot_time_label(int64_t t_ms, int64_t step_ms, char *out, size_t size);
 
 /*

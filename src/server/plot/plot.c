@@ -19,14 +19,14 @@
 #define DEFAULT_W 900
 #define DEFAULT_H 400
 #define PAD 8.0
-#define TITLE_H 24.0       /* px for the figure title row */
-#define AXIS_H 22.0        /* px under the last pane for time labels */
-#define LEFT_M 74.0        /* px for y tick labels */
+#define TITLE_H 24.0 /* px for the figure title row */
+#define AXIS_H 22.0  /* px under the last pane for time labels */
+#define LEFT_M 74.0  /* px for y tick labels */
 #define RIGHT_M 14.0
-#define LEGEND_H 18.0      /* px above each pane: title and legend */
+#define LEGEND_H 18.0 /* px above each pane: title and legend */
 #define PANE_GAP 6.0
 #define FONT_SIZE 11.0
-#define MARKER_EVERY 90.0  /* px between line symbols */
+#define MARKER_EVERY 90.0   /* px between line symbols */
 #define MARK_LABEL_GAP 11.0 /* px: closer marks share one label */
 #define MAX_SYMBOLS (PLOT_MAX_SIZE / 90 + 2)
 #define FONT "DejaVu Sans"
@@ -188,8 +188,7 @@ pane_rect(const struct plot_figure *f, size_t i, struct plot_area *a)
 
 /* Value range of a pane's samples inside [from, to]; 0 when there are none. */
 static int
-pane_data_range(const struct plot_pane *p, int64_t from, int64_t to, double *ret_lo,
-                double *ret_hi)
+pane_data_range(const struct plot_pane *p, int64_t from, int64_t to, double *ret_lo, double *ret_hi)
 {
     double lo = INFINITY, hi = -INFINITY;
     int any = 0;
@@ -411,13 +410,13 @@ text_boxed(cairo_t *cr, double x, double y, const char *s)
 struct line_ctx {
     cairo_t *cr;
     const struct plot_area *a;
-    size_t seg_cols;       /* columns in the current segment */
-    double seg_x, seg_y;   /* its first point */
-    int seg_single;        /* the segment so far is one value */
-    double next_symbol;    /* column where the next symbol goes */
+    size_t seg_cols;     /* columns in the current segment */
+    double seg_x, seg_y; /* its first point */
+    int seg_single;      /* the segment so far is one value */
+    double next_symbol;  /* column where the next symbol goes */
     double sx[MAX_SYMBOLS], sy[MAX_SYMBOLS];
     size_t n_sym;
-    size_t drawn;          /* columns inside the area */
+    size_t drawn; /* columns inside the area */
 };
 
 static void
@@ -510,8 +509,8 @@ draw_projection(cairo_t *cr, const struct plot_area *a, const struct plot_projec
     set_style(cr, PLOT_DASHDOT, 2.0);
     cairo_stroke(cr);
     if (p->label) {
-        double lx = MIN(x1, a->x + a->w - 4), ly = MIN(MAX(y1 - 6, a->y + FONT_SIZE + 2),
-                                                        a->y + a->h - 4);
+        double lx = MIN(x1, a->x + a->w - 4),
+               ly = MIN(MAX(y1 - 6, a->y + FONT_SIZE + 2), a->y + a->h - 4);
         double w = text_width(cr, p->label);
         if (lx + w > a->x + a->w - 2)
             lx = a->x + a->w - 2 - w;
@@ -693,8 +692,7 @@ draw_marks(cairo_t *cr, const struct plot_figure *f, const struct plot_area *fir
             double maxw = first->h - 8;
             /* Written upward from near the top, ending at the top edge. */
             cairo_set_source_rgba(cr, 1, 1, 1, 0.8);
-            cairo_rectangle(cr, -MIN(w, maxw) - 2, -FONT_SIZE + 1, MIN(w, maxw) + 4,
-                            FONT_SIZE + 2);
+            cairo_rectangle(cr, -MIN(w, maxw) - 2, -FONT_SIZE + 1, MIN(w, maxw) + 4, FONT_SIZE + 2);
             cairo_fill(cr);
             set_rgb(cr, mark_rgb(m->kind));
             cairo_rectangle(cr, -maxw, -FONT_SIZE - 2, maxw, FONT_SIZE + 6);

@@ -64,12 +64,12 @@ enum plot_mark_kind {
 };
 
 struct plot_line {
-    const char *label;             /* legend and direct label; required */
-    const struct plot_point *pts;  /* sorted by time; may be NULL when n == 0 */
+    const char *label;            /* legend and direct label; required */
+    const struct plot_point *pts; /* sorted by time; may be NULL when n == 0 */
     size_t n;
-    uint32_t rgb;                  /* 0xRRGGBB */
+    uint32_t rgb; /* 0xRRGGBB */
     enum plot_style style;
-    double width;                  /* line width in px, 0 = 1.5 */
+    double width; /* line width in px, 0 = 1.5 */
 };
 
 /* A straight dashed line from (t0, v0) to (t1, v1): e.g. the projected exhaustion. */
@@ -82,7 +82,7 @@ struct plot_projection {
 };
 
 struct plot_pane {
-    const char *title;   /* drawn top left of the pane; may be NULL */
+    const char *title; /* drawn top left of the pane; may be NULL */
     enum plot_yfmt yfmt;
     const char *unit;    /* appended to PLAIN tick labels; may be NULL */
     double y_min, y_max; /* NaN = from the data */
@@ -107,9 +107,9 @@ struct plot_span {
 };
 
 struct plot_figure {
-    const char *title;       /* top line; may be NULL */
-    int width, height;       /* pixels (SVG: points); 0 = 900 x 400 */
-    int64_t from_ms, to_ms;  /* time range; both 0 = from the data */
+    const char *title;      /* top line; may be NULL */
+    int width, height;      /* pixels (SVG: points); 0 = 900 x 400 */
+    int64_t from_ms, to_ms; /* time range; both 0 = from the data */
     const struct plot_pane *panes;
     size_t n_panes;
     const struct plot_mark *marks;
@@ -123,7 +123,8 @@ struct plot_figure {
 #define PLOT_MAX_SIZE 8000
 #define PLOT_MAX_PANES 8
 
-/* Format from a file name's extension (".png", ".svg", any case); _PLOT_FORMAT_INVALID otherwise. */
+/* Format from a file name's extension (".png", ".svg", any case); _PLOT_FORMAT_INVALID otherwise.
+ */
 enum plot_format plot_format_from_path(const char *path);
 
 /* Name of a mark kind ("reboot", "build", "OOM kill", "panic", "unreachable", "event"). */
@@ -151,9 +152,9 @@ _warn_unused_result_ int plot_render_buf(const struct plot_figure *fig, enum plo
 
 /* Layout of one pane, for callers and tests that need to map values to pixels. */
 struct plot_area {
-    double x, y, w, h;        /* plot rectangle in pixels (y down) */
-    int64_t from_ms, to_ms;   /* time range mapped onto [x, x+w] */
-    double y_lo, y_hi;        /* value range mapped onto [y+h, y] */
+    double x, y, w, h;      /* plot rectangle in pixels (y down) */
+    int64_t from_ms, to_ms; /* time range mapped onto [x, x+w] */
+    double y_lo, y_hi;      /* value range mapped onto [y+h, y] */
 };
 
 /*

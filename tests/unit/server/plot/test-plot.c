@@ -65,8 +65,8 @@ test_downsample_keeps_spike(void **state)
     (void)state;
     size_t n = 22 * 1440;
     struct plot_point *p = flat_series(n, 100.0, MIN_MS);
-    struct plot_area a = {.x = 0, .y = 0, .w = 800, .h = 300,
-                          .from_ms = T0, .to_ms = T0 + (int64_t)(n - 1) * MIN_MS};
+    struct plot_area a = {
+        .x = 0, .y = 0, .w = 800, .h = 300, .from_ms = T0, .to_ms = T0 + (int64_t)(n - 1) * MIN_MS};
     struct cols *cs = calloc(1, sizeof(*cs));
     size_t total = 0, emitted;
     int spike_seen = 0;
@@ -102,8 +102,8 @@ test_downsample_gap_and_window(void **state)
     size_t n = 1000;
     struct plot_point *p = flat_series(n, 5.0, MIN_MS);
     struct cols *cs = calloc(1, sizeof(*cs));
-    struct plot_area a = {.w = 100, .h = 100, .from_ms = T0 + 100 * MIN_MS,
-                          .to_ms = T0 + 199 * MIN_MS};
+    struct plot_area a = {
+        .w = 100, .h = 100, .from_ms = T0 + 100 * MIN_MS, .to_ms = T0 + 199 * MIN_MS};
     size_t segs = 0, total = 0;
 
     assert_non_null(cs);
@@ -230,13 +230,18 @@ test_png_line_pixels(void **state)
 {
     size_t n = 22 * 1440;
     struct plot_point *p = flat_series(n, 50.0, MIN_MS);
-    struct plot_line line = {.label = "flat", .pts = p, .n = n, .rgb = 0x0000ff,
-                             .style = PLOT_SOLID, .width = 3};
-    struct plot_pane pane = {.title = "test", .y_min = 0, .y_max = 100, .lines = &line,
-                             .n_lines = 1};
+    struct plot_line line = {
+        .label = "flat", .pts = p, .n = n, .rgb = 0x0000ff, .style = PLOT_SOLID, .width = 3};
+    struct plot_pane pane = {
+        .title = "test", .y_min = 0, .y_max = 100, .lines = &line, .n_lines = 1};
     struct plot_mark mark = {.t_ms = T0 + 10 * DAY_MS, .kind = PLOT_MARK_REBOOT};
-    struct plot_figure fig = {.title = "pixels", .width = 640, .height = 300, .panes = &pane,
-                              .n_panes = 1, .marks = &mark, .n_marks = 1};
+    struct plot_figure fig = {.title = "pixels",
+                              .width = 640,
+                              .height = 300,
+                              .panes = &pane,
+                              .n_panes = 1,
+                              .marks = &mark,
+                              .n_marks = 1};
     struct plot_area a;
     struct buf b;
     cairo_surface_t *s;
@@ -265,8 +270,7 @@ test_png_line_pixels(void **state)
     assert_true(tries > 50);
     assert_int_equal(hits, tries);
     /* Well above the line, inside the area: background, not blue. */
-    assert_false(near_rgb(pixel(s, (int)(a.x + a.w / 3), (int)(a.y + a.h / 4) + 1), 0x0000ff,
-                          80));
+    assert_false(near_rgb(pixel(s, (int)(a.x + a.w / 3), (int)(a.y + a.h / 4) + 1), 0x0000ff, 80));
     cairo_surface_destroy(s);
     buf_free(&b);
     free(p);
@@ -277,8 +281,8 @@ test_png_spike_visible(void **state)
 {
     size_t n = 22 * 1440;
     struct plot_point *p = flat_series(n, 10.0, MIN_MS);
-    struct plot_line line = {.label = "spiky", .pts = p, .n = n, .rgb = 0xff0000,
-                             .style = PLOT_SOLID, .width = 1};
+    struct plot_line line = {
+        .label = "spiky", .pts = p, .n = n, .rgb = 0xff0000, .style = PLOT_SOLID, .width = 1};
     struct plot_pane pane = {.y_min = 0, .y_max = 100, .lines = &line, .n_lines = 1};
     struct plot_figure fig = {.width = 500, .height = 250, .panes = &pane, .n_panes = 1};
     struct plot_area a;
@@ -311,14 +315,27 @@ test_svg_paths(void **state)
         {.label = "MemTotal", .pts = p, .n = 3000, .rgb = 0x800080, .style = PLOT_SOLID},
         {.label = "MemAvailable", .pts = q, .n = 3000, .rgb = 0x0000ff, .style = PLOT_DASHED},
     };
-    struct plot_projection proj = {.t0_ms = T0 + 2999 * MIN_MS, .v0 = 5e7,
-                                   .t1_ms = T0 + 3500 * MIN_MS, .v1 = 0,
+    struct plot_projection proj = {.t0_ms = T0 + 2999 * MIN_MS,
+                                   .v0 = 5e7,
+                                   .t1_ms = T0 + 3500 * MIN_MS,
+                                   .v1 = 0,
                                    .label = "exhaustion"};
-    struct plot_pane pane = {.title = "memory", .yfmt = PLOT_Y_BYTES, .y_min = NAN,
-                             .y_max = NAN, .zero_based = 1, .lines = lines, .n_lines = 2,
-                             .proj = &proj, .n_proj = 1};
-    struct plot_figure fig = {.title = "svg", .width = 800, .height = 360, .panes = &pane,
-                              .n_panes = 1, .from_ms = T0, .to_ms = T0 + 3600 * MIN_MS};
+    struct plot_pane pane = {.title = "memory",
+                             .yfmt = PLOT_Y_BYTES,
+                             .y_min = NAN,
+                             .y_max = NAN,
+                             .zero_based = 1,
+                             .lines = lines,
+                             .n_lines = 2,
+                             .proj = &proj,
+                             .n_proj = 1};
+    struct plot_figure fig = {.title = "svg",
+                              .width = 800,
+                              .height = 360,
+                              .panes = &pane,
+                              .n_panes = 1,
+                              .from_ms = T0,
+                              .to_ms = T0 + 3600 * MIN_MS};
     struct buf b;
     const char *s;
 
@@ -331,9 +348,9 @@ test_svg_paths(void **state)
     assert_non_null(strstr(s, "height=\"360"));
     assert_non_null(strstr(s, "<path"));
     /* the two series strokes (cairo writes colours as percentages) */
-    assert_non_null(strstr(s, "rgb(50.196078%, 0%, 50.196078%)") ?
-                        strstr(s, "rgb(50.196078%, 0%, 50.196078%)") :
-                        strstr(s, "rgb(50.196078%,0%,50.196078%)"));
+    assert_non_null(strstr(s, "rgb(50.196078%, 0%, 50.196078%)")
+                        ? strstr(s, "rgb(50.196078%, 0%, 50.196078%)")
+                        : strstr(s, "rgb(50.196078%,0%,50.196078%)"));
     assert_true(strstr(s, "rgb(0%, 0%, 100%)") || strstr(s, "rgb(0%,0%,100%)"));
     /* the dashed style of MemAvailable */
     assert_non_null(strstr(s, "stroke-dasharray"));

@@ -254,8 +254,8 @@ test_history_parses(void **state)
     size_t len = 0;
     FILE *m = open_memstream(&text, &len);
     struct hist h = {0};
-    struct expo_parse_opts o = {.format = EXPO_PARSE_AUTO, .on_sample = on_sample,
-                                .on_family = on_family, .ctx = &h};
+    struct expo_parse_opts o = {
+        .format = EXPO_PARSE_AUTO, .on_sample = on_sample, .on_family = on_family, .ctx = &h};
     char err[256] = "";
     long n;
 
@@ -303,7 +303,8 @@ test_live_tree(void **state)
     /* the panic of the previous boot is in pstore */
     assert_true(st.boot->index > b->index);
     n = root_read(dir, "/sys/fs/pstore/dmesg-ramoops-0", text, sizeof(text));
-    assert_true(n > 0 && strstr(text, "Kernel panic - not syncing: System is deadlocked on memory"));
+    assert_true(n > 0 &&
+                strstr(text, "Kernel panic - not syncing: System is deadlocked on memory"));
     n = root_read(dir, "/sys/bus/w1/devices/28-0416a1b2c3d4/w1_slave", text, sizeof(text));
     assert_true(n > 0 && strstr(text, "YES\n") && strstr(text, " t="));
     n = root_read(dir, "/sys/class/net/eth0/operstate", text, sizeof(text));
