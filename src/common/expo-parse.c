@@ -430,6 +430,46 @@ parse_comment(struct expo_parser *p, const char *l, size_t len)
     return 0;
 }
 
+/*
+ * The common case of a value without exponent and at most 15 significant digits
+ * ("1234", "-0.125", "41.250"): an integer m < 2^53 divided by an exact power of ten
+ * is correctly rounded by IEEE division, so this gives strtod's result bit for bit
+ * (Clinger's fast path). -EINVAL means "not this shape": use the full parser.
+ */
+static int
+fast_double(const char *s, size_t n, double *ret)
+{
+    static const double pow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8,
+                                   1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+    uint64_t m = 0;
+    size_t i = 0;
+    int neg = 0, digits = 0, frac = -1;
+
+    if (n > 0 && (s[0] == '-' || s[0] == '+')) {
+        neg = s[0] == '-';
+        i = 1;
+    }
+    for (; i < n; i++) {
+        if (s[i] >= '0' && s[i] <= '9') {
+            m = m * 10 + (uint64_t)(s[i] - '0');
+            if (++digits > 15)
+                return -EINVAL;
+            if (frac >= 0)
+                frac++;
+        } else if (s[i] == '.' && frac < 0) {
+            frac = 0;
+        } else {
+            return -EINVAL;
+        }
+    }
+    if (digits == 0)
+        return -EINVAL;
+    *ret = (double)m / pow10[frac > 0 ? frac : 0];
+    if (neg)
+        *ret = -*ret;
+    return 0;
+}
+
 static int
 parse_sample(struct expo_parser *p, const char *l, size_t len)
 {
@@ -475,7 +515,7 @@ parse_sample(struct expo_parser *p, const char *l, size_t len)
     vlen = (size_t)(c.p - v);
     if (vlen == 0)
         return fail(p, -EINVAL, "missing value");
-    if (parse_double_n(v, vlen, &s.value) < 0)
+    if (fast_double(v, vlen, &s.value) < 0 && parse_double_n(v, vlen, &s.value) < 0)
         return fail(p, -EINVAL, "bad value '%.*s'", (int)MIN(vlen, 40), v);
     cur_blanks(&c);
     if (c.p < c.end && *c.p != '#') {
