@@ -27,7 +27,7 @@
 
 #include "macro.h"
 
-#define LEAK_MAX_BINS 400 /* bins per signal; the bin width grows past this */
+#define LEAK_MAX_BINS 300 /* bins per signal; the bin width grows past this */
 #define LEAK_NAME_MAX 96
 
 enum leak_kind {
