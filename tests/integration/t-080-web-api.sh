@@ -12,8 +12,8 @@ need_cmd web
 
 gen_fixture "$tmp"
 db=$tmp/farm.db
-check "import device A" "$SOAK" import --db "$db" --device rockpis-t "$tmp/a.om" >/dev/null
-check "import device B (name with HTML)" "$SOAK" import --db "$db" --device '<b>x&y<b>' "$tmp/b.om" >/dev/null
+check "import device A" "$SOAK" import -q --db "$db" --device rockpis-t "$tmp/a.om"
+check "import device B (name with HTML)" "$SOAK" import -q --db "$db" --device '<b>x&y<b>' "$tmp/b.om"
 check "derive events of the imported history" sh -c "'$SOAK' events --db '$db' --device rockpis-t --rebuild >/dev/null"
 tok=s3cret-tok
 check "soak web starts on a free port" start_web --db "$db" --token "$tok"
