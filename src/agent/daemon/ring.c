@@ -731,18 +731,16 @@ replay_record(struct ring *r, size_t i, struct state *st, size_t *npresent, int6
     }
 }
 
-static const struct ring_query *sort_q;
-
+/* Order of a reply: by family name, then by series key (qsort_r comparator). */
 static int
-cmp_series(const void *a, const void *b)
+cmp_series(const void *a, const void *b, void *ctx)
 {
     const struct qseries *x = a, *y = b;
-    int c = strcmp(sort_q->fams[x->fam].name, sort_q->fams[y->fam].name);
+    const struct ring_query *q = ctx;
+    int c = strcmp(q->fams[x->fam].name, q->fams[y->fam].name);
 
     return c ? c : strcmp(x->key, y->key);
 }
-
-static pthread_mutex_t sort_lock = PTHREAD_MUTEX_INITIALIZER;
 
 int
 ring_query_new(struct ring *r, uint64_t since, size_t limit, struct ring_query **ret)
@@ -856,11 +854,7 @@ out:
         (void)ring_query_free(q);
         return rc;
     }
-    (void)pthread_mutex_lock(&sort_lock);
-    sort_q = q;
-    qsort(q->series, q->nseries, sizeof(*q->series), cmp_series);
-    sort_q = NULL;
-    (void)pthread_mutex_unlock(&sort_lock);
+    qsort_r(q->series, q->nseries, sizeof(*q->series), cmp_series, q);
     *ret = q;
     return 0;
 }
