@@ -401,7 +401,7 @@ web_verdict_name(int v)
     switch (v) {
     case 0: return "pass";
     case 1: return "fail";
-    case 2: return "insufficient";
+    case 2: return "not enough data";
     default: return NULL;
     }
 }

@@ -153,6 +153,7 @@ static const char css[] =
     ".charts figure{margin:0;background:#fff;border:1px solid #d8dee4;padding:.3em}"
     ".charts img{width:100%;height:auto;display:block}"
     "svg.spark{display:block}"
+    "ul.reasons{margin:0;padding-left:1.1em}"
     "pre{white-space:pre-wrap;word-break:break-all;font-size:.8em;background:#fff;"
     "border:1px solid #d8dee4;padding:.5em}"
     "form.range{display:flex;flex-wrap:wrap;gap:.4em;align-items:end;margin:.4em 0}"

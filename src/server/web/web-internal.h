@@ -302,7 +302,7 @@ _warn_unused_result_ int web_latest_key(struct store *st, int64_t dev, const cha
                                         double *ret_v);
 /* "up", "down", "unknown". */
 const char *web_reach_name(enum web_reach r);
-/* "pass", "fail", "insufficient" for 0, 1, 2; NULL otherwise. */
+/* "pass", "fail", "not enough data" for 0, 1, 2 (as soak verdict --json); NULL otherwise. */
 const char *web_verdict_name(int v);
 /* JSON helpers: a number (null when not finite), a time in unix seconds (null when <= 0),
  * a string (null when NULL). */

@@ -767,7 +767,7 @@ page_build(struct page *p)
         out(p, ".</p>\n");
     }
     out(p, "<div class=\"scroll\"><table class=\"verdicts\"><thead><tr><th>Device</th>"
-           "<th>Verdict</th><th>Reasons</th></tr></thead><tbody>\n");
+           "<th>Verdict</th><th>Baseline</th><th>Reasons</th></tr></thead><tbody>\n");
     json_t *devs = json_object_get(o, "devices");
     for (size_t i = 0; i < json_array_size(devs); i++) {
         json_t *d = json_array_get(devs, i);
@@ -783,10 +783,28 @@ page_build(struct page *p)
             badge(p, "bad", "FAIL");
         else
             badge(p, "warn", "NOT ENOUGH DATA");
-        out(p, "</td><td><ul>");
+        out(p, "</td><td>");
+        build_link(p, json_string_value(json_object_get(d, "baseline")));
+        out(p, "</td><td><ul class=\"reasons\">");
         for (size_t k = 0; k < json_array_size(reasons); k++) {
+            json_t *rs = json_array_get(reasons, k);
+            const char *st = json_string_value(json_object_get(rs, "status"));
+
             out(p, "<li>");
-            esc(p, json_string_value(json_array_get(reasons, k)));
+            if (json_is_string(rs)) {
+                esc(p, json_string_value(rs));
+            } else {
+                if (st && strcmp(st, "fail") == 0)
+                    badge(p, "bad", "FAIL");
+                else if (st && strcmp(st, "pass") == 0)
+                    badge(p, "good", "ok");
+                else
+                    badge(p, "", st ? st : "info");
+                out(p, " <b>");
+                esc(p, json_string_value(json_object_get(rs, "rule")));
+                out(p, "</b> ");
+                esc(p, json_string_value(json_object_get(rs, "text")));
+            }
             out(p, "</li>");
         }
         out(p, "</ul></td></tr>\n");
