@@ -88,7 +88,7 @@ if pg_available && pg_start; then
         pg_sql "VACUUM ANALYZE" >/dev/null 2>&1
         pg_bytes=$(pg_sql "SELECT sum(pg_total_relation_size(c)) FROM unnest(ARRAY['chunk','series','head','device','event','state','meta']::regclass[]) AS c")
         pg_bps=$(echo "$pg_bytes $samples" | awk '{ printf "%.2f", $1 / $2 }')
-        pg_ratio=$(echo "$pg_bytes $prom_bytes" | awk '$2 > 0 { printf "%.2f", $1 / $2 } $2 !~ /^[0-9]+$/ { print "n/a" }')
+        pg_ratio=$(echo "$pg_bytes $prom_bytes" | awk '$2 > 0 { printf "%.2f×", $1 / $2 } $2 !~ /^[0-9]+$/ { print "n/a" }')
         pg_line="| soak → PostgreSQL 15 | $pg_rate (1 run) | $pg_bytes | $pg_bps | $pg_ratio |"
     fi
     pg_stop

@@ -49,7 +49,7 @@ struct store {
     const struct store_ops *ops;
     void *be;
     int in_txn;
-    int compacting;
+    int wrote; /* committed samples: compact the head rows on close */
     struct mseries **tab; /* open addressing by (dev, key) */
     size_t tab_cap, tab_n;
     struct mseries **dirty;
@@ -716,6 +716,8 @@ store_commit(struct store *st)
         memcpy(st->err, keep, sizeof(keep));
         return r;
     }
+    if (st->ndirty > 0)
+        st->wrote = 1;
     st->in_txn = 0;
     st->ndirty = 0;
     st->nddev = 0;
@@ -1117,9 +1119,11 @@ store_close(struct store *st)
     if (!st)
         return NULL;
     store_rollback(st);
-    /* Leave no head rows behind: what remains becomes (short) chunks. Best effort: if
-     * it fails (disk full) the rows simply stay in head, durable and readable. */
-    (void)compact_all(st);
+    /* A handle that wrote leaves no head rows behind: they become (short) chunks. Best
+     * effort: if it fails (disk full) the rows stay in head, durable and readable.
+     * Read-only users (export, query, the dashboard) take no write lock here. */
+    if (st->wrote)
+        (void)compact_all(st);
     if (st->in_txn)
         store_rollback(st);
     cache_drop(st);
