@@ -5,9 +5,9 @@
  *
  * The farm page needs the leak and verdict badges of every device on every
  * load (and on every auto refresh), and an analysis reads a device's whole
- * history, so the badges are cached per device for WEB_JUDGE_TTL_MS of data
- * time: a new analysis runs when the asked-for time moved on by more than
- * that. The cache lives in struct web_ctx and is touched by the web thread only.
+ * history, so the badges are cached per device: the leak analysis (~0.1 s) is
+ * run again when the asked-for data time moved by WEB_JUDGE_TTL_MS, the verdict
+ * (~1.5 s over weeks of data) by WEB_VERDICT_TTL_MS or when the build changed. The cache lives in struct web_ctx and is touched by the web thread only.
  */
 #include <errno.h>
 #include <math.h>
@@ -17,11 +17,13 @@
 #include "judge.h"
 #include "web-internal.h"
 
-#define WEB_JUDGE_TTL_MS (5 * 60 * 1000LL) /* badges are recomputed after this much new data */
+#define WEB_JUDGE_TTL_MS (5 * 60 * 1000LL)     /* leak badge: recomputed after this much data */
+#define WEB_VERDICT_TTL_MS (30 * 60 * 1000LL)  /* verdict badge (about 1.5 s per device) */
 
 struct web_judge_entry {
     char *name;
-    int64_t at_ms;      /* the data time it was computed for */
+    int64_t at_ms;      /* the data time the leak badge was computed for */
+    int64_t verdict_at_ms; /* ... and the verdict badge */
     int leak;
     double leak_rate;
     int64_t exhaustion_ms;
@@ -54,7 +56,8 @@ cache_slot(struct web_ctx *c, const char *name)
         return NULL;
     c->judged = n;
     struct web_judge_entry *e = &n[c->n_judged];
-    *e = (struct web_judge_entry){.name = strdup(name), .at_ms = INT64_MIN};
+    *e = (struct web_judge_entry){.name = strdup(name), .at_ms = INT64_MIN,
+                                  .verdict_at_ms = INT64_MIN};
     if (!e->name)
         return NULL;
     c->n_judged++;
@@ -67,20 +70,18 @@ dup_or_null(const char *s)
     return s && *s ? strdup(s) : NULL;
 }
 
-/* Run the leak analysis and the verdict of the current build, into e. */
+/* Run the leak analysis of the newest boot up to at_ms, into e. */
 static int
-judge_into(struct web_ctx *c, const struct web_dev *d, int64_t at_ms, struct web_judge_entry *e)
+leak_into(struct web_ctx *c, const struct web_dev *d, int64_t at_ms, struct web_judge_entry *e)
 {
     struct judge_leak jl = {0};
     int r = judge_leak_load(c->st, d->name, at_ms, &jl);
 
     free(e->signal);
-    free(e->verdict_build);
-    e->signal = e->verdict_build = NULL;
+    e->signal = NULL;
     e->leak = -1;
     e->leak_rate = NAN;
     e->exhaustion_ms = 0;
-    e->verdict = -1;
     if (r < 0 && r != -ENOENT)
         return r;
     if (r >= 0 && jl.n > 0 && jl.seg[jl.n - 1].analyzed) {
@@ -95,22 +96,34 @@ judge_into(struct web_ctx *c, const struct web_dev *d, int64_t at_ms, struct web
         }
     }
     judge_leak_free(&jl);
-
-    if (d->build) {
-        struct judge_verdict v = {0};
-        struct judge_verdict_opts o = {.baseline = c->baseline, .at_ms = at_ms};
-        r = judge_verdict(c->st, d->name, d->build, &o, &v);
-        /* The baseline build itself (or a build with nothing to compare to) has no verdict. */
-        if (r >= 0 && !(c->baseline && strcmp(c->baseline, d->build) == 0) && v.baseline)
-            e->verdict = (int)v.res.outcome;
-        if (r >= 0)
-            e->verdict_build = strdup(d->build);
-        judge_verdict_free(&v);
-        if (r < 0 && r != -ENOENT)
-            return r;
-    }
     e->at_ms = at_ms;
     return 0;
+}
+
+/* The verdict of the device's current build against the baseline, into e. */
+static int
+verdict_into(struct web_ctx *c, const struct web_dev *d, int64_t at_ms,
+             struct web_judge_entry *e)
+{
+    struct judge_verdict v = {0};
+    struct judge_verdict_opts o = {.baseline = c->baseline, .at_ms = at_ms};
+    int r;
+
+    free(e->verdict_build);
+    e->verdict_build = NULL;
+    e->verdict = -1;
+    e->verdict_at_ms = at_ms;
+    if (!d->build)
+        return 0;
+    r = judge_verdict(c->st, d->name, d->build, &o, &v);
+    /* The baseline build itself (or a build with nothing to compare to) has no verdict. */
+    if (r >= 0 && !(c->baseline && strcmp(c->baseline, d->build) == 0) && v.baseline)
+        e->verdict = (int)v.res.outcome;
+    e->verdict_build = strdup(d->build);
+    judge_verdict_free(&v);
+    if (!e->verdict_build)
+        return -ENOMEM;
+    return r < 0 && r != -ENOENT ? r : 0;
 }
 
 int
@@ -125,9 +138,16 @@ web_dev_judge(struct web_ctx *c, struct web_dev *d, int64_t at_ms)
     if (!e)
         return -ENOMEM;
     int64_t eff = MIN(at_ms, d->last_ms);
-    bool fresh = e->at_ms != INT64_MIN && llabs(eff - e->at_ms) < WEB_JUDGE_TTL_MS;
-    if (!fresh) {
-        r = judge_into(c, d, eff, e);
+    if (e->at_ms == INT64_MIN || llabs(eff - e->at_ms) >= WEB_JUDGE_TTL_MS) {
+        r = leak_into(c, d, eff, e);
+        if (r < 0)
+            return r;
+    }
+    bool same_build = (!d->build && !e->verdict_build) ||
+                      (d->build && e->verdict_build && strcmp(d->build, e->verdict_build) == 0);
+    if (e->verdict_at_ms == INT64_MIN || !same_build ||
+        llabs(eff - e->verdict_at_ms) >= WEB_VERDICT_TTL_MS) {
+        r = verdict_into(c, d, eff, e);
         if (r < 0)
             return r;
     }
