@@ -285,7 +285,7 @@ write_slabinfo(const char *root, const struct farm_device *d, const struct farm_
 
 static int
 write_proc(const char *root, const struct farm_device *d, const struct farm_build *bd,
-           const struct farm_state *st)
+           const struct farm_state *st, int64_t btime)
 {
     const struct farm_boot *b = st->boot;
     double up = st->uptime_s, jiffies = up * 100;
@@ -303,7 +303,7 @@ write_proc(const char *root, const struct farm_device *d, const struct farm_buil
               "procs_blocked 0\nsoftirq %.0f\n",
               jiffies * 0.08, jiffies * 0.03, jiffies * 3.8, jiffies * 0.01, jiffies * 0.002,
               jiffies * 0.02, jiffies * 0.008, jiffies * 0.95, jiffies * 0.003, jiffies * 0.0005,
-              up * 310, up * 620, (long long)b->start_s, up * 0.9, up * 150);
+              up * 310, up * 620, (long long)btime, up * 0.9, up * 150);
     r |= putf(root, "/proc/vmstat",
               "nr_free_pages %.0f\nnr_slab_reclaimable %.0f\nnr_slab_unreclaimable %.0f\n"
               "pgpgin %.0f\npgpgout %.0f\npgfault %.0f\npgmajfault %.0f\noom_kill %.0f\n",
@@ -536,7 +536,7 @@ write_net(const char *root, const struct farm_build *bd, const struct farm_state
 }
 
 int
-sim_live_write(const struct farm *f, size_t dev, int64_t t_s, const char *root)
+sim_live_write(const struct farm *f, size_t dev, int64_t t_s, double speed, const char *root)
 {
     size_t nd, nb;
     const struct farm_device *devs = farm_devices(&nd);
@@ -545,9 +545,10 @@ sim_live_write(const struct farm *f, size_t dev, int64_t t_s, const char *root)
     const struct farm_build *bd;
     struct farm_state st;
     char text[2048];
+    int64_t btime;
     int r;
 
-    if (!f || dev >= nd || !root || !root[0])
+    if (!f || dev >= nd || !root || !root[0] || !(speed > 0))
         return -EINVAL;
     d = &devs[dev];
     r = farm_eval(f, dev, t_s, &st);
@@ -556,7 +557,10 @@ sim_live_write(const struct farm *f, size_t dev, int64_t t_s, const char *root)
     if (!st.up)
         return 0; /* rebooting: the files stay as the last boot left them */
     bd = &builds[st.boot->build];
-    r = write_proc(root, d, bd, &st);
+    btime = st.boot->start_s;
+    if (btime > farm_now(f))
+        btime = farm_now(f) + (int64_t)((double)(btime - farm_now(f)) / speed);
+    r = write_proc(root, d, bd, &st, btime);
     if (r == 0)
         r = write_fds(root, &st);
     if (r == 0)

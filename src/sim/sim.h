@@ -35,9 +35,15 @@ _warn_unused_result_ long sim_history_write(const struct farm *f, size_t dev, in
  * atomically (written in root/.sim-tmp, then renamed into place), so a reader
  * never sees half a file. While the board is rebooting nothing is touched.
  * The first call creates ~1,300 /proc/<pid>/fd entries and takes longest.
+ *
+ * speed is how much faster than real time t_s runs from farm_now(f) on. The
+ * boot time in /proc/stat is put on the real clock: a boot that starts at
+ * simulated time S > now is reported as now + (S - now) / speed, so a server
+ * polling the tree sees boot times in its own past, constant within a boot
+ * (uptime and everything else run at the simulated pace). speed 1: no mapping.
  * 0 or a negative errno.
  */
-_warn_unused_result_ int sim_live_write(const struct farm *f, size_t dev, int64_t t_s,
+_warn_unused_result_ int sim_live_write(const struct farm *f, size_t dev, int64_t t_s, double speed,
                                         const char *root);
 
 #endif

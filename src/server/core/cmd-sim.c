@@ -163,7 +163,7 @@ run_live(const struct farm *f, const struct sim_opts *o, char **roots, size_t nr
             int r;
             if (!roots[i])
                 continue;
-            r = sim_live_write(f, i, t, roots[i]);
+            r = sim_live_write(f, i, t, o->speed, roots[i]);
             if (r < 0) {
                 log_errno(r, "%s: writing the tree under %s failed", d[i].name, roots[i]);
                 return 1;
@@ -362,7 +362,7 @@ cmd_sim(int argc, char **argv)
     } else if (strcmp(o.mode, "live") == 0) {
         if (o.root && o.device) {
             roots[farm_device_find(o.device)] = strdup(o.root);
-            rc = 0;
+            rc = roots[farm_device_find(o.device)] ? 0 : 1;
         } else if (o.out && !o.root) {
             rc = mkdir_one(o.out) < 0 ? 1 : 0;
             for (size_t i = 0; rc == 0 && i < ndev; i++)

@@ -524,7 +524,8 @@ plotdev_load(struct store *st, const char *device, enum plotdev_panel panel,
     f = calloc(1, sizeof(*f));
     if (!f)
         return -ENOMEM;
-    if (panel == PLOTDEV_MEMORY && !o->no_leak) {
+    /* The leak analysis only when the range holds samples (nothing to project otherwise). */
+    if (panel == PLOTDEV_MEMORY && !o->no_leak && first && first <= to && last >= from) {
         r = leak_projection(f, st, device, to, &exhaustion);
         /* With an automatic end, show the projection up to the exhaustion (30 days at most). */
         if (r >= 0 && !o->to_ms && exhaustion > to && exhaustion - to < PLOTDEV_DEFAULT_SPAN_MS)

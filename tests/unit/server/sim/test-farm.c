@@ -290,7 +290,7 @@ test_live_tree(void **state)
 
     (void)state;
     assert_non_null(mkdtemp(dir));
-    assert_int_equal(sim_live_write(f, 0, NOW, dir), 0);
+    assert_int_equal(sim_live_write(f, 0, NOW, 1, dir), 0);
     assert_int_equal(farm_eval(f, 0, NOW, &st), 0);
     n = root_read(dir, "/proc/meminfo", text, sizeof(text));
     assert_true(n > 0);
@@ -310,9 +310,27 @@ test_live_tree(void **state)
     n = root_read(dir, "/sys/class/net/eth0/operstate", text, sizeof(text));
     assert_true(n > 0 && strcmp(text, "up\n") == 0);
     assert_true(access(strcat(strcpy(cmd, dir), "/proc/377/fd/10"), F_OK) == 0);
+    /* a boot after now: its boot time is put on the real clock (speed 60) */
+    {
+        size_t nb;
+        const struct farm_boot *boots = farm_boots(f, 0, &nb);
+        const struct farm_boot *fut = NULL;
+        char want[64];
+        for (size_t i = 0; i < nb && !fut; i++)
+            if (boots[i].start_s > NOW)
+                fut = &boots[i];
+        assert_non_null(fut);
+        assert_int_equal(sim_live_write(f, 0, fut->start_s + 600, 60, dir), 0);
+        n = root_read(dir, "/proc/stat", text, sizeof(text));
+        assert_true(n > 0);
+        (void)snprintf(want, sizeof(want), "\nbtime %lld\n",
+                       (long long)(NOW + (fut->start_s - NOW) / 60));
+        assert_non_null(strstr(text, want));
+        assert_int_equal(sim_live_write(f, 0, NOW, 0, dir), -EINVAL);
+    }
     /* during the reboot gap nothing changes and nothing fails */
-    assert_int_equal(sim_live_write(f, 0, b->end_s + 30, dir), 0);
-    assert_int_equal(sim_live_write(f, 0, NOW, ""), -EINVAL);
+    assert_int_equal(sim_live_write(f, 0, b->end_s + 30, 1, dir), 0);
+    assert_int_equal(sim_live_write(f, 0, NOW, 1, ""), -EINVAL);
     (void)snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);
     farm_free(f);
