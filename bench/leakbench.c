@@ -212,8 +212,13 @@ run_one(const struct tg_params *p, struct outcome *o)
         if (r < 0)
             break;
         if (res.leak) {
-            if (healthy)
+            if (healthy) {
                 o->soak_false++;
+                (void)fprintf(stderr, "false alarm: %s %.0f MB seed %llu at %.1f h: %s %.0f B/day\n",
+                              tg_pattern_name(p->pattern), p->ram_mb,
+                              (unsigned long long)p->seed, (double)(at - boot) / H_MS, res.signal,
+                              res.rate);
+            }
             if (isnan(o->soak_h))
                 o->soak_h = (double)(at - boot) / H_MS;
         }
@@ -418,13 +423,29 @@ bench(int seeds, int quick)
     return 0;
 }
 
+/* Every evaluation of one simulated boot where soak calls a leak (debugging aid). */
+static int
+probe(const struct tg_params *p)
+{
+    struct outcome o;
+    int r = run_one(p, &o);
+
+    if (r < 0)
+        return r;
+    (void)printf("%s %.0f MB seed %llu: soak first alarm %.1f h, %u alarms\n",
+                 tg_pattern_name(p->pattern), p->ram_mb, (unsigned long long)p->seed, o.soak_h,
+                 o.soak_false);
+    return 0;
+}
+
 static void
 usage(FILE *f)
 {
     (void)fprintf(f, "Usage: soak-leakbench emit --pattern P [--ram MB] [--rate BYTES_PER_DAY]\n"
                      "                      [--days D] [--interval S] [--boot UNIX_S] [--build B]\n"
                      "                      [--boot-id ID] [--seed N]\n"
-                     "       soak-leakbench bench [--seeds N] [--quick]\n");
+                     "       soak-leakbench bench [--seeds N] [--quick]\n"
+                     "       soak-leakbench probe --pattern P [--ram MB] [--days D] [--seed N]\n");
 }
 
 int
@@ -493,6 +514,8 @@ main(int argc, char **argv)
     }
     if (strcmp(argv[1], "emit") == 0)
         return emit(&p, build, boot_id) < 0 ? 1 : 0;
+    if (strcmp(argv[1], "probe") == 0)
+        return probe(&p) < 0 ? 1 : 0;
     if (strcmp(argv[1], "bench") == 0)
         return bench(seeds, quick) < 0 ? 1 : 0;
     usage(stderr);

@@ -24,6 +24,8 @@ leak_params_default(struct leak_params *p)
     p->rate_min_frac = 0.01;       /* of MemTotal per 30 days */
     p->growth_min = 1 * MIB;       /* bytes over the window */
     p->alone_min_s = DAY_S;        /* one quiet signal alone needs a day */
+    p->noise_k = 3;                /* growth over the window >= k robust sigmas */
+    p->noise_k_avail = 4;
     p->step_ratio = 0.5;
     p->tail_frac = 0.35;
     p->avail_min_s = 2 * DAY_S;
@@ -170,6 +172,21 @@ judge_signal(const struct binned *b, double alpha, double rmin, const struct lea
     if (is_avail && span < p->avail_min_s) {
         ev->why = "needs 2 days";
         return 0;
+    }
+    {
+        /* The growth must stand out of the signal's own noise around the line. */
+        double *res = malloc(sizeof(double) * b->n), sigma;
+        if (!res)
+            return -ENOMEM;
+        /* The intercept is median(y - slope t): residuals are centred on 0, so this is the MAD. */
+        for (size_t i = 0; i < b->n; i++)
+            res[i] = fabs(b->y[i] - (ts.intercept + ts.slope * b->t[i]));
+        sigma = 1.4826 * trend_median(res, b->n);
+        free(res);
+        if (ts.slope * span < (is_avail ? p->noise_k_avail : p->noise_k) * sigma) {
+            ev->why = "within noise";
+            return 0;
+        }
     }
     if (trend_ols(b->t, b->y, b->n, &ols_b, &ols_a, &sse_line) == 0 &&
         trend_step_sse(b->y, b->n, MAX(2, b->n / 10), &sse_step, &k) == 0 &&

@@ -66,6 +66,8 @@ struct leak_params {
     double rate_min_frac;  /* ... or this fraction of MemTotal per 30 days, if larger */
     double growth_min;     /* bytes the signal must grow over the window */
     double alone_min_s;    /* a single growing quiet signal needs this much data */
+    double noise_k;        /* growth over the window must exceed noise_k robust sigmas */
+    double noise_k_avail;  /* ... noise_k_avail for MemAvailable */
     double step_ratio;     /* step when SSE(step) < step_ratio * SSE(line) */
     double tail_frac;      /* plateau when the last third grows slower than this * rate */
     double avail_min_s;    /* MemAvailable alone needs this much data */
@@ -85,7 +87,7 @@ struct leak_evidence {
     double p;             /* its one-sided p */
     double hr_factor;     /* Hamed-Rao variance factor */
     int growing;          /* passed every test */
-    const char *why;      /* "growing", "no trend", "too slow", "step", "plateau",
+    const char *why;      /* "growing", "no trend", "too slow", "within noise", "step", "plateau",
                              "daily cycle", "too little data", "needs 2 days",
                              "not confirmed by SUnreclaim", "alone, needs a day" */
 };

@@ -366,7 +366,7 @@ signals_add(struct signals *g)
 
 /* Pick the slab caches worth analysing: filp, the largest, the fastest growing. */
 static int
-pick_caches(struct store *st, int64_t dev, int64_t seg_start, int64_t at,
+pick_caches(struct store *st, int64_t dev, int64_t seg_start, int64_t seg_end, int64_t at,
             struct cache_pick **ret, size_t *ret_n)
 {
     char **keys = NULL, **sizes = NULL;
@@ -421,8 +421,7 @@ pick_caches(struct store *st, int64_t dev, int64_t seg_start, int64_t at,
         }
         r = read_key(st, dev, keys[k], seg_start, seg_start + SCREEN_MS, &early);
         if (r == 0)
-            r = read_key(st, dev, keys[k], at == INT64_MAX ? INT64_MIN : at - SCREEN_MS, at,
-                         &late);
+            r = read_key(st, dev, keys[k], MIN(seg_end, at) - SCREEN_MS, at, &late);
         if (r < 0 || late.n == 0) {
             sample_array_free(&early);
             sample_array_free(&late);
@@ -488,7 +487,8 @@ out:
 }
 
 static int
-load_signals(struct store *st, int64_t dev, int64_t newest_start, int64_t at, struct signals *g)
+load_signals(struct store *st, int64_t dev, int64_t newest_start, int64_t newest_end, int64_t at,
+             struct signals *g)
 {
     struct sample_array sun = {0}, avail = {0}, total = {0}, fds = {0}, filefd = {0};
     struct sample_array filp = {0};
@@ -510,7 +510,7 @@ load_signals(struct store *st, int64_t dev, int64_t newest_start, int64_t at, st
     if (r == 0)
         r = read_metric(st, dev, "node_filefd_allocated", at, &filefd);
     if (r == 0)
-        r = pick_caches(st, dev, newest_start, at, &caches, &nc);
+        r = pick_caches(st, dev, newest_start, newest_end, at, &caches, &nc);
     if (r < 0)
         goto out;
     g->mem_total = last_value(&total);
@@ -629,7 +629,7 @@ judge_leak_load(struct store *st, const char *device, int64_t at_ms, struct judg
     if (r < 0)
         goto fail;
     if (j.n > 0) {
-        r = load_signals(st, dev, j.seg[j.n - 1].start_ms, at_ms, &g);
+        r = load_signals(st, dev, j.seg[j.n - 1].start_ms, j.seg[j.n - 1].end_ms, at_ms, &g);
         if (r < 0)
             goto fail;
         j.mem_total = g.mem_total;
