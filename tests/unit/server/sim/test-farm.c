@@ -141,6 +141,28 @@ test_1gb_boards_look_fine(void **state)
 }
 
 static void
+test_sawtooth_and_cache(void **state)
+{
+    struct farm *f = farm();
+    struct farm_state before, after, early, late;
+    int64_t night = NOW - 2 * DAY + 3 * 3600; /* 03:00 UTC: the zero-3e empties its tmpfs logs */
+    const struct farm_boot *b = first_boot_of(f, 0, "2025.10", NULL);
+
+    (void)state;
+    assert_int_equal(farm_eval(f, 2, night - 600, &before), 0);
+    assert_int_equal(farm_eval(f, 2, night + 600, &after), 0);
+    assert_true(before.shmem - after.shmem > 30000); /* kB */
+    assert_true(after.mem_available > before.mem_available);
+    /* rock-pi-s on 6.12.55: the page cache fills, MemFree falls, MemAvailable holds */
+    assert_int_equal(farm_eval(f, 0, b->start_s + 3600, &early), 0);
+    assert_int_equal(farm_eval(f, 0, b->start_s + 10 * DAY, &late), 0);
+    assert_true(late.cached > early.cached + 40000);
+    assert_true(late.mem_free < early.mem_free - 40000);
+    assert_true(fabs(late.mem_available - early.mem_available) < 0.05 * early.mem_total);
+    farm_free(f);
+}
+
+static void
 test_rename_unreachable(void **state)
 {
     struct farm *f = farm();
@@ -343,6 +365,7 @@ main(void)
         cmocka_unit_test(test_tables),
         cmocka_unit_test(test_rockpis_panics),
         cmocka_unit_test(test_1gb_boards_look_fine),
+        cmocka_unit_test(test_sawtooth_and_cache),
         cmocka_unit_test(test_rename_unreachable),
         cmocka_unit_test(test_server_oom_bursts),
         cmocka_unit_test(test_deterministic_and_sensors),
