@@ -109,6 +109,27 @@ check "404 page for an unknown URL" test "$(get /no/such/page -H "$H")" = 404
 check "404 page is HTML" grep -q '<h1>404 Not found</h1>' "$tmp/body"
 check "404 page for an unknown device" test "$(get /device/nosuch -H "$H")" = 404
 check "400 page for a bad range" test "$(get '/device/rockpis-t?range=forever' -H "$H")" = 400
+# --- the farm config: store, listen_token, and a configured device that never answered
+kill "$web_pid" 2>/dev/null; wait "$web_pid" 2>/dev/null; web_pid=
+cat >"$tmp/farm.conf" <<EOF
+[server]
+store = sqlite:$db
+listen = 127.0.0.1:0
+listen_token = conf-tok
+
+[device rockpis-t]
+url = http://127.0.0.1:9
+
+[device ghost]
+url = http://127.0.0.1:9
+EOF
+check "soak web --config starts" start_web --config "$tmp/farm.conf"
+check "config's listen_token is enforced" test "$(get /api/v1/devices -H "$H")" = 401
+check "config's listen_token accepted" test "$(get /api/v1/devices -H 'Authorization: Bearer conf-tok')" = 200
+check "a configured device without data is listed, configured, with its URL" json '
+    any(d["name"] == "ghost" and d["configured"] and d["url"] == "http://127.0.0.1:9"
+        and d["last"] is None for d in j["devices"])'
+check "farm page says NO DATA for it" sh -c "curl -s -H 'Authorization: Bearer conf-tok' '$url/' | grep -q '>NO DATA<'"
 check "bad listen address is refused" sh -c "! '$SOAK' web --db '$db' --listen nonsense --duration 1 2>/dev/null"
 check "missing database is an error" sh -c "! '$SOAK' web --db '$tmp/none.db' --duration 1 2>/dev/null"
 finish

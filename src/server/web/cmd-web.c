@@ -41,11 +41,13 @@ usage(FILE *f)
         "Options:\n"
         "  --db PATH           SQLite database (must exist)\n"
         "  --store SPEC        sqlite:PATH or postgresql://...\n"
-        "  --config FILE       farm config: its store, listen, token and devices are used\n"
+        "  --config FILE       farm config: its [server] store, listen, listen_token and\n"
+        "                      baseline, and its devices are used\n"
         "  --listen ADDR:PORT  where to serve (default: the config's listen, else "
         WEB_DEFAULT_LISTEN ";\n"
         "                      port 0 picks a free port; the URL is printed on stdout)\n"
-        "  --token TOKEN       require this bearer token (also ?token= or the soak_token cookie)\n"
+        "  --token TOKEN       require this bearer token (also ?token= or the soak_token cookie;\n"
+        "                      default: the config's listen_token)\n"
         "  --baseline BUILD    build that verdicts compare against\n"
         "  --refresh SECONDS   auto refresh period of the pages (default 60, 0 = 60)\n"
         "  --duration SECONDS  stop after this long (tests)\n"
@@ -114,7 +116,9 @@ cmd_web(int argc, char **argv)
         if (!listen)
             listen = fc->listen;
         if (!token)
-            token = fc->token;
+            token = fc->listen_token;
+        if (!baseline)
+            baseline = fc->baseline;
     }
     if (db) {
         struct stat sb;

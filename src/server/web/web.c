@@ -97,7 +97,7 @@ unauthorized(struct web_reply *rep, bool api)
     if (r >= 0)
         r = buf_puts(&rep->body,
                      "<h1>401 Token needed</h1><p>This dashboard is protected by the token of "
-                     "the server's configuration ([server] token).</p>"
+                     "the server's configuration ([server] listen_token).</p>"
                      "<form method=\"get\" action=\"/\"><label>Token "
                      "<input type=\"password\" name=\"token\" autocomplete=\"current-password\">"
                      "</label> <button>Open</button></form>"
