@@ -6,13 +6,13 @@
  * behave the same.
  *
  * Tables (see docs/internals/STORE.md):
- *   device(id, name, first_ms, last_ms)
+ *   device(id, name, first_ms, last_ms[, gen])         gen: PostgreSQL only
  *   series(id, device_id, key, metric)                 unique (device_id, key)
  *   chunk(id, series_id, t_start, t_end, n, step, data) index (series_id, t_start, t_end)
  *   head(series_id, t, v)                              primary key (series_id, t)
  *   event(id, device_id, t_ms, kind, subject, detail, value)
  *   state(device_id, key, value)                       primary key (device_id, key)
- *   meta(key, value)                                   schema version, generation
+ *   meta(key, value)                                   schema version
  */
 #ifndef SOAK_STORE_BACKEND_H
 #define SOAK_STORE_BACKEND_H
@@ -46,8 +46,17 @@ struct store_ops {
     int (*changed)(struct store *st);
     int (*device_get)(struct store *st, const char *name, int create, int64_t *ret_id);
     int (*devices)(struct store *st, struct store_device **ret, size_t *ret_n);
-    /* Widen the device's [first_ms, last_ms] to include [t0, t1]. */
-    int (*device_touch)(struct store *st, int64_t dev, int64_t t0, int64_t t1);
+    /*
+     * Widen the device's [first_ms, last_ms] to include [t0, t1]; back ends with
+     * device_gen also bump the device's generation and return it in *ret_gen.
+     */
+    int (*device_touch)(struct store *st, int64_t dev, int64_t t0, int64_t t1, int64_t *ret_gen);
+    /*
+     * Optional (NULL: changed() covers it): the device's write generation, bumped by every
+     * commit that wrote to it. A value other than the one this handle last saw means
+     * another writer touched the device: its cached series must be re-read.
+     */
+    int (*device_gen)(struct store *st, int64_t dev, int64_t *ret_gen);
     /* Recompute first_ms/last_ms from the data (after retention). */
     int (*device_refresh)(struct store *st, int64_t dev);
     /* Look up (and with create, add) a series. 0, -ENOENT, error. */

@@ -53,8 +53,7 @@ enum pstmt {
     P_EV_ALL,
     P_STATE_GET,
     P_STATE_SET,
-    P_GEN_GET,
-    P_GEN_BUMP,
+    P_DEV_GEN,
     _P_MAX,
 };
 
@@ -66,8 +65,8 @@ static const char *const psql[_P_MAX] = {
                   " FROM device d ORDER BY d.name",
     [P_DEV_TOUCH] = "UPDATE device SET"
                     " first_ms = CASE WHEN first_ms = 0 OR first_ms > $2 THEN $2 ELSE first_ms END,"
-                    " last_ms = CASE WHEN last_ms = 0 OR last_ms < $3 THEN $3 ELSE last_ms END"
-                    " WHERE id = $1",
+                    " last_ms = CASE WHEN last_ms = 0 OR last_ms < $3 THEN $3 ELSE last_ms END,"
+                    " gen = gen + 1 WHERE id = $1 RETURNING gen",
     [P_DEV_REFRESH] =
         "UPDATE device SET"
         " first_ms = coalesce(least("
@@ -115,8 +114,7 @@ static const char *const psql[_P_MAX] = {
     [P_STATE_GET] = "SELECT value FROM state WHERE device_id = $1 AND key = $2",
     [P_STATE_SET] = "INSERT INTO state(device_id, key, value) VALUES ($1, $2, $3)"
                     " ON CONFLICT (device_id, key) DO UPDATE SET value = excluded.value",
-    [P_GEN_GET] = "SELECT value FROM meta WHERE key = 'gen'",
-    [P_GEN_BUMP] = "UPDATE meta SET value = (value::bigint + 1)::text WHERE key = 'gen' RETURNING value",
+    [P_DEV_GEN] = "SELECT gen FROM device WHERE id = $1",
 };
 
 static const char pg_schema[] =
@@ -142,13 +140,13 @@ static const char pg_schema[] =
     "CREATE TABLE IF NOT EXISTS state(device_id bigint NOT NULL, key text NOT NULL,"
     " value text NOT NULL, PRIMARY KEY(device_id, key));"
     "INSERT INTO meta(key, value) VALUES ('schema', '1') ON CONFLICT DO NOTHING;"
-    "INSERT INTO meta(key, value) VALUES ('gen', '0') ON CONFLICT DO NOTHING;";
+    /* Bumped by each commit that writes to the device: see device_gen in store-backend.h. */
+    "ALTER TABLE device ADD COLUMN IF NOT EXISTS gen bigint NOT NULL DEFAULT 0;";
 
 struct pg_be {
     PGconn *conn;
     char *conninfo;
     unsigned char prepared[_P_MAX];
-    int64_t gen;
     int reconnected;
     struct buf arr_t, arr_v; /* array literals for head_put */
     char err[256];
@@ -404,16 +402,7 @@ pg_begin(struct store *st)
 static int
 pg_commit(struct store *st)
 {
-    struct pg_be *b = BE(st);
-    int r = 0;
-    PGresult *res = run(b, P_GEN_BUMP, 0, NULL, NULL, NULL, 0, &r);
-
-    if (!res)
-        return r;
-    if (PQntuples(res) == 1)
-        b->gen = col_i64(res, 0, 0);
-    PQclear(res);
-    return exec_plain(b, "COMMIT");
+    return exec_plain(BE(st), "COMMIT");
 }
 
 static void
@@ -425,22 +414,30 @@ pg_rollback(struct store *st)
         (void)exec_plain(b, "ROLLBACK");
 }
 
+/* Only a reconnect invalidates everything; other writers are seen per device (pg_device_gen). */
 static int
 pg_changed(struct store *st)
 {
     struct pg_be *b = BE(st);
-    int r = 0, changed;
-    int64_t g;
-    PGresult *res = run(b, P_GEN_GET, 0, NULL, NULL, NULL, 0, &r);
+    int changed = b->reconnected;
+
+    b->reconnected = 0;
+    return changed;
+}
+
+static int
+pg_device_gen(struct store *st, int64_t dev, int64_t *ret_gen)
+{
+    struct ints v;
+    const char *p[1] = {I(&v, 0, dev)};
+    int r = 0;
+    PGresult *res = run(BE(st), P_DEV_GEN, 1, p, NULL, NULL, 0, &r);
 
     if (!res)
         return r;
-    g = PQntuples(res) == 1 ? col_i64(res, 0, 0) : 0;
+    *ret_gen = PQntuples(res) == 1 ? col_i64(res, 0, 0) : 0;
     PQclear(res);
-    changed = g != b->gen || b->reconnected;
-    b->gen = g;
-    b->reconnected = 0;
-    return changed;
+    return 0;
 }
 
 static int
@@ -512,12 +509,18 @@ pg_devices(struct store *st, struct store_device **ret, size_t *ret_n)
 }
 
 static int
-pg_device_touch(struct store *st, int64_t dev, int64_t t0, int64_t t1)
+pg_device_touch(struct store *st, int64_t dev, int64_t t0, int64_t t1, int64_t *ret_gen)
 {
     struct ints v;
     const char *p[3] = {I(&v, 0, dev), I(&v, 1, t0), I(&v, 2, t1)};
+    int r = 0;
+    PGresult *res = run(BE(st), P_DEV_TOUCH, 3, p, NULL, NULL, 0, &r);
 
-    return run_cmd(BE(st), P_DEV_TOUCH, 3, p);
+    if (!res)
+        return r;
+    *ret_gen = PQntuples(res) == 1 ? col_i64(res, 0, 0) : 0;
+    PQclear(res);
+    return 0;
 }
 
 static int
@@ -899,6 +902,7 @@ const struct store_ops store_pg_ops = {
     .device_get = pg_device_get,
     .devices = pg_devices,
     .device_touch = pg_device_touch,
+    .device_gen = pg_device_gen,
     .device_refresh = pg_device_refresh,
     .series_get = pg_series_get,
     .series_list = pg_series_list,

@@ -474,7 +474,7 @@ sq_devices(struct store *st, struct store_device **ret, size_t *ret_n)
 }
 
 static int
-sq_device_touch(struct store *st, int64_t dev, int64_t t0, int64_t t1)
+sq_device_touch(struct store *st, int64_t dev, int64_t t0, int64_t t1, int64_t *ret_gen)
 {
     struct sqlite_be *b = BE(st);
     int r = 0;
@@ -485,6 +485,7 @@ sq_device_touch(struct store *st, int64_t dev, int64_t t0, int64_t t1)
     sqlite3_bind_int64(s, 1, dev);
     sqlite3_bind_int64(s, 2, t0);
     sqlite3_bind_int64(s, 3, t1);
+    *ret_gen = 0; /* SQLite: PRAGMA data_version (changed()) does the job */
     return run_done(b, s);
 }
 

@@ -28,6 +28,7 @@ struct mseries {
     size_t head_n;            /* rows in the head table */
     struct sample_array pend; /* appended, not yet written; sorted, distinct times */
     int dirty;
+    int stale;                /* another writer touched the device: re-read max_db, head_n */
     /* Chunk ranges, loaded on the first append that needs a duplicate check. */
     int ranges_loaded;
     struct crange *ranges;
@@ -45,6 +46,12 @@ struct dirty_dev {
     int64_t dev, t0, t1;
 };
 
+/* A device's write generation as this handle last saw it (back ends with device_gen). */
+struct dev_gen {
+    int64_t dev, gen;
+    unsigned long txn; /* transaction in which it was last checked */
+};
+
 struct store {
     const struct store_ops *ops;
     void *be;
@@ -56,6 +63,9 @@ struct store {
     size_t ndirty, cap_dirty;
     struct dirty_dev *ddev;
     size_t nddev, cap_ddev;
+    struct dev_gen *gens;
+    size_t ngens, cap_gens;
+    unsigned long txn_no;
     struct chunk_codec codec;
     struct buf scratch;
     char err[256];
@@ -308,6 +318,15 @@ series_load(struct store *st, int64_t dev, const char *key, int create, struct m
     int r;
 
     if (s) {
+        if (s->stale) {
+            r = st->ops->series_info(st, s->id, &s->max_db, &s->head_n);
+            if (r < 0)
+                return r;
+            s->max_all = s->pend.n ? MAX(s->max_db, s->pend.s[s->pend.n - 1].t_ms) : s->max_db;
+            s->ranges_loaded = 0;
+            s->dec_id = -1;
+            s->stale = 0;
+        }
         *ret = s;
         return 0;
     }
@@ -598,6 +617,60 @@ db_has(struct store *st, struct mseries *s, int64_t t)
     return 0;
 }
 
+/* ---- other writers ---- */
+
+static struct dev_gen *
+gen_find(struct store *st, int64_t dev, int add)
+{
+    for (size_t i = 0; i < st->ngens; i++)
+        if (st->gens[i].dev == dev)
+            return &st->gens[i];
+    if (!add)
+        return NULL;
+    if (st->ngens == st->cap_gens) {
+        size_t cap = st->cap_gens ? st->cap_gens * 2 : 16;
+        struct dev_gen *v = realloc(st->gens, cap * sizeof(*v));
+        if (!v)
+            return NULL;
+        st->gens = v;
+        st->cap_gens = cap;
+    }
+    st->gens[st->ngens] = (struct dev_gen){dev, -1, 0};
+    return &st->gens[st->ngens++];
+}
+
+/*
+ * Once per transaction and device (back ends with device_gen): if another writer
+ * committed to the device since this handle last did, mark its cached series stale.
+ * None of them is dirty yet (this runs before the first append to the device).
+ */
+static int
+dev_check(struct store *st, int64_t dev)
+{
+    struct dev_gen *g;
+    int64_t gen;
+    int r;
+
+    if (!st->ops->device_gen)
+        return 0;
+    g = gen_find(st, dev, 1);
+    if (!g)
+        return -ENOMEM;
+    if (g->txn == st->txn_no)
+        return 0;
+    r = st->ops->device_gen(st, dev, &gen);
+    if (r < 0)
+        return set_err(st, r, "device generation");
+    if (g->gen != gen) {
+        for (size_t i = 0; i < st->tab_cap; i++)
+            if (st->tab[i] && st->tab[i]->dev == dev && !st->tab[i]->dirty)
+                st->tab[i]->stale = 1;
+    }
+    g->gen = gen;
+    g->txn = st->txn_no;
+    return 0;
+}
+
 /* ---- public API ---- */
 
 int
@@ -660,6 +733,7 @@ begin_txn(struct store *st)
     if (r < 0)
         return set_err(st, r, "begin");
     st->in_txn = 1;
+    st->txn_no++;
     r = st->ops->changed(st);
     if (r < 0) {
         st->ops->rollback(st);
@@ -696,13 +770,24 @@ store_commit(struct store *st)
     if (!st->in_txn)
         return -EINVAL;
     for (size_t i = 0; r == 0 && i < st->ndirty; i++) {
-        r = flush_series(st, st->dirty[i], 1, 0);
-        st->dirty[i]->dirty = 0;
+        struct mseries *s = st->dirty[i];
+        r = flush_series(st, s, 1, 0);
+        s->dirty = 0;
+        /* Between commits a series costs only its small struct and key. */
+        sample_array_free(&s->pend);
+        sample_array_free(&s->dec);
+        s->dec_id = -1;
     }
     for (size_t i = 0; r == 0 && i < st->nddev; i++) {
-        r = st->ops->device_touch(st, st->ddev[i].dev, st->ddev[i].t0, st->ddev[i].t1);
-        if (r < 0)
+        int64_t gen = 0;
+        r = st->ops->device_touch(st, st->ddev[i].dev, st->ddev[i].t0, st->ddev[i].t1, &gen);
+        if (r < 0) {
             (void)set_err(st, r, "updating the device");
+        } else if (st->ops->device_gen) {
+            struct dev_gen *g = gen_find(st, st->ddev[i].dev, 1);
+            if (g)
+                g->gen = gen;
+        }
     }
     if (r == 0) {
         r = st->ops->commit(st);
@@ -754,6 +839,9 @@ append_in_txn(struct store *st, int64_t dev, const char *key, int64_t t, double 
     size_t pos;
     int r;
 
+    r = dev_check(st, dev);
+    if (r < 0)
+        return r;
     r = series_load(st, dev, key, 1, &s);
     if (r < 0)
         return r == -EINVAL ? r : set_err(st, r, "series");
@@ -1132,6 +1220,7 @@ store_close(struct store *st)
     buf_free(&st->scratch);
     free(st->dirty);
     free(st->ddev);
+    free(st->gens);
     free(st);
     return NULL;
 }

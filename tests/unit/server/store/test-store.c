@@ -387,6 +387,42 @@ test_retention(void **state)
     st = store_close(st);
 }
 
+/* Two handles on one database: each sees what the other committed (dedup stays exact). */
+static void
+test_two_writers(void **state)
+{
+    struct store *a = open_store(*state), *b = open_store(*state);
+    int64_t da = dev(a, "two"), db = dev(b, "two");
+
+    assert_true(da == db);
+    /* b caches the series. */
+    assert_int_equal(store_append(b, db, "w", T0, 1), 1);
+    /* a adds newer samples. */
+    assert_int_equal(store_begin(a), 0);
+    for (int i = 1; i <= 10; i++)
+        assert_int_equal(store_append(a, da, "w", T0 + i * MIN_MS, val(i)), 1);
+    assert_int_equal(store_commit(a), 0);
+    /* b must not take them for new. */
+    assert_int_equal(store_begin(b), 0);
+    assert_int_equal(store_append(b, db, "w", T0 + 5 * MIN_MS, 99), 0);
+    assert_int_equal(store_append(b, db, "w", T0 + 11 * MIN_MS, val(11)), 1);
+    assert_int_equal(store_commit(b), 0);
+    assert_int_equal(store_append(a, da, "w", T0 + 11 * MIN_MS, 5), 0);
+    a = store_close(a);
+    b = store_close(b);
+    a = open_store(*state);
+    da = dev(a, "two");
+    {
+        struct sample_array s = {0};
+        assert_int_equal(store_read(a, da, "w", INT64_MIN, INT64_MAX, &s), 12);
+        assert_true(s.s[0].v == 1);
+        for (int i = 1; i < 12; i++)
+            assert_same(s.s[i].v, val(i));
+        sample_array_free(&s);
+    }
+    a = store_close(a);
+}
+
 /* SQLite only: a full database refuses the commit, keeps what was committed. */
 static void
 test_full(void **state)
@@ -474,6 +510,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_rollback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_devices_series, setup, teardown),
         cmocka_unit_test_setup_teardown(test_events_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_two_writers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_full, setup, teardown),
     };
