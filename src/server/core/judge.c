@@ -450,7 +450,8 @@ pick_caches(struct store *st, int64_t dev, int64_t seg_start, int64_t seg_end, i
         sample_array_free(&early);
         sample_array_free(&late);
     }
-    qsort(p, n, sizeof(p[0]), cmp_pick_bytes);
+    if (n > 1) /* p is NULL when no cache was picked: qsort(NULL, 0) is undefined */
+        qsort(p, n, sizeof(p[0]), cmp_pick_bytes);
     /* Keep filp, the CACHES_KEEP largest and the CACHES_KEEP fastest growing. */
     {
         size_t keep = 0;
