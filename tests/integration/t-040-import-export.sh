@@ -74,6 +74,21 @@ if python3 -c 'import json,sys; d={x["name"]: x for x in json.load(open(sys.argv
 else
     not_ok "a failed import does not even create the device" "$(cat "$WORK/d.json")"
 fi
+# The progress line: shown when stderr is a terminal and the input is large or of unknown
+# size (a FIFO here, written in two parts with a pause between them).
+if command -v script >/dev/null 2>&1; then
+    mkfifo "$WORK/fifo"
+    (head -n 700 "$WORK/a.om"; sleep 1; tail -n +701 "$WORK/a.om") >"$WORK/fifo" &
+    script -qec "'$SOAK' import --db '$WORK/p.db' --device p '$WORK/fifo'" /dev/null >"$WORK/tty.out" 2>&1
+    wait
+    expect_grep "progress line on a terminal" "fifo: [0-9]* samples  [0-9]* added" "$WORK/tty.out"
+    expect_grep "then the summary" "fifo: 1500 samples read, 1500 added" "$WORK/tty.out"
+    "$SOAK" import --db "$WORK/p2.db" --device p "$WORK/a.om" >"$WORK/notty.out" 2>&1
+    if grep -q "samples  " "$WORK/notty.out"; then not_ok "no progress line when stderr is not a terminal"; else ok "no progress line when stderr is not a terminal"; fi
+else
+    ok "progress line on a terminal # SKIP script(1) not installed"
+fi
+
 "$SOAK" import --db "$DB" "$WORK/a.om" >/dev/null 2>&1
 expect_eq "usage error: exit 2" 2 $?
 "$SOAK" export --db "$DB" --device nosuch >/dev/null 2>"$WORK/.out"

@@ -120,8 +120,10 @@ static const char *const psql[_P_MAX] = {
 static const char pg_schema[] =
     "SELECT pg_advisory_xact_lock(7370616);" /* one creator at a time */
     "CREATE TABLE IF NOT EXISTS meta(key text PRIMARY KEY, value text NOT NULL);"
+    /* gen: bumped by each commit that writes to the device (device_gen, store-backend.h). */
     "CREATE TABLE IF NOT EXISTS device(id bigserial PRIMARY KEY, name text NOT NULL UNIQUE,"
-    " first_ms bigint NOT NULL DEFAULT 0, last_ms bigint NOT NULL DEFAULT 0);"
+    " first_ms bigint NOT NULL DEFAULT 0, last_ms bigint NOT NULL DEFAULT 0,"
+    " gen bigint NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS series(id bigserial PRIMARY KEY, device_id bigint NOT NULL,"
     " metric text NOT NULL, key text NOT NULL, UNIQUE(device_id, key));"
     "CREATE INDEX IF NOT EXISTS series_metric ON series(device_id, metric);"
@@ -139,9 +141,7 @@ static const char pg_schema[] =
     "CREATE INDEX IF NOT EXISTS event_device ON event(device_id, t_ms);"
     "CREATE TABLE IF NOT EXISTS state(device_id bigint NOT NULL, key text NOT NULL,"
     " value text NOT NULL, PRIMARY KEY(device_id, key));"
-    "INSERT INTO meta(key, value) VALUES ('schema', '1') ON CONFLICT DO NOTHING;"
-    /* Bumped by each commit that writes to the device: see device_gen in store-backend.h. */
-    "ALTER TABLE device ADD COLUMN IF NOT EXISTS gen bigint NOT NULL DEFAULT 0;";
+    "INSERT INTO meta(key, value) VALUES ('schema', '1') ON CONFLICT DO NOTHING;";
 
 struct pg_be {
     PGconn *conn;
@@ -336,6 +336,14 @@ pg_open(struct store *st, const char *spec, char *err, size_t errlen)
     }
     r = pg_connect(b, err, errlen);
     if (r == 0) {
+        /* Create the schema only when it is missing: its ALTER TABLE would otherwise take
+         * an exclusive lock at every open, stalling the pollers for a `soak query`. */
+        PGresult *res = PQexec(b->conn, "SELECT to_regclass('meta') IS NOT NULL");
+        int have = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+                   strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+        PQclear(res);
+        if (have)
+            goto check_version;
         r = exec_plain(b, "BEGIN");
         if (r == 0)
             r = exec_plain(b, pg_schema);
@@ -346,6 +354,7 @@ pg_open(struct store *st, const char *spec, char *err, size_t errlen)
         if (r < 0)
             (void)snprintf(err, errlen, "creating the schema: %s", b->err);
     }
+check_version:
     if (r == 0) {
         PGresult *res = PQexec(b->conn, "SELECT value FROM meta WHERE key = 'schema'");
         uint64_t v = 0;
