@@ -12,10 +12,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "poller.h"
 
-#define WEBHOOK_TIMEOUT 10.0 /* seconds */
-#define WEBHOOK_BODY_MAX (64 * 1024)
 #define LOAD_WINDOW_MS (365LL * 86400 * 1000) /* alert events read back at start-up */
 
 extern char **environ;
@@ -35,13 +32,13 @@ struct alerts {
     char *exec;
     char *webhook;
     char *webhook_token;
-    struct poller *poller;
+    alert_post_fn post;
+    void *post_ctx;
     struct open_alert *open;
     size_t n_open;
     alert_sink_fn sink;
     void *sink_ctx;
     unsigned long sent;
-    unsigned pending;          /* webhooks in flight */
     int loaded;
 };
 
@@ -68,13 +65,15 @@ alerts_configure(struct alerts *a, const struct farm_conf *c)
 }
 
 int
-alerts_new(const struct farm_conf *conf, struct poller *poller, struct alerts **ret)
+alerts_new(const struct farm_conf *conf, alert_post_fn post, void *post_ctx,
+           struct alerts **ret)
 {
     struct alerts *a = calloc(1, sizeof(*a));
 
     if (!a)
         return -ENOMEM;
-    a->poller = poller;
+    a->post = post;
+    a->post_ctx = post_ctx;
     alerts_configure(a, conf);
     *ret = a;
     return 0;
@@ -196,17 +195,6 @@ alert_note_json(const struct alert_note *n)
 }
 
 static void
-on_webhook(void *ctx, const struct poller_response *resp)
-{
-    struct alerts *a = ctx;
-
-    if (a->pending)
-        a->pending--;
-    if (!resp->ok)
-        log_warnx("alerts: webhook failed: %s, ignoring", resp->error);
-}
-
-static void
 run_hook(struct alerts *a, const struct alert_note *n, const char *json)
 {
     const char *kv[] = {"alert", n->alert, "device", n->device,
@@ -264,22 +252,8 @@ deliver(struct alerts *a, struct store *st, int64_t device_id, const struct aler
         a->sink(a->sink_ctx, n, json);
     if (a->exec)
         run_hook(a, n, json);
-    if (a->webhook && a->poller) {
-        struct poller_request req = {
-            .url = a->webhook,
-            .token = a->webhook_token,
-            .connect_timeout = WEBHOOK_TIMEOUT / 2,
-            .timeout = WEBHOOK_TIMEOUT,
-            .max_body = WEBHOOK_BODY_MAX,
-            .post = json,
-            .post_len = strlen(json),
-            .content_type = "application/json",
-        };
-        if (poller_submit(a->poller, &req, on_webhook, a) < 0)
-            log_warnx("alerts: cannot post the webhook, ignoring");
-        else
-            a->pending++;
-    }
+    if (a->webhook && a->post)
+        a->post(a->post_ctx, a->webhook, a->webhook_token, json);
     if (st && device_id > 0) {
         struct store_event ev = {
             .device_id = device_id,
@@ -433,15 +407,6 @@ alerts_tick(struct alerts *a)
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
             log_warnx("alerts: hook process %d failed (status %d), ignoring", (int)pid, status);
-}
-
-void
-alerts_flush(struct alerts *a, struct poller *p, double secs)
-{
-    for (int i = 0; a->pending && p && i < (int)(secs * 10); i++)
-        if (poller_wait(p, 100) < 0)
-            break;
-    alerts_tick(a);
 }
 
 int

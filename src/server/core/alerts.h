@@ -20,7 +20,8 @@
  *    "since": UNIX_S, "time": UNIX_S, "summary": TEXT}
  * Exec hook: the [alerts] exec argv template with {alert} {device} {subject} {state}
  * {summary} replaced, run without a shell (posix_spawnp), never waited for in the loop.
- * Webhook: POST to [alerts] webhook through the server's poller (same event loop).
+ * Webhook: POST to [alerts] webhook, handed to the post callback (the server's
+ * libcurl multi loop sends it).
  * Stored event: kind EVENT_ALERT, subject "NAME" or "NAME:SUBJECT", detail = summary,
  * value 1 firing / 0 resolved.
  */
@@ -36,7 +37,6 @@
 #include "store.h"
 
 struct alerts;
-struct poller;
 
 /* A notification, as passed to a sink (tests) and rendered to JSON. */
 struct alert_note {
@@ -52,11 +52,17 @@ struct alert_note {
 typedef void (*alert_sink_fn)(void *ctx, const struct alert_note *n, const char *json);
 
 /*
- * New alert evaluator with conf's [alerts] settings (copied). poller may be NULL
+ * Hands a webhook POST (url, bearer token or NULL, JSON body; all copied by the
+ * callee) to whoever runs the HTTP loop; the server queues it for its libcurl multi loop.
+ */
+typedef void (*alert_post_fn)(void *ctx, const char *url, const char *token, const char *json);
+
+/*
+ * New alert evaluator with conf's [alerts] settings (copied). post may be NULL
  * (no webhook delivery). 0 or -ENOMEM.
  */
-_warn_unused_result_ int alerts_new(const struct farm_conf *conf, struct poller *poller,
-                                    struct alerts **ret);
+_warn_unused_result_ int alerts_new(const struct farm_conf *conf, alert_post_fn post,
+                                    void *post_ctx, struct alerts **ret);
 
 /* Take new [alerts] settings after a reload. */
 void alerts_configure(struct alerts *a, const struct farm_conf *conf);
@@ -81,11 +87,8 @@ void alerts_observe(struct alerts *a, struct store *st, const char *device, int6
                     const struct events_state *ev, const struct store_event_array *evs,
                     int64_t now_ms);
 
-/* Housekeeping from the loop: reap finished hook processes. */
+/* Housekeeping: reap finished hook processes (never blocks). */
 void alerts_tick(struct alerts *a);
-
-/* Give pending webhooks up to secs seconds to finish (drives the poller). */
-void alerts_flush(struct alerts *a, struct poller *p, double secs);
 
 /* Open alerts right now. */
 size_t alerts_open_count(const struct alerts *a);

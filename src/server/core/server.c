@@ -1,15 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * server.c - the `soak server` loop. One thread: the poller (libcurl multi)
- * drives every transfer; completions parse the body, store the samples with
- * the poll's latency and outcome in one transaction per poll, derive events
- * and evaluate alerts. Nothing here blocks on a target.
+ * server.c - the `soak server` loop. Two threads:
+ *   the loop   - the poller (libcurl multi) drives every transfer; a completion
+ *                parses the body into a batch and queues it as a job;
+ *   the writer - takes jobs in order and stores each poll (samples, latency,
+ *                outcome, events, state) in one transaction, then evaluates alerts.
+ * So nothing blocks the loop: neither a target nor the disk (a WAL checkpoint,
+ * fsync, a PostgreSQL round trip). Ownership: the loop owns a device's poll
+ * fields (kind, seq, ring, schedule), the writer its store-side fields (store id,
+ * event state, committed seq/ring); the few fields both read are under s->mu.
  */
 #include "server.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +41,8 @@
 #define WAIT_MAX_MS 250             /* longest sleep of the loop (signal latency) */
 #define STOP_GRACE 3.0              /* seconds in-flight polls get on SIGTERM */
 #define KEYS_PER_BODY 4             /* key bytes kept per body byte, at most */
+#define QUEUE_MAX 4096              /* jobs waiting for the writer before the loop waits */
+#define WEBHOOK_TIMEOUT 10.0        /* seconds */
 
 enum dev_kind { KIND_UNKNOWN, KIND_SOAKD, KIND_EXPORTER };
 enum req_kind { REQ_NONE, REQ_METRICS, REQ_HISTORY };
@@ -47,19 +55,28 @@ struct srv_dev {
     char *token;
     double interval, timeout, connect_timeout;
     enum farm_history history;
+    /* writer-owned */
     int64_t store_id;            /* 0 = not resolved on the current store connection */
-    int loaded;                  /* state read from the store */
-    enum dev_kind kind;
-    uint64_t seq;                /* last /history SEQ committed */
-    char ring[64];               /* ring id of seq, "" unknown */
+    int resolved_state;          /* state read from the store */
     struct events_state ev;
     char *ev_saved;              /* events state as last written */
+    uint64_t c_seq;              /* last /history SEQ committed */
+    char c_ring[64];             /* its ring id */
+    /* under s->mu */
+    int loaded;                  /* the writer has read the device's state (or gave up) */
+    int rewind;                  /* a history poll was not committed: fetch from c_seq again */
+    unsigned pending;            /* jobs of this device not yet done by the writer */
+    /* loop-owned (written by the writer only before loaded is set) */
+    enum dev_kind kind;
+    uint64_t seq;                /* /history SEQ fetched so far */
+    char ring[64];               /* ring id of seq, "" unknown */
     double next_due;             /* monotonic seconds */
     enum req_kind req;           /* in flight */
     int64_t cycle_t_ms;          /* wall time the current poll started */
     int cycle_recorded;          /* soak_poll_up written for this cycle */
     unsigned follow;             /* follow-ups in this cycle */
-    int removed;                 /* dropped by a reload while in flight */
+    int removed;                 /* dropped by a reload (freed once idle) */
+    int loaded_seen;             /* loop's cache of loaded */
     unsigned long cycles, failures;
     double next_leak;            /* monotonic time of the next leak analysis */
     struct complaint complaint;
@@ -75,12 +92,52 @@ struct server {
     struct poller *poller;
     struct srv_dev **dev;
     size_t n_dev;
-    struct alerts *alerts;
+    struct alerts *alerts;       /* writer-owned */
     struct web *web;
-    struct buf key;              /* scratch: canonical key */
-    unsigned long polls, poll_failures, store_errors, samples;
+    struct buf key;              /* scratch: canonical key (loop) */
+    unsigned long polls, poll_failures; /* loop */
+    unsigned long store_errors, samples, dropped; /* writer (read after it stopped) */
     int stopping;
     int shutdown;                /* poller_free() is aborting what is left */
+    /* the writer thread and its queue */
+    pthread_t writer;
+    int writer_started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv_job, cv_space;
+    struct job *q_head, *q_tail;
+    size_t q_n;
+    int q_stop;
+    int w_busy;
+    double w_leak_every, w_exhaustion_days; /* writer's copies of [alerts] settings */
+    struct outbox *out_head;     /* webhooks for the loop to send */
+    unsigned webhooks_in_flight; /* loop */
+    struct srv_dev **graveyard;  /* removed devices waiting for their jobs */
+    size_t n_graveyard;
+};
+
+enum job_kind { JOB_LOAD, JOB_POLL, JOB_KIND, JOB_CONF };
+
+struct job {
+    struct job *next;
+    enum job_kind kind;
+    struct srv_dev *d;
+    struct batch *b;             /* owned; NULL when the poll brought no samples */
+    int64_t t_ms;                /* the poll's start */
+    int record_poll, up, complete;
+    double duration;
+    char *error;                 /* owned; NULL when none */
+    int history;                 /* a /history reply: check and save seq/ring */
+    uint64_t since;              /* the SEQ it was fetched from ... */
+    char since_ring[64];         /* ... in this ring */
+    uint64_t seq;                /* newest SEQ it brought */
+    char ring[64];
+    enum dev_kind dev_kind;      /* JOB_KIND */
+    struct farm_conf *conf;      /* JOB_CONF, owned */
+};
+
+struct outbox {
+    struct outbox *next;
+    char *url, *token, *json;
 };
 
 struct batch_sample {
@@ -158,122 +215,6 @@ server_target_urls(const char *url, char **ret_metrics, char **ret_base)
     }
     *ret_metrics = metrics;
     *ret_base = base;
-    return 0;
-}
-
-/* ---- the store connection ---- */
-
-/* The store's message on one line (libpq's span several). */
-static void
-one_line(char *dst, size_t n, const char *src)
-{
-    size_t k = 0;
-
-    for (; src && *src && k + 1 < n; src++) {
-        char c = (*src == '\n' || *src == '\t' || *src == '\r') ? ' ' : *src;
-        if (c == ' ' && (k == 0 || dst[k - 1] == ' '))
-            continue;
-        dst[k++] = c;
-    }
-    while (k > 0 && dst[k - 1] == ' ')
-        k--;
-    dst[k] = '\0';
-}
-
-static void
-store_lost(struct server *s, int r, const char *what)
-{
-    char msg[512];
-
-    one_line(msg, sizeof(msg), s->st ? store_errmsg(s->st) : "");
-    s->store_errors++;
-    complain(&s->store_complaint, mono_now(), "store: %s: %s (%s), reconnecting", what, msg,
-             strerror(-r));
-    if (s->st) {
-        store_rollback(s->st);
-        s->st = store_close(s->st);
-    }
-    for (size_t i = 0; i < s->n_dev; i++)
-        s->dev[i]->store_id = 0;
-    s->store_backoff = s->store_backoff > 0 ? MIN(s->store_backoff * 2, STORE_RETRY_MAX)
-                                            : STORE_RETRY_MIN;
-    s->store_retry_at = mono_now() + s->store_backoff;
-}
-
-static int
-store_ready(struct server *s)
-{
-    char err[256];
-    int r;
-
-    if (s->st)
-        return 1;
-    if (mono_now() < s->store_retry_at)
-        return 0;
-    r = store_open(s->store_spec, &s->st, err, sizeof(err));
-    if (r < 0) {
-        char msg[512];
-        one_line(msg, sizeof(msg), err);
-        s->st = NULL;
-        s->store_errors++;
-        complain(&s->store_complaint, mono_now(), "store %s: %s, retrying", s->store_spec, msg);
-        s->store_backoff = s->store_backoff > 0 ? MIN(s->store_backoff * 2, STORE_RETRY_MAX)
-                                                : STORE_RETRY_MIN;
-        s->store_retry_at = mono_now() + s->store_backoff;
-        return 0;
-    }
-    if (s->store_errors)
-        complain_release(&s->store_complaint, "store %s: back", s->store_spec);
-    s->store_backoff = 0;
-    return 1;
-}
-
-/* Resolve the device's id and, the first time, its remembered state. 0 or store error. */
-static int
-dev_resolve(struct server *s, struct srv_dev *d)
-{
-    char *v = NULL;
-    int r;
-
-    if (d->store_id > 0)
-        return 0;
-    r = store_device(s->st, d->name, 1, &d->store_id);
-    if (r < 0)
-        return r;
-    if (d->loaded)
-        return 0;
-    r = store_state_get(s->st, d->store_id, "kind", &v);
-    if (r >= 0 && v) {
-        if (strcmp(v, "soakd") == 0)
-            d->kind = KIND_SOAKD;
-        else if (strcmp(v, "exporter") == 0)
-            d->kind = KIND_EXPORTER;
-    }
-    free(v);
-    v = NULL;
-    if (r >= 0 || r == -ENOENT)
-        r = store_state_get(s->st, d->store_id, "history_seq", &v);
-    if (r >= 0 && v && parse_u64(v, &d->seq) < 0)
-        d->seq = 0;
-    free(v);
-    v = NULL;
-    if (r >= 0 || r == -ENOENT)
-        r = store_state_get(s->st, d->store_id, "history_ring", &v);
-    if (r >= 0 && v)
-        (void)snprintf(d->ring, sizeof(d->ring), "%s", v);
-    free(v);
-    v = NULL;
-    if (r >= 0 || r == -ENOENT)
-        r = store_state_get(s->st, d->store_id, "events", &v);
-    if (r >= 0 && v) {
-        if (events_state_from_json(&d->ev, v) < 0)
-            log_warnx("%s: stored event state unreadable, starting afresh", d->name);
-        d->ev_saved = TAKE_PTR(v);
-    }
-    free(v);
-    if (r < 0 && r != -ENOENT)
-        return r;
-    d->loaded = 1;
     return 0;
 }
 
@@ -383,19 +324,136 @@ batch_events(struct batch *b, struct srv_dev *d, int complete, struct store_even
     return r;
 }
 
-/* ---- storing one poll ---- */
+/* ---- the store connection (writer thread) ---- */
 
-struct poll_outcome {
-    struct batch *b;             /* samples, may be NULL */
-    int record_poll;             /* write soak_poll_up / soak_poll_duration_seconds */
-    int up;
-    double duration;
-    const char *error;
-    int complete;                /* batch is a whole /metrics scrape */
-    int save_history;            /* write seq/ring */
-    uint64_t seq;
-    const char *ring;
-};
+/* The store's message on one line (libpq's span several). */
+static void
+one_line(char *dst, size_t n, const char *src)
+{
+    size_t k = 0;
+
+    for (; src && *src && k + 1 < n; src++) {
+        char c = (*src == '\n' || *src == '\t' || *src == '\r') ? ' ' : *src;
+        if (c == ' ' && (k == 0 || dst[k - 1] == ' '))
+            continue;
+        dst[k++] = c;
+    }
+    while (k > 0 && dst[k - 1] == ' ')
+        k--;
+    dst[k] = '\0';
+}
+
+static void
+store_lost(struct server *s, int r, const char *what)
+{
+    char msg[512];
+
+    one_line(msg, sizeof(msg), s->st ? store_errmsg(s->st) : "");
+    s->store_errors++;
+    complain(&s->store_complaint, mono_now(), "store: %s: %s (%s), reconnecting", what, msg,
+             strerror(-r));
+    if (s->st) {
+        store_rollback(s->st);
+        s->st = store_close(s->st);
+    }
+    pthread_mutex_lock(&s->mu);
+    for (size_t i = 0; i < s->n_dev; i++)
+        s->dev[i]->store_id = 0;
+    for (size_t i = 0; i < s->n_graveyard; i++)
+        s->graveyard[i]->store_id = 0;
+    pthread_mutex_unlock(&s->mu);
+    s->store_backoff = s->store_backoff > 0 ? MIN(s->store_backoff * 2, STORE_RETRY_MAX)
+                                            : STORE_RETRY_MIN;
+    s->store_retry_at = mono_now() + s->store_backoff;
+}
+
+/* Is the store open (reopening it when its retry time has come)? */
+static int
+store_ready(struct server *s)
+{
+    char err[256];
+    int r;
+
+    if (s->st)
+        return 1;
+    if (mono_now() < s->store_retry_at)
+        return 0;
+    r = store_open(s->store_spec, &s->st, err, sizeof(err));
+    if (r < 0) {
+        char msg[512];
+        one_line(msg, sizeof(msg), err);
+        s->st = NULL;
+        s->store_errors++;
+        complain(&s->store_complaint, mono_now(), "store %s: %s, retrying", s->store_spec, msg);
+        s->store_backoff = s->store_backoff > 0 ? MIN(s->store_backoff * 2, STORE_RETRY_MAX)
+                                                : STORE_RETRY_MIN;
+        s->store_retry_at = mono_now() + s->store_backoff;
+        return 0;
+    }
+    if (s->store_errors)
+        complain_release(&s->store_complaint, "store %s: back", s->store_spec);
+    s->store_backoff = 0;
+    return 1;
+}
+
+static int
+state_get(struct store *st, int64_t id, const char *key, char **ret)
+{
+    int r = store_state_get(st, id, key, ret);
+
+    if (r == -ENOENT) {
+        *ret = NULL;
+        return 0;
+    }
+    return r;
+}
+
+/* Resolve the device's id and, the first time, read its remembered state. 0 or store error. */
+static int
+dev_resolve(struct server *s, struct srv_dev *d)
+{
+    char *kind = NULL, *seq = NULL, *ring = NULL, *ev = NULL;
+    int r;
+
+    if (d->store_id > 0)
+        return 0;
+    r = store_device(s->st, d->name, 1, &d->store_id);
+    if (r < 0 || d->resolved_state)
+        return r;
+    r = state_get(s->st, d->store_id, "kind", &kind);
+    if (r >= 0)
+        r = state_get(s->st, d->store_id, "history_seq", &seq);
+    if (r >= 0)
+        r = state_get(s->st, d->store_id, "history_ring", &ring);
+    if (r >= 0)
+        r = state_get(s->st, d->store_id, "events", &ev);
+    if (r >= 0) {
+        if (seq && parse_u64(seq, &d->c_seq) < 0)
+            d->c_seq = 0;
+        (void)snprintf(d->c_ring, sizeof(d->c_ring), "%s", ring ? ring : "");
+        if (ev && events_state_from_json(&d->ev, ev) < 0)
+            log_warnx("%s: stored event state unreadable, starting afresh", d->name);
+        else if (ev)
+            d->ev_saved = TAKE_PTR(ev);
+        pthread_mutex_lock(&s->mu);
+        if (!d->loaded) {
+            /* The loop does not touch these until loaded is set. */
+            d->kind = kind && strcmp(kind, "soakd") == 0      ? KIND_SOAKD
+                      : kind && strcmp(kind, "exporter") == 0 ? KIND_EXPORTER
+                                                              : KIND_UNKNOWN;
+            d->seq = d->c_seq;
+            (void)snprintf(d->ring, sizeof(d->ring), "%s", d->c_ring);
+            d->loaded = 1;
+        }
+        pthread_mutex_unlock(&s->mu);
+        d->resolved_state = 1;
+    }
+    free(kind);
+    free(seq);
+    free(ring);
+    free(ev);
+    return r;
+}
 
 static int
 state_set_u64(struct store *st, int64_t id, const char *key, uint64_t v)
@@ -406,23 +464,84 @@ state_set_u64(struct store *st, int64_t id, const char *key, uint64_t v)
     return store_state_set(st, id, key, num);
 }
 
+/* ---- the writer ---- */
+
+static void
+job_free(struct job *j)
+{
+    if (!j)
+        return;
+    if (j->b) {
+        batch_done(j->b);
+        free(j->b);
+    }
+    free(j->error);
+    farmconf_free(j->conf);
+    free(j);
+}
+
+/* The loop queues a job (waits while the queue is full: the writer is behind). */
+static void
+enqueue(struct server *s, struct job *j)
+{
+    pthread_mutex_lock(&s->mu);
+    while (s->q_n >= QUEUE_MAX && !s->q_stop)
+        pthread_cond_wait(&s->cv_space, &s->mu);
+    if (j->d)
+        j->d->pending++;
+    if (s->q_tail)
+        s->q_tail->next = j;
+    else
+        s->q_head = j;
+    s->q_tail = j;
+    s->q_n++;
+    pthread_cond_signal(&s->cv_job);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Webhook POSTs go back to the loop, which owns the poller. */
+static void
+post_webhook(void *ctx, const char *url, const char *token, const char *json)
+{
+    struct server *s = ctx;
+    struct outbox *o = calloc(1, sizeof(*o));
+
+    if (!o || !(o->url = strdup(url)) || !(o->json = strdup(json)) ||
+        (token && !(o->token = strdup(token)))) {
+        if (o) {
+            free(o->url);
+            free(o->json);
+            free(o);
+        }
+        log_warnx("alerts: out of memory, webhook not sent");
+        return;
+    }
+    pthread_mutex_lock(&s->mu);
+    o->next = s->out_head;
+    s->out_head = o;
+    pthread_mutex_unlock(&s->mu);
+    poller_wakeup(s->poller);
+}
+
 /*
  * The leak alerts (leak_suspected, exhaustion) come from the analysis of the
  * device's stored history; it runs every [alerts] leak_every per device, not
  * every poll.
  */
 static void
-leak_alerts(struct server *s, struct srv_dev *d)
+leak_alerts(struct server *s, struct srv_dev *d, int64_t t_ms)
 {
     struct judge_alert_state js;
     double now = mono_now();
     int r;
 
-    if (!s->alerts || s->conf->leak_every <= 0 || now < d->next_leak)
+    if (!s->alerts || s->w_leak_every <= 0 || now < d->next_leak)
         return;
-    d->next_leak = now + s->conf->leak_every;
+    d->next_leak = now + s->w_leak_every;
     memset(&js, 0, sizeof(js));
-    r = judge_alert_eval(s->st, d->name, d->cycle_t_ms, s->conf->exhaustion_days, &js);
+    r = judge_alert_eval(s->st, d->name, t_ms, s->w_exhaustion_days, &js);
+    if (r >= 0 && !js.judged)
+        d->next_leak = now + MIN(s->w_leak_every, 300.0); /* not enough data yet */
     if (r < 0) {
         log_debug("%s: leak analysis: %s", d->name, strerror(-r));
         return;
@@ -430,71 +549,98 @@ leak_alerts(struct server *s, struct srv_dev *d)
     if (!js.judged)
         return;
     (void)alerts_set(s->alerts, s->st, d->name, d->store_id, "leak_suspected", NULL, js.leak,
-                     d->cycle_t_ms, js.leak ? js.leak_summary : "no leak any more");
+                     t_ms, js.leak ? js.leak_summary : "no leak any more");
     (void)alerts_set(s->alerts, s->st, d->name, d->store_id, "exhaustion", NULL, js.exhaustion,
-                     d->cycle_t_ms, js.exhaustion ? js.exh_summary
-                                                  : "no memory exhaustion projected");
+                     t_ms, js.exhaustion ? js.exh_summary : "no memory exhaustion projected");
+}
+
+/* A history job that does not continue what is committed must not be stored. */
+static int
+contiguous(const struct srv_dev *d, const struct job *j)
+{
+    return j->since == d->c_seq && strcmp(j->since_ring, d->c_ring) == 0;
+}
+
+static void
+rewind_dev(struct server *s, struct srv_dev *d)
+{
+    pthread_mutex_lock(&s->mu);
+    d->rewind = 1;
+    pthread_mutex_unlock(&s->mu);
 }
 
 /*
  * Store what a poll brought in one transaction: samples, poll series, events,
  * state. On failure nothing of it is kept (and the device's event state is
- * rolled back), so a later backfill can bring it again.
+ * rolled back); a history poll then makes the loop fetch the range again.
  */
-static int
-commit_poll(struct server *s, struct srv_dev *d, const struct poll_outcome *o)
+static void
+write_poll(struct server *s, struct job *j)
 {
+    struct srv_dev *d = j->d;
+    struct batch *b = j->b;
     struct store_event_array evs = {0};
     char *before = NULL, *after = NULL;
     const char *what = "begin";
     int r;
 
-    if (!store_ready(s))
-        return -EAGAIN;
+    if (!store_ready(s)) {
+        s->dropped++;
+        if (j->history)
+            rewind_dev(s, d);
+        return;
+    }
     r = dev_resolve(s, d);
     if (r < 0) {
         store_lost(s, r, "device");
-        return r;
+        if (j->history)
+            rewind_dev(s, d);
+        return;
+    }
+    if (j->history && !contiguous(d, j)) {
+        /* An earlier poll of this range failed to store: the loop fetches it again. */
+        s->dropped++;
+        rewind_dev(s, d);
+        return;
     }
     r = events_state_to_json(&d->ev, &before);
     if (r < 0)
-        return r;
-
-    if (o->record_poll) {
-        if (o->up)
-            r = events_poll_ok(&d->ev, d->cycle_t_ms, &evs);
+        goto fail_state;
+    if (j->record_poll) {
+        if (j->up)
+            r = events_poll_ok(&d->ev, j->t_ms, &evs);
         else
-            r = events_poll_failed(&d->ev, d->cycle_t_ms, o->error, &evs);
+            r = events_poll_failed(&d->ev, j->t_ms, j->error, &evs);
     }
-    if (r >= 0 && o->b)
-        r = batch_events(o->b, d, o->complete, &evs);
+    if (r >= 0 && b)
+        r = batch_events(b, d, j->complete, &evs);
     if (r < 0)
         goto fail_state;
 
     r = store_begin(s->st);
-    for (size_t i = 0; r >= 0 && o->b && i < o->b->n; i++) {
+    for (size_t i = 0; r >= 0 && b && i < b->n; i++) {
         what = "append";
-        r = store_append(s->st, d->store_id, batch_key(o->b, i), o->b->v[i].t_ms, o->b->v[i].v);
+        r = store_append(s->st, d->store_id, batch_key(b, i), b->v[i].t_ms, b->v[i].v);
         if (r == -EINVAL)
             r = 0; /* a value this store refuses (e.g. NaN) costs that sample only */
     }
-    if (r >= 0 && o->record_poll) {
+    if (r >= 0 && j->record_poll) {
         what = "append";
-        r = store_append(s->st, d->store_id, "soak_poll_up", d->cycle_t_ms, o->up ? 1 : 0);
+        r = store_append(s->st, d->store_id, "soak_poll_up", j->t_ms, j->up ? 1 : 0);
         if (r >= 0)
-            r = store_append(s->st, d->store_id, "soak_poll_duration_seconds", d->cycle_t_ms,
-                             o->duration);
+            r = store_append(s->st, d->store_id, "soak_poll_duration_seconds", j->t_ms,
+                             j->duration);
     }
     for (size_t i = 0; r >= 0 && i < evs.n; i++) {
         what = "event";
         evs.e[i].device_id = d->store_id;
         r = store_event_add(s->st, &evs.e[i]);
     }
-    if (r >= 0 && o->save_history) {
+    if (r >= 0 && j->history) {
         what = "state";
-        r = state_set_u64(s->st, d->store_id, "history_seq", o->seq);
+        r = state_set_u64(s->st, d->store_id, "history_seq", j->seq);
         if (r >= 0)
-            r = store_state_set(s->st, d->store_id, "history_ring", o->ring);
+            r = store_state_set(s->st, d->store_id, "history_ring", j->ring);
     }
     if (r >= 0) {
         r = events_state_to_json(&d->ev, &after);
@@ -515,46 +661,126 @@ commit_poll(struct server *s, struct srv_dev *d, const struct poll_outcome *o)
         free(d->ev_saved);
         d->ev_saved = TAKE_PTR(after);
     }
-    s->samples += o->b ? o->b->n : 0;
-    log_debug("%s: committed poll %" PRId64 " (%zu samples%s)", d->name, d->cycle_t_ms,
-              o->b ? o->b->n : 0, o->record_poll ? ", poll recorded" : "");
+    if (j->history) {
+        pthread_mutex_lock(&s->mu);
+        d->c_seq = j->seq;
+        (void)snprintf(d->c_ring, sizeof(d->c_ring), "%s", j->ring);
+        pthread_mutex_unlock(&s->mu);
+    }
+    s->samples += b ? b->n : 0;
+    log_debug("%s: committed poll %" PRId64 " (%zu samples%s)", d->name, j->t_ms,
+              b ? b->n : 0, j->record_poll ? ", poll recorded" : "");
     if (s->alerts)
-        alerts_observe(s->alerts, s->st, d->name, d->store_id, &d->ev, &evs, d->cycle_t_ms);
-    if (o->record_poll && o->up)
-        leak_alerts(s, d);
+        alerts_observe(s->alerts, s->st, d->name, d->store_id, &d->ev, &evs, j->t_ms);
+    if (j->record_poll && j->up)
+        leak_alerts(s, d, j->t_ms);
     free(before);
     store_event_array_free(&evs);
-    return 0;
+    return;
 
 fail_state:
     /* The events of an uncommitted poll never happened: restore the state. */
-    if (events_state_from_json(&d->ev, before) < 0)
+    if (before && events_state_from_json(&d->ev, before) < 0)
         log_warnx("%s: event state lost after a store error", d->name);
+    if (j->history)
+        rewind_dev(s, d);
     free(before);
     free(after);
     store_event_array_free(&evs);
-    return r;
 }
 
-static int
-save_kind(struct server *s, struct srv_dev *d)
+static void
+write_kind(struct server *s, struct job *j)
 {
+    struct srv_dev *d = j->d;
     int r;
 
-    if (!store_ready(s) || dev_resolve(s, d) < 0)
-        return -EAGAIN;
-    r = store_begin(s->st);
+    if (!store_ready(s))
+        return;
+    r = dev_resolve(s, d);
+    if (r >= 0)
+        r = store_begin(s->st);
     if (r >= 0)
         r = store_state_set(s->st, d->store_id, "kind",
-                            d->kind == KIND_SOAKD ? "soakd" : "exporter");
+                            j->dev_kind == KIND_SOAKD ? "soakd" : "exporter");
     if (r >= 0)
         r = store_commit(s->st);
     if (r < 0)
         store_lost(s, r, "state");
-    return r;
 }
 
-/* ---- polling ---- */
+static void
+write_load(struct server *s, struct job *j)
+{
+    struct srv_dev *d = j->d;
+    int r = -EAGAIN;
+
+    if (store_ready(s)) {
+        r = dev_resolve(s, d);
+        if (r < 0)
+            store_lost(s, r, "device");
+    }
+    if (r < 0) {
+        /* No store now: poll with what we know (nothing); the state is read later. */
+        pthread_mutex_lock(&s->mu);
+        d->loaded = 1;
+        pthread_mutex_unlock(&s->mu);
+    }
+}
+
+/* New [alerts] settings after a reload: the writer owns the alerts. */
+static void
+write_conf(struct server *s, struct job *j)
+{
+    alerts_configure(s->alerts, j->conf);
+    s->w_leak_every = j->conf->leak_every;
+    s->w_exhaustion_days = j->conf->exhaustion_days;
+}
+
+static void *
+writer_main(void *arg)
+{
+    struct server *s = arg;
+
+    for (;;) {
+        struct job *j;
+
+        pthread_mutex_lock(&s->mu);
+        while (!s->q_head && !s->q_stop)
+            pthread_cond_wait(&s->cv_job, &s->mu);
+        j = s->q_head;
+        if (!j) {
+            pthread_mutex_unlock(&s->mu);
+            break; /* stopped and drained */
+        }
+        s->q_head = j->next;
+        if (!s->q_head)
+            s->q_tail = NULL;
+        s->q_n--;
+        s->w_busy = 1;
+        pthread_cond_signal(&s->cv_space);
+        pthread_mutex_unlock(&s->mu);
+
+        switch (j->kind) {
+        case JOB_LOAD: write_load(s, j); break;
+        case JOB_POLL: write_poll(s, j); break;
+        case JOB_KIND: write_kind(s, j); break;
+        case JOB_CONF: write_conf(s, j); break;
+        }
+        alerts_tick(s->alerts);
+
+        pthread_mutex_lock(&s->mu);
+        if (j->d)
+            j->d->pending--;
+        s->w_busy = 0;
+        pthread_mutex_unlock(&s->mu);
+        poller_wakeup(s->poller);
+        job_free(j);
+    }
+    return NULL;
+}
+
+/* ---- polling (the loop) ---- */
 
 static void on_done(void *ctx, const struct poller_response *resp);
 
@@ -581,11 +807,15 @@ submit(struct server *s, struct srv_dev *d, enum req_kind kind)
     int r;
 
     if (kind == REQ_HISTORY) {
-        if (d->ring[0])
-            r = asprintf(&url, "%s/history?since=%" PRIu64 "&limit=%d", d->base_url, d->seq,
-                         HISTORY_LIMIT);
-        else
-            r = asprintf(&url, "%s/history?since=0&limit=%d", d->base_url, HISTORY_LIMIT);
+        pthread_mutex_lock(&s->mu);
+        if (d->rewind) {
+            d->rewind = 0;
+            d->seq = d->c_seq;
+            (void)snprintf(d->ring, sizeof(d->ring), "%s", d->c_ring);
+        }
+        pthread_mutex_unlock(&s->mu);
+        r = asprintf(&url, "%s/history?since=%" PRIu64 "&limit=%d", d->base_url,
+                     d->ring[0] ? d->seq : 0, HISTORY_LIMIT);
         if (r < 0)
             return -ENOMEM;
         req.url = url;
@@ -626,32 +856,82 @@ cycle_end(struct server *s, struct srv_dev *d, int ok)
     }
 }
 
+static struct job *
+job_new(struct srv_dev *d, enum job_kind kind)
+{
+    struct job *j = calloc(1, sizeof(*j));
+
+    if (j) {
+        j->kind = kind;
+        j->d = d;
+        j->t_ms = d->cycle_t_ms;
+    }
+    return j;
+}
+
+static void
+queue_kind(struct server *s, struct srv_dev *d)
+{
+    struct job *j = job_new(d, JOB_KIND);
+
+    if (!j)
+        return;
+    j->dev_kind = d->kind;
+    enqueue(s, j);
+}
+
 static void
 poll_failed(struct server *s, struct srv_dev *d, const struct poller_response *resp,
             const char *why)
 {
-    struct poll_outcome o = {
-        .record_poll = !d->cycle_recorded,
-        .up = 0,
-        .duration = resp->duration,
-        .error = why,
-    };
-
     complain(&d->complaint, mono_now(), "%s: poll failed: %s", d->name, why);
-    if (o.record_poll)
-        (void)commit_poll(s, d, &o);
+    if (!d->cycle_recorded) {
+        struct job *j = job_new(d, JOB_POLL);
+        if (j) {
+            j->record_poll = 1;
+            j->up = 0;
+            j->duration = resp->duration;
+            j->error = strdup(why);
+            enqueue(s, j);
+        }
+    }
     cycle_end(s, d, 0);
+}
+
+/* Parse a body into a new batch. 0, or a negative errno with why filled in. */
+static int
+parse_body(struct server *s, struct srv_dev *d, const struct poller_response *resp,
+           struct batch **ret, char *why, size_t n, const char *what)
+{
+    char err[256];
+    struct batch *b = malloc(sizeof(*b));
+    int r;
+
+    if (!b) {
+        (void)snprintf(why, n, "out of memory");
+        return -ENOMEM;
+    }
+    batch_init(b, s, d->cycle_t_ms, resp->len);
+    r = batch_parse(b, resp->body, resp->len, err, sizeof(err));
+    if (r < 0) {
+        (void)snprintf(why, n, "%s: line %s", what, err);
+        batch_done(b);
+        free(b);
+        return r;
+    }
+    *ret = b;
+    return 0;
 }
 
 static void
 handle_history(struct server *s, struct srv_dev *d, const struct poller_response *resp)
 {
-    char newest_s[32], oldest_s[32], ring[64], more[8], err[256];
+    char newest_s[32], oldest_s[32], ring[64], more[8], why[320];
     uint64_t newest = 0, oldest = 0;
-    struct batch b;
+    struct batch *b = NULL;
+    struct job *j;
     size_t got;
-    int has_seq, r, again = 0;
-    struct poll_outcome o = {0};
+    int has_seq, again = 0;
 
     has_seq = poller_header(resp, "X-Soak-Seq-Newest", newest_s, sizeof(newest_s)) > 0 &&
               parse_u64(newest_s, &newest) >= 0;
@@ -671,7 +951,7 @@ handle_history(struct server *s, struct srv_dev *d, const struct poller_response
         if (d->kind != KIND_EXPORTER) {
             log_info("%s: no soakd /history, polling %s", d->name, d->metrics_url);
             d->kind = KIND_EXPORTER;
-            (void)save_kind(s, d);
+            queue_kind(s, d);
         }
         if (submit(s, d, REQ_METRICS) < 0)
             poll_failed(s, d, resp, "cannot start a poll");
@@ -688,17 +968,22 @@ handle_history(struct server *s, struct srv_dev *d, const struct poller_response
         oldest = 0;
     if (d->kind != KIND_SOAKD) {
         d->kind = KIND_SOAKD;
-        (void)save_kind(s, d);
+        queue_kind(s, d);
     }
-    batch_init(&b, s, d->cycle_t_ms, resp->len);
-    r = batch_parse(&b, resp->body, resp->len, err, sizeof(err));
-    if (r < 0) {
-        char why[300];
-        (void)snprintf(why, sizeof(why), "bad /history reply: %s", err);
-        batch_done(&b);
+    if (parse_body(s, d, resp, &b, why, sizeof(why), "bad /history reply") < 0) {
         poll_failed(s, d, resp, why);
         return;
     }
+    j = job_new(d, JOB_POLL);
+    if (!j) {
+        batch_done(b);
+        free(b);
+        poll_failed(s, d, resp, "out of memory");
+        return;
+    }
+    j->history = 1;
+    j->since = d->ring[0] ? d->seq : 0;
+    (void)snprintf(j->since_ring, sizeof(j->since_ring), "%s", d->ring);
     if (d->ring[0] && ring[0] && strcmp(d->ring, ring) != 0) {
         /* The agent's SEQs restarted: what we got is valid, but fetch its whole ring. */
         log_info("%s: agent history restarted (ring %s), fetching it all", d->name, ring);
@@ -708,20 +993,14 @@ handle_history(struct server *s, struct srv_dev *d, const struct poller_response
         log_warnx("%s: %" PRIu64 " history records were gone from the agent's ring, "
                   "a gap remains", d->name, oldest - d->seq - 1);
     }
-    o.b = &b;
-    o.record_poll = !d->cycle_recorded;
-    o.up = 1;
-    o.duration = resp->duration;
-    o.save_history = 1;
-    o.seq = newest;
-    o.ring = ring;
-    r = commit_poll(s, d, &o);
-    got = b.n;
-    batch_done(&b);
-    if (r < 0) {
-        cycle_end(s, d, 0);
-        return;
-    }
+    got = b->n;
+    j->b = b;
+    j->record_poll = !d->cycle_recorded;
+    j->up = 1;
+    j->duration = resp->duration;
+    j->seq = newest;
+    (void)snprintf(j->ring, sizeof(j->ring), "%s", ring);
+    enqueue(s, j);
     d->cycle_recorded = 1;
     d->seq = newest;
     (void)snprintf(d->ring, sizeof(d->ring), "%s", ring);
@@ -744,38 +1023,40 @@ handle_history(struct server *s, struct srv_dev *d, const struct poller_response
 static void
 handle_metrics(struct server *s, struct srv_dev *d, const struct poller_response *resp)
 {
-    char err[256], why[300];
-    struct batch b;
-    struct poll_outcome o = {0};
-    int r;
+    char why[320];
+    struct batch *b = NULL;
+    struct job *j;
+    int agent;
 
     if (!resp->ok) {
         poll_failed(s, d, resp, resp->error);
         return;
     }
-    batch_init(&b, s, d->cycle_t_ms, resp->len);
-    r = batch_parse(&b, resp->body, resp->len, err, sizeof(err));
-    if (r < 0) {
-        (void)snprintf(why, sizeof(why), "unparsable reply: line %s", err);
-        batch_done(&b);
+    if (parse_body(s, d, resp, &b, why, sizeof(why), "unparsable reply") < 0) {
         poll_failed(s, d, resp, why);
         return;
     }
-    o.b = &b;
-    o.record_poll = !d->cycle_recorded;
-    o.up = 1;
-    o.duration = resp->duration;
-    o.complete = 1;
-    r = commit_poll(s, d, &o);
-    batch_done(&b);
+    agent = b->saw_agent_info;
+    j = job_new(d, JOB_POLL);
+    if (!j) {
+        batch_done(b);
+        free(b);
+        poll_failed(s, d, resp, "out of memory");
+        return;
+    }
+    j->b = b;
+    j->record_poll = !d->cycle_recorded;
+    j->up = 1;
+    j->duration = resp->duration;
+    j->complete = 1;
+    enqueue(s, j);
     complain_release(&d->complaint, "%s: polled again", d->name);
-    if (r >= 0 && b.saw_agent_info && d->kind != KIND_SOAKD && d->base_url &&
-        d->history != FARM_HISTORY_NO) {
+    if (agent && d->kind != KIND_SOAKD && d->base_url && d->history != FARM_HISTORY_NO) {
         /* A soakd behind a /metrics URL: backfill from its /history from the next poll on. */
         d->kind = KIND_SOAKD;
-        (void)save_kind(s, d);
+        queue_kind(s, d);
     }
-    cycle_end(s, d, r >= 0);
+    cycle_end(s, d, 1);
 }
 
 static void dev_free(struct srv_dev *d);
@@ -788,16 +1069,57 @@ on_done(void *ctx, const struct poller_response *resp)
     enum req_kind kind = d->req;
 
     d->req = REQ_NONE;
-    if (d->removed) {
-        dev_free(d);
-        return;
-    }
-    if (s->shutdown)
-        return; /* aborted at exit: neither an outage nor data */
+    if (d->removed || s->shutdown)
+        return; /* removed by a reload, or aborted at exit: neither an outage nor data */
     if (kind == REQ_HISTORY)
         handle_history(s, d, resp);
     else
         handle_metrics(s, d, resp);
+}
+
+static void
+on_webhook(void *ctx, const struct poller_response *resp)
+{
+    struct server *s = ctx;
+
+    if (s->webhooks_in_flight)
+        s->webhooks_in_flight--;
+    if (!resp->ok)
+        log_warnx("alerts: webhook failed: %s, ignoring", resp->error);
+}
+
+/* Send the webhooks the writer queued. */
+static void
+drain_outbox(struct server *s)
+{
+    struct outbox *o;
+
+    pthread_mutex_lock(&s->mu);
+    o = s->out_head;
+    s->out_head = NULL;
+    pthread_mutex_unlock(&s->mu);
+    while (o) {
+        struct outbox *next = o->next;
+        struct poller_request req = {
+            .url = o->url,
+            .token = o->token,
+            .connect_timeout = WEBHOOK_TIMEOUT / 2,
+            .timeout = WEBHOOK_TIMEOUT,
+            .max_body = 64 * 1024,
+            .post = o->json,
+            .post_len = strlen(o->json),
+            .content_type = "application/json",
+        };
+        if (s->shutdown || poller_submit(s->poller, &req, on_webhook, s) < 0)
+            log_warnx("alerts: cannot post the webhook to %s, ignoring", o->url);
+        else
+            s->webhooks_in_flight++;
+        free(o->url);
+        free(o->token);
+        free(o->json);
+        free(o);
+        o = next;
+    }
 }
 
 /* ---- devices and config ---- */
@@ -816,6 +1138,22 @@ dev_free(struct srv_dev *d)
     free(d);
 }
 
+/* Free removed devices once neither the loop nor the writer needs them. */
+static void
+bury(struct server *s)
+{
+    pthread_mutex_lock(&s->mu);
+    for (size_t i = 0; i < s->n_graveyard;) {
+        struct srv_dev *d = s->graveyard[i];
+        if (d->req == REQ_NONE && d->pending == 0) {
+            dev_free(d);
+            s->graveyard[i] = s->graveyard[--s->n_graveyard];
+            continue;
+        }
+        i++;
+    }
+    pthread_mutex_unlock(&s->mu);
+}
 /* Fill d's poll settings from the config. 0 or -ENOMEM. */
 static int
 dev_configure(struct srv_dev *d, const struct farm_conf *c, const struct farm_device *fd)
@@ -849,6 +1187,7 @@ dev_configure(struct srv_dev *d, const struct farm_conf *c, const struct farm_de
     return 0;
 }
 
+
 /* First poll at a stable phase within the interval, so a farm's polls spread out. */
 static double
 first_due(const struct srv_dev *d, double now)
@@ -863,11 +1202,13 @@ apply_conf(struct server *s, struct farm_conf *c)
 {
     struct srv_dev **nd = calloc(c->n_dev ? c->n_dev : 1, sizeof(*nd));
     unsigned char *kept = calloc(s->n_dev ? s->n_dev : 1, 1);
+    unsigned char *fresh = calloc(c->n_dev ? c->n_dev : 1, 1);
     const struct farm_device **cfg = calloc(c->n_dev ? c->n_dev : 1, sizeof(*cfg));
-    size_t n = 0;
+    struct srv_dev **grave = NULL;
+    size_t n = 0, n_gone = 0;
     double now = mono_now();
 
-    if (!nd || !kept || !cfg)
+    if (!nd || !kept || !fresh || !cfg)
         goto oom;
     /* Pass 1: match or create; nothing of the running state changes yet. */
     for (size_t i = 0; i < c->n_dev; i++) {
@@ -894,46 +1235,65 @@ apply_conf(struct server *s, struct farm_conf *c)
                 goto oom;
             }
             d->next_due = first_due(d, now);
-            /* The first analysis once some data is in, spread like the polls. */
-            d->next_leak = first_due(d, now) + MIN(c->leak_every > 0 ? c->leak_every : 0, 60.0);
+            /* The first leak analysis once some data is in, spread like the polls. */
+            d->next_leak = d->next_due + MIN(c->leak_every > 0 ? c->leak_every : 0, 60.0);
+            fresh[n] = 1;
         }
         cfg[n] = fd;
         nd[n++] = d;
     }
+    for (size_t k = 0; k < s->n_dev; k++)
+        n_gone += !kept[k];
+    if (n_gone) {
+        grave = reallocarray(s->graveyard, s->n_graveyard + n_gone, sizeof(*grave));
+        if (!grave)
+            goto oom;
+        s->graveyard = grave;
+    }
     /* Pass 2: new settings for the devices kept (on failure one keeps its old ones). */
     for (size_t i = 0; i < n; i++)
-        for (size_t k = 0; k < s->n_dev; k++)
-            if (nd[i] == s->dev[k] && dev_configure(nd[i], c, cfg[i]) < 0)
-                log_warnx("%s: out of memory, keeping its old settings", nd[i]->name);
-    /* Devices no longer configured (or owned): free now, or when their poll ends. */
+        if (!fresh[i] && dev_configure(nd[i], c, cfg[i]) < 0)
+            log_warnx("%s: out of memory, keeping its old settings", nd[i]->name);
+    pthread_mutex_lock(&s->mu);
+    /* Devices no longer configured (or owned) go once their poll and jobs are done. */
     for (size_t k = 0; k < s->n_dev; k++) {
-        struct srv_dev *d = s->dev[k];
         if (kept[k])
             continue;
-        log_info("%s: no longer polled", d->name);
-        if (d->req != REQ_NONE)
-            d->removed = 1;
-        else
-            dev_free(d);
+        log_info("%s: no longer polled", s->dev[k]->name);
+        s->dev[k]->removed = 1;
+        s->graveyard[s->n_graveyard++] = s->dev[k];
     }
     free(s->dev);
-    free(kept);
-    free(cfg);
     s->dev = nd;
     s->n_dev = n;
+    pthread_mutex_unlock(&s->mu);
+    /* The writer reads each new device's state before it is polled. */
+    for (size_t i = 0; i < n; i++) {
+        struct job *j;
+        if (!fresh[i])
+            continue;
+        j = calloc(1, sizeof(*j));
+        if (!j) {
+            nd[i]->loaded = 1; /* poll without the remembered state */
+            continue;
+        }
+        j->kind = JOB_LOAD;
+        j->d = nd[i];
+        enqueue(s, j);
+    }
+    free(kept);
+    free(fresh);
+    free(cfg);
     farmconf_free(s->conf);
     s->conf = c;
     return 0;
 oom:
-    for (size_t i = 0; nd && i < n; i++) {
-        int old = 0;
-        for (size_t k = 0; k < s->n_dev; k++)
-            old |= nd[i] == s->dev[k];
-        if (!old)
+    for (size_t i = 0; nd && i < n; i++)
+        if (fresh && fresh[i])
             dev_free(nd[i]);
-    }
     free(nd);
     free(kept);
+    free(fresh);
     free(cfg);
     farmconf_free(c);
     return -ENOMEM;
@@ -942,7 +1302,8 @@ oom:
 static void
 reload(struct server *s)
 {
-    struct farm_conf *c = NULL;
+    struct farm_conf *c = NULL, *wc = NULL;
+    struct job *j;
     char err[512];
     int r;
 
@@ -951,23 +1312,55 @@ reload(struct server *s)
         log_warnx("reload: %s; keeping the running config", err);
         return;
     }
+    /* The writer gets its own copy for the [alerts] settings. */
+    r = farmconf_load(s->opts->config_path, &wc, err, sizeof(err));
+    j = r >= 0 ? calloc(1, sizeof(*j)) : NULL;
+    if (!j) {
+        farmconf_free(c);
+        farmconf_free(wc);
+        log_warnx("reload failed; keeping the running config");
+        return;
+    }
     r = apply_conf(s, c);
     if (r < 0) {
+        farmconf_free(wc);
+        free(j);
         log_errno(r, "reload failed; keeping the running config");
         return;
     }
-    if (s->alerts)
-        alerts_configure(s->alerts, s->conf);
+    j->kind = JOB_CONF;
+    j->conf = wc;
+    enqueue(s, j);
     log_info("reloaded %s: %zu device(s) on this shard", s->opts->config_path, s->n_dev);
 }
 
 static int
-all_done_once(const struct server *s)
+dev_loaded(struct server *s, struct srv_dev *d)
 {
+    int l;
+
+    if (d->loaded_seen)
+        return 1;
+    pthread_mutex_lock(&s->mu);
+    l = d->loaded;
+    pthread_mutex_unlock(&s->mu);
+    d->loaded_seen = l;
+    return l;
+}
+
+/* --once: every device polled, every job stored, every webhook sent. */
+static int
+all_done_once(struct server *s)
+{
+    int idle;
+
     for (size_t i = 0; i < s->n_dev; i++)
         if (s->dev[i]->cycles == 0 || s->dev[i]->req != REQ_NONE)
             return 0;
-    return 1;
+    pthread_mutex_lock(&s->mu);
+    idle = s->q_n == 0 && !s->w_busy && !s->out_head;
+    pthread_mutex_unlock(&s->mu);
+    return idle && s->webhooks_in_flight == 0;
 }
 
 static int
@@ -997,6 +1390,20 @@ start_web(struct server *s)
     return r;
 }
 
+static void
+writer_stop(struct server *s)
+{
+    if (!s->writer_started)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->q_stop = 1;
+    pthread_cond_broadcast(&s->cv_job);
+    pthread_cond_broadcast(&s->cv_space);
+    pthread_mutex_unlock(&s->mu);
+    (void)pthread_join(s->writer, NULL);
+    s->writer_started = 0;
+}
+
 int
 server_run(const struct server_opts *opts)
 {
@@ -1007,13 +1414,15 @@ server_run(const struct server_opts *opts)
     double started = mono_now(), stop_at = 0;
     int r, code = 0;
 
+    (void)pthread_mutex_init(&s.mu, NULL);
+    (void)pthread_cond_init(&s.cv_job, NULL);
+    (void)pthread_cond_init(&s.cv_space, NULL);
     r = farmconf_load(opts->config_path, &c, err, sizeof(err));
     if (r < 0) {
         log_warnx("%s", err);
         return 2;
     }
-    s.store_spec = strdup(opts->store_spec ? opts->store_spec
-                                           : c->store ? c->store : "");
+    s.store_spec = strdup(opts->store_spec ? opts->store_spec : c->store ? c->store : "");
     if (!s.store_spec || !s.store_spec[0]) {
         log_warnx("%s: no store: set [server] store = sqlite:PATH or use --store",
                   opts->config_path);
@@ -1021,6 +1430,8 @@ server_run(const struct server_opts *opts)
         free(s.store_spec);
         return 2;
     }
+    s.w_leak_every = c->leak_every;
+    s.w_exhaustion_days = c->exhaustion_days;
     buf_init(&s.key, EXPO_KEY_MAX * 4);
     r = poller_new(&s.poller);
     if (r < 0) {
@@ -1029,27 +1440,37 @@ server_run(const struct server_opts *opts)
         free(s.store_spec);
         return 1;
     }
-    r = apply_conf(&s, c);
-    if (r < 0) {
-        log_errno(r, "config");
-        code = 1;
-        goto out;
-    }
     /* The store must open at start-up: a wrong path is a config error, not an outage. */
     r = store_open(s.store_spec, &s.st, err, sizeof(err));
     if (r < 0) {
         log_warnx("store %s: %s", s.store_spec, err);
         s.st = NULL;
         if (opts->once || strncmp(s.store_spec, "postgres", 8) != 0) {
+            farmconf_free(c);
             code = 1;
             goto out;
         }
         s.store_retry_at = mono_now() + STORE_RETRY_MIN;
         s.store_backoff = STORE_RETRY_MIN;
     }
-    r = alerts_new(s.conf, s.poller, &s.alerts);
+    r = alerts_new(c, post_webhook, &s, &s.alerts);
     if (r < 0) {
         log_errno(r, "alerts");
+        farmconf_free(c);
+        code = 1;
+        goto out;
+    }
+    r = pthread_create(&s.writer, NULL, writer_main, &s);
+    if (r != 0) {
+        log_errno(r, "cannot start the writer thread");
+        farmconf_free(c);
+        code = 1;
+        goto out;
+    }
+    s.writer_started = 1;
+    r = apply_conf(&s, c);
+    if (r < 0) {
+        log_errno(r, "config");
         code = 1;
         goto out;
     }
@@ -1090,6 +1511,8 @@ server_run(const struct server_opts *opts)
             stop_at = now + STOP_GRACE;
             log_info("stopping: %u poll(s) in flight", poller_active(s.poller));
         }
+        drain_outbox(&s);
+        bury(&s);
         if (s.stopping && (poller_active(s.poller) == 0 || now >= stop_at))
             break;
         if (opts->once && all_done_once(&s))
@@ -1098,7 +1521,7 @@ server_run(const struct server_opts *opts)
             struct srv_dev *d = s.dev[i];
             if (opts->once && d->cycles > 0)
                 continue;
-            if (d->next_due <= now) {
+            if (d->next_due <= now && dev_loaded(&s, d)) {
                 double j = s.conf->jitter * (2.0 * drand48() - 1.0);
                 if (d->req == REQ_NONE)
                     poll_start(&s, d);
@@ -1109,8 +1532,6 @@ server_run(const struct server_opts *opts)
             if (d->next_due < soonest)
                 soonest = d->next_due;
         }
-        if (s.alerts)
-            alerts_tick(s.alerts);
         wait_ms = (int)ceil((soonest - mono_now()) * 1000.0);
         wait_ms = MAX(0, MIN(wait_ms, WAIT_MAX_MS));
         r = poller_wait(s.poller, wait_ms);
@@ -1120,27 +1541,41 @@ server_run(const struct server_opts *opts)
             break;
         }
     }
+    /* Let the writer store everything queued, then send the last notifications. */
+    writer_stop(&s);
+    drain_outbox(&s);
+    for (int i = 0; s.webhooks_in_flight && i < 20; i++)
+        if (poller_wait(s.poller, 100) < 0)
+            break;
     if (opts->once)
         for (size_t i = 0; i < s.n_dev; i++)
             if (s.dev[i]->failures)
                 code = 1;
+    if (opts->once && s.store_errors)
+        code = 1;
     log_info("stopped: %lu poll(s), %lu failed, %lu sample(s) stored, %lu store error(s)",
              s.polls, s.poll_failures, s.samples, s.store_errors);
 out:
-    if (s.alerts)
-        alerts_flush(s.alerts, s.poller, 2.0);
+    writer_stop(&s);
     s.web = web_stop(s.web);
-    /* Aborting what is still in flight runs its callbacks: they must not store. */
+    /* Aborting what is still in flight runs its callbacks: they must not queue. */
     s.stopping = 1;
     s.shutdown = 1;
     s.poller = poller_free(s.poller);
+    drain_outbox(&s);
     s.alerts = alerts_free(s.alerts);
     s.st = store_close(s.st);
     for (size_t i = 0; i < s.n_dev; i++)
         dev_free(s.dev[i]);
+    for (size_t i = 0; i < s.n_graveyard; i++)
+        dev_free(s.graveyard[i]);
+    free(s.graveyard);
     free(s.dev);
     farmconf_free(s.conf);
     free(s.store_spec);
     buf_free(&s.key);
+    (void)pthread_mutex_destroy(&s.mu);
+    (void)pthread_cond_destroy(&s.cv_job);
+    (void)pthread_cond_destroy(&s.cv_space);
     return code;
 }

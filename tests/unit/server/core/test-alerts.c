@@ -42,7 +42,7 @@ setup(struct seen *seen, struct farm_conf **ret_conf)
 
     assert_int_equal(farmconf_parse_string("[alerts]\nunreachable_after = 5m\nhold = 1h\n", &c,
                                            NULL, 0), 0);
-    assert_int_equal(alerts_new(c, NULL, &a), 0);
+    assert_int_equal(alerts_new(c, NULL, NULL, &a), 0);
     alerts_set_sink(a, sink, seen);
     *ret_conf = c;
     return a;
