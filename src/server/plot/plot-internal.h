@@ -6,6 +6,7 @@
 #ifndef SOAK_PLOT_INTERNAL_H
 #define SOAK_PLOT_INTERNAL_H
 
+#include <cairo.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -65,5 +66,15 @@ void plot_nice_range(double lo, double hi, int max_ticks, enum plot_yfmt yfmt, d
 /* Tick label for value v with the divisor from plot_nice_range ("150 MiB", "21.5 °C"). */
 void plot_value_label(double v, double div, double step, enum plot_yfmt yfmt, const char *unit,
                       char *out, size_t size);
+
+/* Where the PNG encoder writes: n bytes at p; 0 or a negative errno. */
+typedef int (*plot_write_fn)(void *ctx, const void *p, size_t n);
+
+/*
+ * Encode an RGB24 image surface as PNG (8-bit truecolour, Sub filter, zlib's
+ * fastest level, run-length strategy) through wr. 0, -EINVAL (not an RGB24
+ * image), -ENOMEM, or wr's error.
+ */
+_warn_unused_result_ int plot_png_write(cairo_surface_t *surf, plot_write_fn wr, void *ctx);
 
 #endif

@@ -770,22 +770,25 @@ struct sink {
     int err;
 };
 
+static int
+sink_put(void *closure, const void *data, size_t len)
+{
+    struct sink *s = closure;
+    int r = 0;
+
+    if (s->b)
+        r = buf_append(s->b, data, len);
+    else if (len && fwrite(data, 1, len, s->f) != len)
+        r = errno ? -errno : -EIO;
+    if (r < 0 && !s->err)
+        s->err = r;
+    return r;
+}
+
 static cairo_status_t
 sink_write(void *closure, const unsigned char *data, unsigned int len)
 {
-    struct sink *s = closure;
-
-    if (s->b) {
-        int r = buf_append(s->b, data, len);
-        if (r < 0) {
-            s->err = r;
-            return CAIRO_STATUS_WRITE_ERROR;
-        }
-    } else if (len && fwrite(data, 1, len, s->f) != len) {
-        s->err = -errno ? -errno : -EIO;
-        return CAIRO_STATUS_WRITE_ERROR;
-    }
-    return CAIRO_STATUS_SUCCESS;
+    return sink_put(closure, data, len) < 0 ? CAIRO_STATUS_WRITE_ERROR : CAIRO_STATUS_SUCCESS;
 }
 
 static int
@@ -808,10 +811,8 @@ render_to_sink(const struct plot_figure *fig, enum plot_format fmt, struct sink 
     cr = cairo_create(surf);
     r = draw_figure(cr, fig);
     cairo_destroy(cr);
-    if (r == 0 && fmt == PLOT_PNG) {
-        if (cairo_surface_write_to_png_stream(surf, sink_write, s) != CAIRO_STATUS_SUCCESS)
-            r = s->err ? s->err : -EIO;
-    }
+    if (r == 0 && fmt == PLOT_PNG)
+        r = plot_png_write(surf, sink_put, s);
     cairo_surface_finish(surf);
     if (r == 0 && cairo_surface_status(surf) != CAIRO_STATUS_SUCCESS)
         r = s->err ? s->err : -EIO;
