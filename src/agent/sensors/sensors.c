@@ -308,7 +308,8 @@ configure_global(struct sensors *s, const char *key, const char *value)
         return conf_bool(value, &s->discover) < 0 ? -EINVAL : 0;
     if (strcmp(key, "timing_metrics") == 0)
         return conf_bool(value, &s->timing_metrics) < 0 ? -EINVAL : 0;
-    if (strcmp(key, "interval") == 0)
+    /* `interval` of [collector.sensors] is the daemon's (how often the cache is copied). */
+    if (strcmp(key, "default_interval") == 0)
         return parse_seconds(value, &s->interval);
     if (strcmp(key, "timeout") == 0)
         return parse_seconds(value, &s->timeout);

@@ -45,7 +45,7 @@ struct sensors *sensors_free(struct sensors *s);
  * "indoor"), or NULL for a global option.
  * Sensor keys: driver, bus, address, channel, differential, device, interval,
  * timeout, label, chip, vref, mtreg, speed_hz.
- * Global keys: discover (bool), interval, timeout, backoff_max, start_wait,
+ * Global keys: discover (bool), default_interval, timeout, backoff_max, start_wait,
  * timing_metrics (bool: durations, timestamps and ages, which vary run to run).
  * Returns 0, -ENOENT for an unknown key, -EINVAL for a bad value (unknown driver,
  * bad address ...), -E2BIG past SENSORS_MAX sensors. Call before start.

@@ -532,7 +532,8 @@ conf_route(void *ctx, const char *section, const char *key, const char *value, i
     (void)line;
     if (strncmp(section, "sensor ", 7) == 0)
         return sensors_configure(ctx, section + 7, key, value);
-    if (strcmp(section, "collector.sensors") == 0)
+    if (strcmp(section, "collector.sensors") == 0 && strcmp(key, "enabled") != 0 &&
+        strcmp(key, "interval") != 0) /* those two are the daemon's */
         return sensors_configure(ctx, NULL, key, value);
     return 0;
 }

@@ -1,0 +1,66 @@
+#!/bin/sh
+# Sensors through the real soakd: zero-config discovery of hwmon, IIO and w1
+# devices on a fixture tree (tests/fixtures/sysfs/farm), SI units, a stable
+# --once with timing_metrics = no, and a sensor stuck forever in a read (a
+# FIFO as its sysfs file) that neither blocks a scrape nor the other sensors.
+. "$(dirname "$0")/t-02x-lib.sh"
+need_promtool
+
+FARM="$SOAK_SRC/tests/fixtures/sysfs/farm"
+out="$WORK/once.prom"
+"$SOAKD" --root "$FARM" --once >"$out" 2>"$WORK/once.err"
+check "--once on the sensor tree exits 0" [ $? -eq 0 ]
+check "an SHT30 through hwmon, labelled by its i2c address" \
+    grep -q '^soak_sensor_temperature_celsius{sensor="sht3x@1-0045",chip="sht3x"} -10.001$' "$out"
+check "a BH1750 through IIO raw * scale" \
+    grep -q '^soak_sensor_illuminance_lux{sensor="bh1750@1-0023",chip="bh1750"} 99.99996$' "$out"
+check "an LPS25 pressure in pascals (the ABI's kPa * 1000)" \
+    grep -q '^soak_sensor_pressure_pascals{sensor="lps25h@1-005d",chip="lps25h"} 101324.740608$' "$out"
+check "an MCP3002 channel in volts" \
+    grep -q '^soak_sensor_voltage_volts{sensor="mcp3002@spi0.0_voltage1",chip="mcp3002"} 3.29677734375$' "$out"
+check "a DS18B20 from its w1_slave" \
+    grep -q '^soak_sensor_temperature_celsius{sensor="28-04160b1e64ff",chip="ds18b20"} 23.125$' "$out"
+check "every discovered sensor is up" sh -c "! grep -q '^soak_sensor_up{.*} 0$' '$out'"
+check "promtool accepts the sensor families" promtool_ok "$out"
+
+printf '[collector.sensors]\ntiming_metrics = no\n' >"$WORK/stable.conf"
+"$SOAKD" --config "$WORK/stable.conf" --root "$FARM" --once 2>/dev/null | grep -v '^node_time_seconds' >"$WORK/a"
+"$SOAKD" --config "$WORK/stable.conf" --root "$FARM" --once 2>/dev/null | grep -v '^node_time_seconds' >"$WORK/b"
+check "with timing_metrics = no, --once is reproducible" cmp -s "$WORK/a" "$WORK/b"
+
+# A copy of the tree plus a TMP117-like IIO device whose in_temp_input is a FIFO
+# nobody writes: its worker blocks in open() for good, like a wedged bus.
+ROOT="$WORK/root"
+cp -a "$FARM" "$ROOT"
+dev="$ROOT/sys/devices/platform/ff150000.i2c/i2c-1/1-0048/iio:device7"
+mkdir -p "$dev"
+echo tmp117 >"$dev/name"
+mkfifo "$dev/in_temp_input"
+ln -s ../../../devices/platform/ff150000.i2c/i2c-1/1-0048/iio:device7 "$ROOT/sys/bus/iio/devices/iio:device7"
+# start_wait (2 s) is longer than the stuck sensor's budget (1 s): by the first
+# scrape it is over budget whatever the machine's speed.
+printf '[collector.sensors]\ntimeout = 1s\nstart_wait = 2s\ninterval = 1\ndefault_interval = 0.5s\n' >"$WORK/stuck.conf"
+if start_soakd "$WORK/soakd.log" --config "$WORK/stuck.conf"; then
+    fetch /metrics "$WORK/m1" "$WORK/h1"
+    check "a scrape answers while a sensor is stuck in the kernel" \
+        grep -q '^soak_sensor_up{sensor="sht3x@1-0044"} 1$' "$WORK/m1"
+    check "the stuck sensor reports up 0" grep -q '^soak_sensor_up{sensor="tmp117@1-0048"} 0$' "$WORK/m1"
+    check "its overrun is counted" \
+        grep -q '^soak_sensor_read_timeouts_total{sensor="tmp117@1-0048"} 1$' "$WORK/m1"
+    sleep 1.5
+    fetch /metrics "$WORK/m2" "$WORK/h2"
+    a1=$(sed -n 's/^soak_sensor_last_read_timestamp_seconds{sensor="sht3x@1-0044"} //p' "$WORK/m1")
+    a2=$(sed -n 's/^soak_sensor_last_read_timestamp_seconds{sensor="sht3x@1-0044"} //p' "$WORK/m2")
+    check "the other sensors keep being read meanwhile ($a1 -> $a2)" \
+        awk -v a="$a1" -v b="$a2" 'BEGIN { exit !(a != "" && b > a) }'
+    check "the overrun is counted once" \
+        grep -q '^soak_sensor_read_timeouts_total{sensor="tmp117@1-0048"} 1$' "$WORK/m2"
+    kill "$SOAKD_PID"
+    _i=0
+    while kill -0 "$SOAKD_PID" 2>/dev/null && [ $_i -lt 100 ]; do sleep 0.1; _i=$((_i + 1)); done
+    check "soakd stops although a sensor worker is stuck" sh -c "! kill -0 $SOAKD_PID 2>/dev/null"
+    kill -9 "$SOAKD_PID" 2>/dev/null
+    wait "$SOAKD_PID" 2>/dev/null
+    SOAKD_PID=
+fi
+done_testing
