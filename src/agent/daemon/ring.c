@@ -549,7 +549,16 @@ ring_observe(void *ctx, const char *family, enum metric_type type, const char *k
     uint32_t slot = *pos, f;
 
     if (slot == NO_SLOT) {
-        if (family_get(r, family, type, &f) < 0 || slot_new(r, key, f, NO_SLOT, &slot) < 0) {
+        if (family_get(r, family, type, &f) < 0) {
+            r->dropped_samples++;
+            return 0;
+        }
+        if (slot_new(r, key, f, NO_SLOT, &slot) < 0) {
+            /* A family created just for this series must not outlive the refusal. */
+            if (r->fams[f].refs == 0) {
+                free(r->fams[f].name);
+                r->fams[f].name = NULL;
+            }
             r->dropped_samples++;
             return 0;
         }

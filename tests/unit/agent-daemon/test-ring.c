@@ -462,6 +462,35 @@ test_persist_corrupt(void **state)
     (void)ring_free(r);
 }
 
+/* Found by fuzz-ring: a family created for a series the full table refused stayed
+ * allocated with no series, and the saved file could not be loaded back. */
+static void
+test_full_table_new_family(void **state)
+{
+    struct ring *r = new_ring(4, 4, 0), *r2 = new_ring(4, 4, 0);
+    char *path = tmp_path();
+    struct ring_stats st;
+
+    (void)state;
+    assert_int_equal(tick(r, T0, 0, 4, f_const), 1);
+    ring_begin(r, T0 + 1000);
+    for (int k = 0; k < 4; k++) {
+        char key[32];
+        (void)snprintf(key, sizeof(key), "m{i=\"%d\"}", k);
+        (void)ring_observe(r, "m", METRIC_GAUGE, key, k * 10);
+    }
+    (void)ring_observe(r, "other", METRIC_COUNTER, "other", 1);
+    assert_int_equal(ring_commit(r), 2);
+    ring_get_stats(r, &st);
+    assert_int_equal(st.dropped_samples, 1);
+    assert_int_equal(ring_save(r, path), 0);
+    assert_int_equal(ring_load(r2, path), 0);
+    (void)unlink(path);
+    free(path);
+    (void)ring_free(r);
+    (void)ring_free(r2);
+}
+
 static void
 test_expo_tee(void **state)
 {
@@ -511,6 +540,7 @@ main(void)
         cmocka_unit_test(test_bounded_memory),
         cmocka_unit_test(test_persist_round_trip),
         cmocka_unit_test(test_persist_corrupt),
+        cmocka_unit_test(test_full_table_new_family),
         cmocka_unit_test(test_expo_tee),
         cmocka_unit_test(test_bad_options),
     };
