@@ -547,6 +547,71 @@ sensors_section(struct page *p, const struct web_dev *d)
     store_strv_free(keys);
 }
 
+struct site_row {
+    char site[128], caller[128], type[64];
+    int64_t t;
+    double v;
+};
+
+static int
+site_cmp(const void *a, const void *b)
+{
+    const struct site_row *x = a, *y = b;
+
+    return x->v < y->v ? 1 : x->v > y->v ? -1 : strcmp(x->site, y->site);
+}
+
+/* The newest report's top allocation sites (soak_kmemleak_site_objects{site,caller,type}). */
+static void
+kmemleak_sites(struct page *p, const struct web_dev *d)
+{
+    char **keys = NULL;
+    struct site_row *rows = NULL;
+    size_t n = 0, nk = 0;
+    int64_t newest = 0;
+
+    if (store_series(p->q->c->st, d->id, "soak_kmemleak_site_objects", &keys) < 0)
+        return;
+    while (keys && keys[nk])
+        nk++;
+    rows = calloc(nk + 1, sizeof(*rows));
+    for (size_t i = 0; rows && i < nk; i++) {
+        struct site_row *r = &rows[n];
+        if (web_latest(p->q->c->st, d->id, keys[i], MIN(d->last_ms, p->rg.to_ms), &r->t,
+                       &r->v) < 0 ||
+            expo_key_label(keys[i], "site", r->site, sizeof(r->site)) < 0)
+            continue;
+        if (expo_key_label(keys[i], "caller", r->caller, sizeof(r->caller)) < 0)
+            r->caller[0] = '\0';
+        if (expo_key_label(keys[i], "type", r->type, sizeof(r->type)) < 0)
+            r->type[0] = '\0';
+        newest = MAX(newest, r->t);
+        n++;
+    }
+    store_strv_free(keys);
+    if (n == 0) {
+        free(rows);
+        return;
+    }
+    qsort(rows, n, sizeof(*rows), site_cmp);
+    out(p, "<div class=\"scroll\"><table><thead><tr><th>Allocation site</th><th>Caller</th>"
+           "<th>Type</th><th>Objects</th></tr></thead><tbody>\n");
+    for (size_t i = 0, shown = 0; i < n && shown < 10; i++) {
+        if (newest - rows[i].t > 3600 * 1000LL)
+            continue; /* a site of an older report */
+        out(p, "<tr><td>");
+        esc(p, rows[i].site);
+        out(p, "</td><td>");
+        esc(p, rows[i].caller);
+        out(p, "</td><td>");
+        esc(p, rows[i].type);
+        outf(p, "</td><td>%.0f</td></tr>\n", rows[i].v);
+        shown++;
+    }
+    out(p, "</tbody></table></div>\n");
+    free(rows);
+}
+
 static void
 kmemleak_section(struct page *p, const struct web_dev *d)
 {
@@ -562,6 +627,7 @@ kmemleak_section(struct page *p, const struct web_dev *d)
     outf(p, "<h2>kmemleak</h2>\n<p>%.0f unreferenced objects (%s) at the end of the range, "
             "%+.0f over it.</p>\n",
          lo, b, lo - fo);
+    kmemleak_sites(p, d);
 }
 
 /* One evidence object of the leak JSON as text: "filp slab: growing, 9.1 MiB/day (p 0.001)". */

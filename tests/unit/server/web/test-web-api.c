@@ -57,6 +57,9 @@ static double up_last_down(int i) { return i == N - 1 ? 0 : 1; }
 static double lat(int i) { (void)i; return 0.012; }
 static double filp(int i) { return 20000 + 50.0 * i; }
 static double dentry(int i) { (void)i; return 50000; }
+static double kml(int i) { return 10.0 * i; }
+static double site_a(int i) { return 7.0 * i; }
+static double site_b(int i) { return 2.0 * i; }
 
 static int
 setup(void **state)
@@ -81,6 +84,15 @@ setup(void **state)
     append(st, a, "soak_poll_duration_seconds", lat);
     append(st, a, "node_slabinfo_active_objects{slab=\"filp\"}", filp);
     append(st, a, "node_slabinfo_active_objects{slab=\"dentry\"}", dentry);
+    append(st, a, "soak_kmemleak_unreferenced_objects", kml);
+    append(st, a,
+           "soak_kmemleak_site_objects{caller=\"path_openat+0x48/0xfd0\","
+           "site=\"alloc_empty_file+0x54/0x11c\",type=\"filp\"}",
+           site_a);
+    append(st, a,
+           "soak_kmemleak_site_objects{caller=\"copy_creds+0x2c/0x1c0\","
+           "site=\"prepare_creds+0x24/0x338\",type=\"cred\"}",
+           site_b);
     append(st, b, "node_memory_MemAvailable_bytes", avail);
     append(st, b, "soak_build_info{build=\"6.12.55 <old>\"}", one);
     assert_int_equal(store_commit(st), 0);
@@ -301,6 +313,11 @@ test_pages(void **state)
     assert_non_null(strstr(s, ">filp<"));
     /* filp grew 50 per step over the day: first row of the slab table */
     assert_true(strstr(s, ">filp<") < strstr(s, ">dentry<"));
+    /* kmemleak: the count and the top sites, largest first */
+    assert_non_null(strstr(s, "<h2>kmemleak</h2>"));
+    assert_non_null(strstr(s, "1430 unreferenced objects"));
+    assert_non_null(strstr(s, ">alloc_empty_file+0x54/0x11c<"));
+    assert_true(strstr(s, ">alloc_empty_file+0x54/0x11c<") < strstr(s, ">prepare_creds+0x24/0x338<"));
 
     buf_reset(&h);
     assert_null(run(fx, "/device/rockpis-t/plot/memory.svg", &r, &st, &h));
