@@ -66,36 +66,24 @@ t0=$2
 t1=$3
 "$SOAK" import --db "$work/bench.db" --device bench "$work/bench.om" >/dev/null
 
-# measure NAME CMD...: RUNS runs, each timed on its own (perf_counter around the child,
-# the child's ru_maxrss and CPU time); appends "ms rss_kb cpu_ms" lines to $work/NAME.runs
-measure() {
+# run_once NAME CMD...: one run, timed on its own (perf_counter around the child, the
+# child's ru_maxrss and CPU time); appends "ms rss_kb cpu_ms" to $work/NAME.runs
+run_once() {
     name=$1
     shift
-    : >"$work/$name.runs"
-    "$@" >/dev/null 2>&1 || { echo "plot.sh: $name failed: $*" >&2; return 1; }
-    i=0
-    while [ $i -lt $RUNS ]; do
-        python3 -c '
+    python3 -c '
 import resource, subprocess, sys, time
 t = time.perf_counter()
 subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
 ms = (time.perf_counter() - t) * 1000
 ru = resource.getrusage(resource.RUSAGE_CHILDREN)
 print("%.1f %d %.1f" % (ms, ru.ru_maxrss, (ru.ru_utime + ru.ru_stime) * 1000))
-' "$@" >>"$work/$name.runs" || return 1
-        i=$((i + 1))
-    done
+' "$@" >>"$work/$name.runs"
 }
 
 median() { # FILE COLUMN
     sort -n -k"$2" "$1" | awk -v c="$2" '{ v[NR] = $c } END { print v[int((NR + 1) / 2)] }'
 }
-
-load=$(cut -d' ' -f1-3 /proc/loadavg)
-measure soak "$SOAK" plot --db "$work/bench.db" --device bench --panel memory --no-leak \
-    --from "$t0" --to "$t1" --width $W --height $H -o "$work/soak.png"
-measure soak_leak "$SOAK" plot --db "$work/bench.db" --device bench --panel memory \
-    --from "$t0" --to "$t1" --width $W --height $H -o "$work/soak-leak.png"
 
 have_rrd=0
 if command -v rrdtool >/dev/null 2>&1; then
@@ -104,11 +92,6 @@ if command -v rrdtool >/dev/null 2>&1; then
         DS:total:GAUGE:120:0:U DS:avail:GAUGE:120:0:U DS:free:GAUGE:120:0:U \
         RRA:AVERAGE:0.5:1:$rows RRA:MIN:0.5:1:$rows RRA:MAX:0.5:1:$rows
     xargs -n 500 rrdtool update "$work/mem.rrd" <"$work/rrd-updates"
-    measure rrdtool rrdtool graph "$work/rrd.png" --start "$t0" --end "$t1" \
-        --width $W --height $H --imgformat PNG --base 1024 --title "rock-pi-s memory" \
-        DEF:total="$work/mem.rrd":total:AVERAGE DEF:avail="$work/mem.rrd":avail:AVERAGE \
-        DEF:free="$work/mem.rrd":free:AVERAGE \
-        LINE2:total#8000a0:MemTotal LINE1:avail#1f5fd0:MemAvailable LINE1:free#2a9d2a:MemFree
     have_rrd=1
 fi
 have_gp=0
@@ -122,9 +105,34 @@ set format x '%b %d'
 plot '$work/gnuplot.dat' using 1:2 with lines title 'MemTotal', \
      '' using 1:3 with lines title 'MemAvailable', '' using 1:4 with lines title 'MemFree'
 GP
-    measure gnuplot gnuplot "$work/plot.gp"
     have_gp=1
 fi
+
+# The runs, interleaved (soak, soak with the leak analysis, rrdtool, gnuplot, then again)
+# so that a change in the machine's load hits every tool alike.
+load=$(cut -d' ' -f1-3 /proc/loadavg)
+for tool in soak soak_leak rrdtool gnuplot; do : >"$work/$tool.runs"; done
+i=0
+while [ $i -le $RUNS ]; do
+    # run 0 warms the caches and is not kept
+    run_once soak "$SOAK" plot --db "$work/bench.db" --device bench --panel memory --no-leak \
+        --from "$t0" --to "$t1" --width $W --height $H -o "$work/soak.png"
+    run_once soak_leak "$SOAK" plot --db "$work/bench.db" --device bench --panel memory \
+        --from "$t0" --to "$t1" --width $W --height $H -o "$work/soak-leak.png"
+    if [ $have_rrd = 1 ]; then
+        run_once rrdtool rrdtool graph "$work/rrd.png" --start "$t0" --end "$t1" \
+            --width $W --height $H --imgformat PNG --base 1024 --title "rock-pi-s memory" \
+            DEF:total="$work/mem.rrd":total:AVERAGE DEF:avail="$work/mem.rrd":avail:AVERAGE \
+            DEF:free="$work/mem.rrd":free:AVERAGE \
+            LINE2:total#8000a0:MemTotal LINE1:avail#1f5fd0:MemAvailable LINE1:free#2a9d2a:MemFree
+    fi
+    [ $have_gp = 1 ] && run_once gnuplot gnuplot "$work/plot.gp"
+    if [ $i -eq 0 ]; then
+        for tool in soak soak_leak rrdtool gnuplot; do : >"$work/$tool.runs"; done
+    fi
+    i=$((i + 1))
+done
+[ -s "$work/soak.runs" ] || { echo "plot.sh: soak plot failed" >&2; exit 1; }
 
 # row LABEL NAME: one table line (medians), ratios against rrdtool's medians
 row() {
