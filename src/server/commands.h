@@ -29,6 +29,7 @@ int cmd_kmemleak(int argc, char **argv);
 int cmd_leak(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_query(int argc, char **argv);
+int cmd_retention(int argc, char **argv);
 int cmd_server(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
 int cmd_slab(int argc, char **argv);

@@ -22,6 +22,7 @@ const struct soak_command soak_commands[] = {
     {"leak", cmd_leak, "find kernel memory leaks in a device's boots, with rate and projection"},
     {"plot", cmd_plot, "draw a device's memory, slab, sensors or latency chart as PNG or SVG"},
     {"query", cmd_query, "print one metric of a device as a table, CSV or JSON"},
+    {"retention", cmd_retention, "delete and downsample old samples of every device"},
     {"server", cmd_server, "poll the farm, store samples, derive events, raise alerts"},
     {"sim", cmd_sim, "simulate the story's board farm: history files and live /proc trees"},
     {"slab", cmd_slab, "slabtop -s c from stored data, with growth rates and filp warnings"},

@@ -4,7 +4,7 @@
 . "$SOAK_SRC/tests/integration/t-04x-lib.sh"
 DB="$WORK/farm.db"
 
-for c in import export devices query; do
+for c in import export devices query retention; do
     if "$SOAK" "$c" --help >"$WORK/help" 2>&1 && grep -q "Usage: soak $c" "$WORK/help"; then
         ok "soak $c --help"
     else
@@ -88,6 +88,26 @@ if command -v script >/dev/null 2>&1; then
 else
     ok "progress line on a terminal # SKIP script(1) not installed"
 fi
+
+# Retention: keep 6 h before --now, one sample per 10 min beyond 2 h.
+check "import for retention" "$SOAK" import --db "$WORK/r.db" --device r "$WORK/a.om"
+check "soak retention" "$SOAK" retention --db "$WORK/r.db" --now 1760030000 --keep 6h --downsample-after 2h --step 10m
+"$SOAK" query --db "$WORK/r.db" --device r --metric node_memory_MemAvailable_bytes --csv | tail -n +2 | cut -d. -f1 >"$WORK/r1"
+if python3 -c '
+import sys
+t = [int(x) for x in open(sys.argv[1])]
+assert min(t) >= 1760030000 - 6 * 3600, min(t)
+old = [x for x in t if x < 1760030000 - 2 * 3600]
+new = [x for x in t if x >= 1760030000 - 2 * 3600]
+assert len(new) == 120, len(new)
+assert 23 <= len(old) <= 25, len(old)
+assert len(set(x // 600 for x in old)) == len(old)
+' "$WORK/r1"; then ok "retention dropped and downsampled"; else not_ok "retention dropped and downsampled" "$(wc -l <"$WORK/r1") samples left"; fi
+"$SOAK" retention --db "$WORK/r.db" --now 1760030000 --keep 6h --downsample-after 2h --step 10m
+"$SOAK" query --db "$WORK/r.db" --device r --metric node_memory_MemAvailable_bytes --csv | tail -n +2 | cut -d. -f1 >"$WORK/r2"
+if cmp -s "$WORK/r1" "$WORK/r2"; then ok "retention again changes nothing"; else not_ok "retention again changes nothing"; fi
+"$SOAK" retention --db "$WORK/r.db" --keep 1h --downsample-after 2h --step 10m >/dev/null 2>&1
+expect_eq "retention: downsample-after beyond keep is a usage error" 2 $?
 
 "$SOAK" import --db "$DB" "$WORK/a.om" >/dev/null 2>&1
 expect_eq "usage error: exit 2" 2 $?
