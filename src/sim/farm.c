@@ -20,6 +20,7 @@
 #include "farm.h"
 
 #define DAY_S 86400.0
+#define LEAK_DAILY 0.3 /* the leak's daily swing, fraction of its rate */
 #define HOUR_S 3600.0
 
 /* ---- THE tables ---- */
@@ -574,8 +575,15 @@ eval_memory(const struct farm *f, size_t dev, const struct farm_boot *b, int64_t
         double fr = day_frac(t - 3 * 3600);
         shmem += d->sawtooth_kb * fr;
     }
-    leak = bd->leaks ? d->leak_kb_per_day * u / DAY_S : 0;
-    sunreclaim = d->sunreclaim_kb * ramp + leak;
+    if (bd->leaks) {
+        /* The leak follows activity: +-30 % over the day (the integral of 1 + 0.3 cos). */
+        double w = 2 * M_PI;
+        leak =
+            d->leak_kb_per_day *
+            (u / DAY_S + LEAK_DAILY / w * (sin(w * day_frac(t)) - sin(w * day_frac(b->start_s))));
+    } else
+        leak = 0;
+    sunreclaim = d->sunreclaim_kb * ramp * (1 + 0.004 * n1) + leak;
     sreclaim = d->sreclaim_kb * (0.6 + 0.4 * (1 - exp(-u / (6 * HOUR_S))));
     buffers = d->buffers_kb * (0.3 + 0.7 * (1 - exp(-u / (2 * HOUR_S))));
     cache_floor = cache_floor_kb(total);

@@ -93,9 +93,22 @@ struct sim_opts {
     int have_now;
 };
 
+/* mkdir -p */
 static int
-mkdir_one(const char *p)
+mkdir_one(const char *path)
 {
+    _cleanup_free_ char *p = strdup(path);
+
+    if (!p)
+        return -ENOMEM;
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        if (mkdir(p, 0755) < 0 && errno != EEXIST)
+            return -errno;
+        *s = '/';
+    }
     if (mkdir(p, 0755) < 0 && errno != EEXIST)
         return -errno;
     return 0;
