@@ -27,10 +27,11 @@ sht3x_probe(struct sensor_dev *d)
     uint8_t st[3];
     int r;
 
-    /* Break first: a chip left in periodic mode ignores the soft reset. */
-    r = sht3x_cmd(d, 0x30, 0x93);
-    if (r < 0)
-        return r;
+    /*
+     * Break first: a chip left in periodic mode ignores the soft reset. Its
+     * result is ignored (an absent chip NACKs the reset below anyway).
+     */
+    (void)sht3x_cmd(d, 0x30, 0x93);
     sensor_sleep_us(d->bus, 1000);
     r = sht3x_cmd(d, 0x30, 0xa2);
     if (r < 0)
