@@ -27,6 +27,9 @@ check "... MemAvailable in blue" grep -q 'rgb(12.156863%, *37.254902%, *81.56862
 check "... MemFree in green, dotted" grep -q 'rgb(16.470588%, *61.568627%, *16.470588%)' \
     "$WORK/memory.svg"
 check "... with dash patterns, not only colour" grep -q 'stroke-dasharray' "$WORK/memory.svg"
+check "the memory SVG names its lines in <desc>" \
+    grep -q '<desc>memory: MemTotal, MemAvailable, MemFree' "$WORK/memory.svg"
+check "... and the events" grep -q 'events: .*kernel panic (Nov' "$WORK/memory.svg"
 check "the memory SVG has the 900x400 default size" grep -q 'width="900pt" height="400pt"' \
     "$WORK/memory.svg"
 # The panic and reboot: the kernel-panic mark is a 2 px red line (0xc00000).

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "plot-internal.h"
@@ -30,6 +31,7 @@
 #define MARK_LABEL_GAP 11.0 /* px: closer marks share one label */
 #define MAX_SYMBOLS (PLOT_MAX_SIZE / 90 + 2)
 #define FONT "DejaVu Sans"
+#define SVG_MAX (64 * 1024 * 1024) /* bytes of one SVG held in memory */
 
 static const char *const mark_names[_PLOT_MARK_MAX] = {
     [PLOT_MARK_REBOOT] = "reboot",
@@ -792,7 +794,7 @@ sink_write(void *closure, const unsigned char *data, unsigned int len)
 }
 
 static int
-render_to_sink(const struct plot_figure *fig, enum plot_format fmt, struct sink *s)
+render_surface(const struct plot_figure *fig, enum plot_format fmt, struct sink *s)
 {
     cairo_surface_t *surf;
     cairo_t *cr;
@@ -819,6 +821,123 @@ render_to_sink(const struct plot_figure *fig, enum plot_format fmt, struct sink 
     if (r == 0 && s->err)
         r = s->err;
     cairo_surface_destroy(surf);
+    return r;
+}
+
+/* Append s to b with XML's five special characters escaped. */
+static int
+xml_puts(struct buf *b, const char *s)
+{
+    int r = 0;
+
+    for (; r == 0 && s && *s; s++) {
+        switch (*s) {
+        case '&':
+            r = buf_puts(b, "&amp;");
+            break;
+        case '<':
+            r = buf_puts(b, "&lt;");
+            break;
+        case '>':
+            r = buf_puts(b, "&gt;");
+            break;
+        case '"':
+            r = buf_puts(b, "&quot;");
+            break;
+        case '\'':
+            r = buf_puts(b, "&apos;");
+            break;
+        default:
+            r = buf_putc(b, *s);
+            break;
+        }
+    }
+    return r;
+}
+
+/*
+ * <title> and <desc> for an SVG: cairo draws text as glyph outlines, so the
+ * figure's title, each pane's lines and the marks are also given as text, for
+ * screen readers and for anyone searching the file.
+ */
+static int
+svg_text(const struct plot_figure *f, struct buf *b)
+{
+    int r = buf_puts(b, "\n<title>");
+
+    if (r == 0)
+        r = xml_puts(b, f->title ? f->title : "chart");
+    if (r == 0)
+        r = buf_puts(b, "</title>\n<desc>");
+    for (size_t i = 0; r == 0 && i < f->n_panes; i++) {
+        const struct plot_pane *p = &f->panes[i];
+        if (i)
+            r = buf_puts(b, "; ");
+        if (r == 0)
+            r = xml_puts(b, p->title ? p->title : "pane");
+        if (r == 0)
+            r = buf_puts(b, ":");
+        for (size_t j = 0; r == 0 && j < p->n_lines; j++) {
+            r = buf_puts(b, j ? ", " : " ");
+            if (r == 0)
+                r = xml_puts(b, p->lines[j].label);
+        }
+        for (size_t j = 0; r == 0 && j < p->n_proj; j++) {
+            r = buf_puts(b, ", ");
+            if (r == 0)
+                r = xml_puts(b, p->proj[j].label ? p->proj[j].label : "projection");
+        }
+    }
+    for (size_t k = 0; r == 0 && k < f->n_marks && k < 100; k++) {
+        const struct plot_mark *m = &f->marks[k];
+        char when[32] = "";
+        time_t t = (time_t)(m->t_ms / 1000);
+        struct tm tm;
+
+        if (gmtime_r(&t, &tm) && strftime(when, sizeof(when), "%b %d %H:%M UTC", &tm) == 0)
+            when[0] = '\0';
+        r = buf_puts(b, k ? ", " : "; events: ");
+        if (r == 0)
+            r = xml_puts(b, m->label ? m->label : plot_mark_kind_name(m->kind));
+        if (r == 0)
+            r = buf_printf(b, " (%s)", when);
+    }
+    if (r == 0)
+        r = buf_puts(b, "</desc>\n");
+    return r;
+}
+
+static int
+render_to_sink(const struct plot_figure *fig, enum plot_format fmt, struct sink *s)
+{
+    struct buf svg, text;
+    struct sink inner = {.b = &svg};
+    const char *end;
+    size_t head;
+    int r;
+
+    if (fmt != PLOT_SVG)
+        return render_surface(fig, fmt, s);
+    /* SVG: rendered to memory, then written with <title>/<desc> after the <svg> tag. */
+    buf_init(&svg, SVG_MAX);
+    buf_init(&text, SVG_MAX);
+    r = render_surface(fig, fmt, &inner);
+    if (r == 0)
+        r = svg_text(fig, &text);
+    end = r == 0 ? strstr(buf_str(&svg), "<svg") : NULL;
+    end = end ? strchr(end, '>') : NULL;
+    if (r == 0 && !end)
+        r = -EIO;
+    if (r == 0) {
+        head = (size_t)(end + 1 - svg.data);
+        r = sink_put(s, svg.data, head);
+        if (r == 0)
+            r = sink_put(s, text.data, text.len);
+        if (r == 0)
+            r = sink_put(s, svg.data + head, svg.len - head);
+    }
+    buf_free(&svg);
+    buf_free(&text);
     return r;
 }
 

@@ -145,7 +145,9 @@ _warn_unused_result_ int plot_render_file(const struct plot_figure *fig, const c
 
 /*
  * Render fig into out (appended; out's cap applies: -E2BIG when the image does
- * not fit). 0 or a negative errno.
+ * not fit). 0 or a negative errno. An SVG carries <title> (the figure's title)
+ * and <desc> (the lines of each pane and the marks) as text, since cairo draws
+ * text as glyph outlines.
  */
 _warn_unused_result_ int plot_render_buf(const struct plot_figure *fig, enum plot_format fmt,
                                          struct buf *out);

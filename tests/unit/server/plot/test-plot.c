@@ -354,8 +354,11 @@ test_svg_paths(void **state)
     assert_true(strstr(s, "rgb(0%, 0%, 100%)") || strstr(s, "rgb(0%,0%,100%)"));
     /* the dashed style of MemAvailable */
     assert_non_null(strstr(s, "stroke-dasharray"));
-    /* text is drawn as glyphs */
+    /* text is drawn as glyphs, and given as text in <title> and <desc> */
     assert_non_null(strstr(s, "glyph"));
+    assert_non_null(strstr(s, "<title>svg</title>"));
+    assert_non_null(strstr(s, "<desc>memory: MemTotal, MemAvailable, exhaustion</desc>"));
+    assert_true(strstr(s, "<title>") > strstr(s, "<svg"));
     buf_free(&b);
     free(p);
     free(q);
