@@ -159,6 +159,7 @@ struct sensor_dev {
     char device[SENSOR_PATH_MAX]; /* w1 id, or a sysfs directory (absolute, without root) */
     unsigned model;         /* driver-specific variant (MCP300x channel count, BH1750 MTreg) */
     /* filled by probe */
+    char sysfs_dir[SENSOR_PATH_MAX]; /* hwmon/iio: the node device resolved to (may move) */
     int ready;              /* probe succeeded; a failed read clears it (reset again next time) */
     size_t nchannels;
     struct sensor_sysfs_channel channels[SENSOR_SYSFS_CHANNELS];

@@ -467,7 +467,7 @@ sensor_check(struct sensors *s, struct sensor *x)
     return 0;
 }
 
-/* Is the discovered device the same as a configured one (or inside its directory)? */
+/* Is the discovered device the same as a configured one (or one inside the other)? */
 static int
 same_device(const char *root, const char *configured, const char *found)
 {
@@ -481,7 +481,10 @@ same_device(const char *root, const char *configured, const char *found)
     if (!realpath(a, ra) || !realpath(b, rb))
         return 0;
     l = strlen(ra);
-    return strncmp(ra, rb, l) == 0 && (rb[l] == '\0' || rb[l] == '/');
+    if (strncmp(ra, rb, l) == 0 && (rb[l] == '\0' || rb[l] == '/'))
+        return 1;
+    l = strlen(rb);
+    return strncmp(rb, ra, l) == 0 && ra[l] == '/';
 }
 
 int

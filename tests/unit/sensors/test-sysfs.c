@@ -96,9 +96,12 @@ test_discover(void **state)
     assert_ptr_equal(found[0].driver, &sensor_driver_w1);
     assert_string_equal(found[0].chip, "ds18b20");
     assert_ptr_equal(found[3].driver, &sensor_driver_hwmon);
-    assert_string_equal(found[3].device, "/sys/class/hwmon/hwmon3");
+    /* The bus device path: stable when the driver is rebound and hwmonK changes. */
+    assert_string_equal(found[3].device, "/sys/bus/i2c/devices/1-0038");
     assert_ptr_equal(found[4].driver, &sensor_driver_iio);
-    assert_string_equal(found[4].device, "/sys/bus/iio/devices/iio:device0");
+    assert_string_equal(found[4].device, "/sys/bus/i2c/devices/1-0023");
+    assert_string_equal(found[7].label, "mcp3002@spi0.0");
+    assert_string_equal(found[7].device, "/sys/bus/spi/devices/spi0.0");
     /* A too-small array still reports the total. */
     assert_int_equal(sensor_discover(farm, found, 2), n);
     /* No tree at all: nothing, no error. */
@@ -277,13 +280,60 @@ test_vanishing(void **state)
     (void)rmdir(root);
 }
 
+static void
+mkdirs(const char *root, const char *rel)
+{
+    char p[1024];
+
+    (void)snprintf(p, sizeof(p), "%s/%s", root, rel);
+    for (char *q = p + strlen(root) + 1; *q; q++)
+        if (*q == '/') {
+            *q = '\0';
+            (void)mkdir(p, 0755);
+            *q = '/';
+        }
+    assert_int_equal(mkdir(p, 0755), 0);
+}
+
+static void
+test_rebind(void **state)
+{
+    char root[] = "/tmp/soak-sensors-XXXXXX", dir[1024], a[1100], b[1100], cmd[1200];
+    struct sensors *s;
+
+    (void)state;
+    assert_non_null(mkdtemp(root));
+    mkdirs(root, "sys/bus/i2c/devices/1-0044/hwmon/hwmon1");
+    (void)snprintf(dir, sizeof(dir), "%s/sys/bus/i2c/devices/1-0044", root);
+    write_file(dir, "name", "sht3x\n");
+    (void)snprintf(dir, sizeof(dir), "%s/sys/bus/i2c/devices/1-0044/hwmon/hwmon1", root);
+    write_file(dir, "name", "sht3x\n");
+    write_file(dir, "temp1_input", "21500\n");
+
+    assert_int_equal(sensors_new(&s), 0);
+    assert_int_equal(sensors_configure(s, NULL, "discover", "no"), 0);
+    assert_int_equal(sensors_configure(s, "indoor", "driver", "hwmon"), 0);
+    assert_int_equal(sensors_configure(s, "indoor", "device", "/sys/bus/i2c/devices/1-0044"), 0);
+    assert_int_equal(sensors_prepare(s, root), 0);
+    assert_int_equal(sensors_sample(s, 0), 0);
+    /* rmmod sht3x; modprobe sht3x: the node comes back as hwmon7. */
+    (void)snprintf(a, sizeof(a), "%s/sys/bus/i2c/devices/1-0044/hwmon/hwmon1", root);
+    (void)snprintf(b, sizeof(b), "%s/sys/bus/i2c/devices/1-0044/hwmon/hwmon7", root);
+    assert_int_equal(rename(a, b), 0);
+    assert_int_equal(sensors_sample(s, 0), -ENOENT);
+    assert_int_equal(sensors_sample(s, 0), 0); /* re-probed: found hwmon7 */
+    s = sensors_free(s);
+    (void)snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+    assert_int_equal(system(cmd), 0);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_discover),   cmocka_unit_test(test_zero_config),
         cmocka_unit_test(test_configured_wins), cmocka_unit_test(test_faults),
-        cmocka_unit_test(test_vanishing),
+        cmocka_unit_test(test_vanishing), cmocka_unit_test(test_rebind),
     };
 
     (void)snprintf(farm, sizeof(farm), "%s/tests/fixtures/sysfs/farm", SOAK_SRC);

@@ -13,8 +13,10 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "rootfs.h"
@@ -200,28 +202,38 @@ hwmon_type_of(const char *base, const char **ret_index)
 }
 
 /*
- * A configured device may name the chip's device directory (an i2c device has
- * a `name` file too): use its hwmon/hwmonK when there is one.
+ * Resolve d->device into d->sysfs_dir. A device may name the chip's device
+ * directory (/sys/bus/i2c/devices/1-0044, which has a `name` file of its own):
+ * then its child "<prefix>K" (hwmon/hwmonK, iio:deviceK) is the node, found
+ * again at every probe because K changes when the driver is rebound.
+ * Otherwise the directory is the node itself.
  */
 static int
-hwmon_resolve(struct sensor_dev *d)
+sysfs_resolve(struct sensor_dev *d, const char *subdir, const char *prefix)
 {
     char p[ROOT_PATH_MAX], sub[SENSOR_PATH_MAX + 8];
+    size_t pl = strlen(prefix);
     struct dirent *de;
     DIR *dir;
 
-    if (path_join(sub, sizeof(sub), d->device, "hwmon") < 0 ||
-        root_path(d->root, sub, p, sizeof(p)) < 0)
+    copy_str(d->sysfs_dir, sizeof(d->sysfs_dir), d->device);
+    if (subdir) {
+        if (path_join(sub, sizeof(sub), d->device, subdir) < 0)
+            return -ENAMETOOLONG;
+    } else
+        copy_str(sub, sizeof(sub), d->device);
+    if (root_path(d->root, sub, p, sizeof(p)) < 0)
         return -ENAMETOOLONG;
     dir = opendir(p);
     if (!dir)
-        return 0; /* the directory is the hwmon node itself */
+        return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
     while ((de = readdir(dir))) {
-        if (strncmp(de->d_name, "hwmon", 5) == 0 && de->d_name[5]) {
+        if (strncmp(de->d_name, prefix, pl) == 0 && de->d_name[pl] >= '0' &&
+            de->d_name[pl] <= '9') {
             char full[SENSOR_PATH_MAX];
 
             if (path_join(full, sizeof(full), sub, de->d_name) == 0)
-                copy_str(d->device, sizeof(d->device), full);
+                copy_str(d->sysfs_dir, sizeof(d->sysfs_dir), full);
             break;
         }
     }
@@ -237,14 +249,14 @@ hwmon_probe(struct sensor_dev *d)
     DIR *dir;
     int r;
 
-    r = hwmon_resolve(d);
+    r = sysfs_resolve(d, "hwmon", "hwmon");
     if (r < 0)
         return r;
-    r = read_word(d->root, d->device, "name", name, sizeof(name));
+    r = read_word(d->root, d->sysfs_dir, "name", name, sizeof(name));
     if (r < 0)
         return r;
     copy_str(d->chip, sizeof(d->chip), name);
-    r = root_path(d->root, d->device, p, sizeof(p));
+    r = root_path(d->root, d->sysfs_dir, p, sizeof(p));
     if (r < 0)
         return r;
     dir = opendir(p);
@@ -302,7 +314,7 @@ hwmon_read(struct sensor_dev *d, struct sensor_reading *ret)
         int r;
 
         make_label(file, sizeof(file), c->base, "_", "input");
-        r = read_number(d->root, d->device, file, &v);
+        r = read_number(d->root, d->sysfs_dir, file, &v);
         if (r < 0)
             return r;
         r = sensor_reading_add(&rd, c->quantity, v * hwmon_factor(c->quantity), c->channel);
@@ -398,11 +410,14 @@ iio_probe(struct sensor_dev *d)
     DIR *dir;
     int r;
 
-    r = read_word(d->root, d->device, "name", name, sizeof(name));
+    r = sysfs_resolve(d, NULL, "iio:device");
+    if (r < 0)
+        return r;
+    r = read_word(d->root, d->sysfs_dir, "name", name, sizeof(name));
     if (r < 0)
         return r;
     copy_str(d->chip, sizeof(d->chip), name);
-    r = root_path(d->root, d->device, p, sizeof(p));
+    r = root_path(d->root, d->sysfs_dir, p, sizeof(p));
     if (r < 0)
         return r;
     dir = opendir(p);
@@ -449,7 +464,7 @@ iio_attr(const struct sensor_dev *d, const struct sensor_sysfs_channel *c, const
             return -ENAMETOOLONG;
         memcpy(file, bases[i], a);
         memcpy(file + a, suffix, b + 1);
-        r = read_number(d->root, d->device, file, ret);
+        r = read_number(d->root, d->sysfs_dir, file, ret);
         if (r != -ENOENT)
             return r;
     }
@@ -523,6 +538,31 @@ found_add(struct sensor_found *out, size_t max, size_t *n, const struct sensor_d
 }
 
 static int
+exists(const char *root, const char *path)
+{
+    char p[ROOT_PATH_MAX];
+    struct stat st;
+
+    return root_path(root, path, p, sizeof(p)) == 0 && stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* /sys/bus/<bus>/devices/<dev> when it exists: stable across driver rebinds, unlike hwmonK. */
+static int
+bus_device_path(const char *root, const char *bus, const char *dev, char *out, size_t size)
+{
+    char p[SENSOR_PATH_MAX];
+
+    int n = snprintf(p, sizeof(p), "/sys/bus/%s/devices/%s", bus, dev);
+
+    if (n < 0 || (size_t)n >= sizeof(p))
+        return 0;
+    if (!exists(root, p))
+        return 0;
+    copy_str(out, size, p);
+    return 1;
+}
+
+static int
 discover_hwmon(const char *root, struct sensor_found *out, size_t max, size_t *n)
 {
     char p[ROOT_PATH_MAX];
@@ -552,6 +592,7 @@ discover_hwmon(const char *root, struct sensor_found *out, size_t max, size_t *n
         if (link_base(root, dev, "device", devbase, sizeof(devbase)) < 0)
             continue;
         make_label(label, sizeof(label), name, "@", devbase);
+        (void)bus_device_path(root, subsys, devbase, dev, sizeof(dev));
         found_add(out, max, n, &sensor_driver_hwmon, dev, name, label);
     }
     closedir(dir);
@@ -590,6 +631,8 @@ discover_iio(const char *root, struct sensor_found *out, size_t max, size_t *n)
             continue;
         if (link_parent_base(root, dev, parent, sizeof(parent)) < 0)
             copy_str(parent, sizeof(parent), de->d_name);
+        else if (!bus_device_path(root, "i2c", parent, dev, sizeof(dev)))
+            (void)bus_device_path(root, "spi", parent, dev, sizeof(dev));
         make_label(label, sizeof(label), name, "@", parent);
         found_add(out, max, n, &sensor_driver_iio, dev, name, label);
     }
