@@ -14,13 +14,13 @@
 struct expo_parser {
     struct expo_parse_opts o;
     enum expo_parse_format fmt;
-    struct buf partial;       /* an incomplete line carried to the next feed */
-    char *scratch;            /* unescaped names and values of the current line */
+    struct buf partial; /* an incomplete line carried to the next feed */
+    char *scratch;      /* unescaped names and values of the current line */
     size_t scratch_cap;
-    size_t *name_off;         /* offsets into scratch, max_labels each */
+    size_t *name_off; /* offsets into scratch, max_labels each */
     size_t *val_off;
     struct expo_label *labels;
-    unsigned long line;       /* lines completed */
+    unsigned long line; /* lines completed */
     unsigned long samples;
     unsigned long errline;
     int err;
@@ -133,8 +133,7 @@ parse_label_set(struct cur *c, struct label_sink *k, char *msgbuf, size_t msglen
         for (size_t i = 0; i < k->n; i++) {
             const char *prev = k->scratch + k->name_off[i];
             if (strlen(prev) == nlen && memcmp(prev, nm, nlen) == 0) {
-                (void)snprintf(msgbuf, msglen, "duplicate label '%.*s'", (int)MIN(nlen, 64),
-                               nm);
+                (void)snprintf(msgbuf, msglen, "duplicate label '%.*s'", (int)MIN(nlen, 64), nm);
                 return -EINVAL;
             }
         }
@@ -211,8 +210,7 @@ unterminated_set:
     return -EINVAL;
 }
 
-static int
-fail(struct expo_parser *p, int r, const char *fmt, ...) _printf_(3, 4);
+static int fail(struct expo_parser *p, int r, const char *fmt, ...) _printf_(3, 4);
 
 static int
 fail(struct expo_parser *p, int r, const char *fmt, ...)
@@ -321,8 +319,8 @@ parse_timestamp(struct expo_parser *p, const char *s, size_t n, int64_t *ret)
         return 0;
     }
     if (seconds_to_ms(s, n, &v) < 0)
-        return fail(p, -EINVAL, "bad timestamp '%.*s' (OpenMetrics wants seconds)",
-                    (int)MIN(n, 40), s);
+        return fail(p, -EINVAL, "bad timestamp '%.*s' (OpenMetrics wants seconds)", (int)MIN(n, 40),
+                    s);
     *ret = v;
     return 0;
 }
@@ -332,10 +330,10 @@ static const struct {
     enum metric_type type;
     int om_only;
 } known_types[] = {
-    {"counter", METRIC_COUNTER, 0},   {"gauge", METRIC_GAUGE, 0},
-    {"histogram", METRIC_UNTYPED, 0}, {"summary", METRIC_UNTYPED, 0},
-    {"untyped", METRIC_UNTYPED, 0},   {"unknown", METRIC_UNTYPED, 1},
-    {"stateset", METRIC_UNTYPED, 1},  {"info", METRIC_UNTYPED, 1},
+    {"counter", METRIC_COUNTER, 0},        {"gauge", METRIC_GAUGE, 0},
+    {"histogram", METRIC_UNTYPED, 0},      {"summary", METRIC_UNTYPED, 0},
+    {"untyped", METRIC_UNTYPED, 0},        {"unknown", METRIC_UNTYPED, 1},
+    {"stateset", METRIC_UNTYPED, 1},       {"info", METRIC_UNTYPED, 1},
     {"gaugehistogram", METRIC_UNTYPED, 1},
 };
 
@@ -439,8 +437,8 @@ parse_comment(struct expo_parser *p, const char *l, size_t len)
 static int
 fast_double(const char *s, size_t n, double *ret)
 {
-    static const double pow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8,
-                                   1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+    static const double pow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                   1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
     uint64_t m = 0;
     size_t i = 0;
     int neg = 0, digits = 0, frac = -1;
@@ -532,8 +530,7 @@ parse_sample(struct expo_parser *p, const char *l, size_t len)
         /* Only an OpenMetrics exemplar may follow: " # {labels} value [ts]". */
         if (*c.p != '#' || p->fmt == EXPO_PARSE_PROMETHEUS)
             return fail(p, -EINVAL, "unexpected text '%.*s' after the %s",
-                        (int)MIN((size_t)(c.end - c.p), 20), c.p,
-                        s.has_ts ? "timestamp" : "value");
+                        (int)MIN((size_t)(c.end - c.p), 20), c.p, s.has_ts ? "timestamp" : "value");
     }
     for (size_t i = 0; i < k.n; i++) {
         p->labels[i].name = k.scratch + k.name_off[i];

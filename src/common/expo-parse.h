@@ -34,13 +34,13 @@
 #include "expo.h"
 #include "macro.h"
 
-#define EXPO_PARSE_LINE_MAX (1024 * 1024)  /* default longest line, bytes */
-#define EXPO_PARSE_VALUE_MAX (64 * 1024)   /* default longest label value, bytes (unescaped) */
-#define EXPO_PARSE_LABELS_MAX 64           /* default most labels on one sample */
+#define EXPO_PARSE_LINE_MAX (1024 * 1024) /* default longest line, bytes */
+#define EXPO_PARSE_VALUE_MAX (64 * 1024)  /* default longest label value, bytes (unescaped) */
+#define EXPO_PARSE_LABELS_MAX 64          /* default most labels on one sample */
 
 enum expo_parse_format {
     EXPO_PARSE_AUTO,
-    EXPO_PARSE_PROMETHEUS, /* text 0.0.4, integer millisecond timestamps */
+    EXPO_PARSE_PROMETHEUS,  /* text 0.0.4, integer millisecond timestamps */
     EXPO_PARSE_OPENMETRICS, /* OpenMetrics 1.0, second timestamps, # EOF */
 };
 
@@ -51,8 +51,8 @@ struct expo_parsed_sample {
     size_t n;                        /* number of labels */
     double value;                    /* NaN and +-Inf allowed */
     int has_ts;
-    int64_t ts_ms;                   /* valid when has_ts */
-    unsigned long line;              /* 1-based line number */
+    int64_t ts_ms;      /* valid when has_ts */
+    unsigned long line; /* 1-based line number */
 };
 
 enum expo_directive {
@@ -65,8 +65,8 @@ enum expo_directive {
 struct expo_parsed_family {
     enum expo_directive kind;
     const char *name;
-    const char *text;       /* type name as written, HELP text unescaped, or the unit */
-    enum metric_type type;  /* for TYPE: gauge, counter, else untyped */
+    const char *text;      /* type name as written, HELP text unescaped, or the unit */
+    enum metric_type type; /* for TYPE: gauge, counter, else untyped */
     unsigned long line;
 };
 
@@ -76,11 +76,11 @@ typedef int (*expo_family_fn)(void *ctx, const struct expo_parsed_family *f);
 
 struct expo_parse_opts {
     enum expo_parse_format format;
-    size_t max_line;        /* 0 = EXPO_PARSE_LINE_MAX */
-    size_t max_label_value; /* 0 = EXPO_PARSE_VALUE_MAX */
-    size_t max_labels;      /* 0 = EXPO_PARSE_LABELS_MAX */
-    expo_sample_fn on_sample;   /* may be NULL */
-    expo_family_fn on_family;   /* may be NULL */
+    size_t max_line;          /* 0 = EXPO_PARSE_LINE_MAX */
+    size_t max_label_value;   /* 0 = EXPO_PARSE_VALUE_MAX */
+    size_t max_labels;        /* 0 = EXPO_PARSE_LABELS_MAX */
+    expo_sample_fn on_sample; /* may be NULL */
+    expo_family_fn on_family; /* may be NULL */
     void *ctx;
 };
 

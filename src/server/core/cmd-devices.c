@@ -15,7 +15,8 @@
 static void
 usage(FILE *f)
 {
-    (void)fprintf(f,
+    (void)fprintf(
+        f,
         "Usage: soak devices --db SPEC [--json]\n"
         "\n"
         "List the devices in the store: name, number of series, first and last sample\n"

@@ -22,23 +22,23 @@
 static void
 usage(FILE *f)
 {
-    (void)fprintf(f,
-        "Usage: soak export --db SPEC --device NAME [--from T] [--to T] [-o FILE]\n"
-        "\n"
-        "Write the device's samples as OpenMetrics text (timestamps in seconds with\n"
-        "millisecond precision, '# EOF' at the end) on standard output. `soak import`\n"
-        "reads it back to identical data. Series are grouped by metric name (each under\n"
-        "'# TYPE NAME unknown'), each series in time order.\n"
-        "\n"
-        "Options:\n"
-        "  --db SPEC       sqlite:PATH, a plain PATH, or postgresql://...\n"
-        "  --device NAME   the device\n"
-        "  --from T        first time (inclusive): unix seconds or RFC 3339\n"
-        "  --to T          last time (inclusive): unix seconds or RFC 3339\n"
-        "  -o FILE         write to FILE instead of standard output\n"
-        "  -h, --help      this help\n"
-        "\n"
-        "Exit: 0 written, 1 failure (unknown device, store or write error), 2 usage error.\n");
+    (void)fprintf(
+        f, "Usage: soak export --db SPEC --device NAME [--from T] [--to T] [-o FILE]\n"
+           "\n"
+           "Write the device's samples as OpenMetrics text (timestamps in seconds with\n"
+           "millisecond precision, '# EOF' at the end) on standard output. `soak import`\n"
+           "reads it back to identical data. Series are grouped by metric name (each under\n"
+           "'# TYPE NAME unknown'), each series in time order.\n"
+           "\n"
+           "Options:\n"
+           "  --db SPEC       sqlite:PATH, a plain PATH, or postgresql://...\n"
+           "  --device NAME   the device\n"
+           "  --from T        first time (inclusive): unix seconds or RFC 3339\n"
+           "  --to T          last time (inclusive): unix seconds or RFC 3339\n"
+           "  -o FILE         write to FILE instead of standard output\n"
+           "  -h, --help      this help\n"
+           "\n"
+           "Exit: 0 written, 1 failure (unknown device, store or write error), 2 usage error.\n");
 }
 
 static int

@@ -21,37 +21,37 @@
 #include "store.h"
 #include "storecli.h"
 
-#define IMPORT_READ_SIZE (256 * 1024)       /* bytes per read() */
-#define IMPORT_KEY_MAX (64 * 1024)          /* longest series key accepted, bytes */
-#define IMPORT_PROGRESS_BYTES (8 << 20)     /* files from this size get a progress line */
-#define IMPORT_PROGRESS_EVERY 0.5           /* seconds between progress updates */
+#define IMPORT_READ_SIZE (256 * 1024)   /* bytes per read() */
+#define IMPORT_KEY_MAX (64 * 1024)      /* longest series key accepted, bytes */
+#define IMPORT_PROGRESS_BYTES (8 << 20) /* files from this size get a progress line */
+#define IMPORT_PROGRESS_EVERY 0.5       /* seconds between progress updates */
 
 static void
 usage(FILE *f)
 {
-    (void)fprintf(f,
-        "Usage: soak import --db SPEC --device NAME [OPTIONS] FILE...\n"
-        "\n"
-        "Import samples with timestamps into the store, creating the database and the\n"
-        "device if needed. FILE is OpenMetrics text (timestamps in seconds, ending with\n"
-        "'# EOF') or Prometheus text (timestamps in integer milliseconds); the format is\n"
-        "detected. '-' reads standard input. Samples already stored (same series and time)\n"
-        "are skipped, so importing a file twice adds nothing.\n"
-        "\n"
-        "Each file is one transaction: a malformed file is reported as FILE:LINE: reason\n"
-        "and nothing of it is imported (the other files still are). A sample without a\n"
-        "timestamp is an error.\n"
-        "\n"
-        "Options:\n"
-        "  --db SPEC        sqlite:PATH, a plain PATH, or postgresql://...\n"
-        "  --device NAME    the device the samples belong to\n"
-        "  --format F       auto (default), openmetrics or prometheus\n"
-        "  -q, --quiet      no progress line, no summary\n"
-        "  -h, --help       this help\n"
-        "\n"
-        "A progress line is shown on a terminal for large files; a summary per file follows\n"
-        "(samples read, added, duplicates, series, time range, rate).\n"
-        "Exit: 0 all files imported, 1 a file failed, 2 usage error.\n");
+    (void)fprintf(
+        f, "Usage: soak import --db SPEC --device NAME [OPTIONS] FILE...\n"
+           "\n"
+           "Import samples with timestamps into the store, creating the database and the\n"
+           "device if needed. FILE is OpenMetrics text (timestamps in seconds, ending with\n"
+           "'# EOF') or Prometheus text (timestamps in integer milliseconds); the format is\n"
+           "detected. '-' reads standard input. Samples already stored (same series and time)\n"
+           "are skipped, so importing a file twice adds nothing.\n"
+           "\n"
+           "Each file is one transaction: a malformed file is reported as FILE:LINE: reason\n"
+           "and nothing of it is imported (the other files still are). A sample without a\n"
+           "timestamp is an error.\n"
+           "\n"
+           "Options:\n"
+           "  --db SPEC        sqlite:PATH, a plain PATH, or postgresql://...\n"
+           "  --device NAME    the device the samples belong to\n"
+           "  --format F       auto (default), openmetrics or prometheus\n"
+           "  -q, --quiet      no progress line, no summary\n"
+           "  -h, --help       this help\n"
+           "\n"
+           "A progress line is shown on a terminal for large files; a summary per file follows\n"
+           "(samples read, added, duplicates, series, time range, rate).\n"
+           "Exit: 0 all files imported, 1 a file failed, 2 usage error.\n");
 }
 
 /* A set of 64-bit key hashes, to count distinct series. */
@@ -102,7 +102,7 @@ struct import {
     uint64_t read, added, dups;
     int64_t tmin, tmax;
     uint64_t last_hash;
-    int err;               /* store error from the callback */
+    int err; /* store error from the callback */
     char errmsg[300];
 };
 
@@ -126,8 +126,7 @@ on_sample(void *ctx, const struct expo_parsed_sample *s)
     int r;
 
     if (!s->has_ts) {
-        (void)snprintf(im->errmsg, sizeof(im->errmsg), "sample of '%s' has no timestamp",
-                       s->name);
+        (void)snprintf(im->errmsg, sizeof(im->errmsg), "sample of '%s' has no timestamp", s->name);
         return -EINVAL;
     }
     r = expo_canonical_key(s->name, s->labels, s->n, &im->key);
@@ -239,9 +238,8 @@ import_file(struct import *im, const char *path, enum expo_parse_format fmt, int
         if (progress && now_mono() - last >= IMPORT_PROGRESS_EVERY) {
             last = now_mono();
             if (total > 0)
-                (void)fprintf(stderr, "\r%s: %3d%%  %" PRIu64 " samples  %" PRIu64 " added ",
-                              name, (int)(100.0 * (double)done / (double)total), im->read,
-                              im->added);
+                (void)fprintf(stderr, "\r%s: %3d%%  %" PRIu64 " samples  %" PRIu64 " added ", name,
+                              (int)(100.0 * (double)done / (double)total), im->read, im->added);
             else
                 (void)fprintf(stderr, "\r%s: %" PRIu64 " samples  %" PRIu64 " added ", name,
                               im->read, im->added);
@@ -267,8 +265,8 @@ import_file(struct import *im, const char *path, enum expo_parse_format fmt, int
         (void)fprintf(stderr,
                       "%s: %" PRIu64 " samples read, %" PRIu64 " added, %" PRIu64
                       " duplicates, %zu series, %s%s%s, %.0f samples/s\n",
-                      name, im->read, im->added, im->dups, im->series.n,
-                      im->read ? a : "no data", im->read ? " .. " : "", im->read ? b : "",
+                      name, im->read, im->added, im->dups, im->series.n, im->read ? a : "no data",
+                      im->read ? " .. " : "", im->read ? b : "",
                       dt > 0 ? (double)im->read / dt : 0.0);
     }
     expo_parser_free(p);
@@ -301,12 +299,9 @@ int
 cmd_import(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"db", required_argument, NULL, 'd'},
-        {"device", required_argument, NULL, 'D'},
-        {"format", required_argument, NULL, 'f'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"db", required_argument, NULL, 'd'},     {"device", required_argument, NULL, 'D'},
+        {"format", required_argument, NULL, 'f'}, {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     const char *db = NULL, *device = NULL;
     enum expo_parse_format fmt = EXPO_PARSE_AUTO;

@@ -20,7 +20,8 @@
 static void
 usage(FILE *f)
 {
-    (void)fprintf(f,
+    (void)fprintf(
+        f,
         "Usage: soak query --db SPEC --device NAME --metric M [--from T] [--to T] [--csv|--json]\n"
         "\n"
         "Print the samples of metric M of a device. M is a metric name, optionally with\n"
@@ -99,10 +100,14 @@ int
 cmd_query(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"db", required_argument, NULL, 'd'},   {"device", required_argument, NULL, 'D'},
-        {"metric", required_argument, NULL, 'm'}, {"from", required_argument, NULL, 'f'},
-        {"to", required_argument, NULL, 't'},   {"csv", no_argument, NULL, 'c'},
-        {"json", no_argument, NULL, 'j'},       {"help", no_argument, NULL, 'h'},
+        {"db", required_argument, NULL, 'd'},
+        {"device", required_argument, NULL, 'D'},
+        {"metric", required_argument, NULL, 'm'},
+        {"from", required_argument, NULL, 'f'},
+        {"to", required_argument, NULL, 't'},
+        {"csv", no_argument, NULL, 'c'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *db = NULL, *device = NULL, *metric = NULL;
@@ -116,9 +121,15 @@ cmd_query(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'd': db = optarg; break;
-        case 'D': device = optarg; break;
-        case 'm': metric = optarg; break;
+        case 'd':
+            db = optarg;
+            break;
+        case 'D':
+            device = optarg;
+            break;
+        case 'm':
+            metric = optarg;
+            break;
         case 'f':
         case 't':
             if (storecli_time_parse(optarg, c == 'f' ? &from : &to) < 0) {
@@ -127,8 +138,12 @@ cmd_query(int argc, char **argv)
                 return 2;
             }
             break;
-        case 'c': csv = 1; break;
-        case 'j': json = 1; break;
+        case 'c':
+            csv = 1;
+            break;
+        case 'j':
+            json = 1;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -201,8 +216,8 @@ cmd_query(int argc, char **argv)
             if (json) {
                 json_t *pt = json_array();
                 (void)json_array_append_new(pt, json_real((double)a.s[j].t_ms / 1000.0));
-                (void)json_array_append_new(pt, isfinite(a.s[j].v) ? json_real(a.s[j].v)
-                                                                   : json_null());
+                (void)json_array_append_new(pt,
+                                            isfinite(a.s[j].v) ? json_real(a.s[j].v) : json_null());
                 (void)json_array_append_new(samples, pt);
             } else if (csv) {
                 int64_t t = a.s[j].t_ms;

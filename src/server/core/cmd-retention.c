@@ -17,24 +17,24 @@
 static void
 usage(FILE *f)
 {
-    (void)fprintf(f,
-        "Usage: soak retention --db SPEC [--keep D] [--downsample-after D --step D] [--now T]\n"
-        "\n"
-        "Apply retention to every device of the store: samples older than --keep are\n"
-        "deleted; samples older than --downsample-after are thinned to one per --step (the\n"
-        "last sample of each step, which keeps counters exact). Run it from cron or a timer;\n"
-        "running it again changes nothing. Head rows are compacted into chunks first.\n"
-        "Durations: a number and a unit s, m, h, d or w (90d, 12h, 10m).\n"
-        "\n"
-        "Options:\n"
-        "  --db SPEC                sqlite:PATH, a plain PATH, or postgresql://...\n"
-        "  --keep D                 delete samples older than D (default: keep all)\n"
-        "  --downsample-after D     thin samples older than D ...\n"
-        "  --step D                 ... to one per D\n"
-        "  --now T                  reference time (unix seconds or RFC 3339; default now)\n"
-        "  -h, --help               this help\n"
-        "\n"
-        "Exit: 0 applied, 1 store error, 2 usage error.\n");
+    (void)fprintf(
+        f, "Usage: soak retention --db SPEC [--keep D] [--downsample-after D --step D] [--now T]\n"
+           "\n"
+           "Apply retention to every device of the store: samples older than --keep are\n"
+           "deleted; samples older than --downsample-after are thinned to one per --step (the\n"
+           "last sample of each step, which keeps counters exact). Run it from cron or a timer;\n"
+           "running it again changes nothing. Head rows are compacted into chunks first.\n"
+           "Durations: a number and a unit s, m, h, d or w (90d, 12h, 10m).\n"
+           "\n"
+           "Options:\n"
+           "  --db SPEC                sqlite:PATH, a plain PATH, or postgresql://...\n"
+           "  --keep D                 delete samples older than D (default: keep all)\n"
+           "  --downsample-after D     thin samples older than D ...\n"
+           "  --step D                 ... to one per D\n"
+           "  --now T                  reference time (unix seconds or RFC 3339; default now)\n"
+           "  -h, --help               this help\n"
+           "\n"
+           "Exit: 0 applied, 1 store error, 2 usage error.\n");
 }
 
 /* "90d" -> ms. 0 or -EINVAL. */
@@ -48,12 +48,23 @@ duration_parse(const char *s, int64_t *ret_ms)
     if (n < 2)
         return -EINVAL;
     switch (s[n - 1]) {
-    case 's': mul = 1000; break;
-    case 'm': mul = 60000; break;
-    case 'h': mul = 3600000; break;
-    case 'd': mul = 86400000; break;
-    case 'w': mul = 7 * 86400000LL; break;
-    default: return -EINVAL;
+    case 's':
+        mul = 1000;
+        break;
+    case 'm':
+        mul = 60000;
+        break;
+    case 'h':
+        mul = 3600000;
+        break;
+    case 'd':
+        mul = 86400000;
+        break;
+    case 'w':
+        mul = 7 * 86400000LL;
+        break;
+    default:
+        return -EINVAL;
     }
     if (parse_u64_n(s, n - 1, &v) < 0 || v == 0 || v > (uint64_t)(INT64_MAX / mul))
         return -EINVAL;

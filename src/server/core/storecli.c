@@ -108,8 +108,8 @@ storecli_time_parse(const char *s, int64_t *ret_ms)
     }
     if (*p)
         return -EINVAL;
-    *ret_ms = ((days_from_civil(y, mo, d) * 86400 + hh * 3600 + mi * 60 + ss) - off * 60) * 1000 +
-              ms;
+    *ret_ms =
+        ((days_from_civil(y, mo, d) * 86400 + hh * 3600 + mi * 60 + ss) - off * 60) * 1000 + ms;
     return 0;
 }
 

@@ -59,7 +59,7 @@ zigzag(uint64_t x)
 static uint64_t
 unzigzag(uint64_t x)
 {
-    return (x >> 1) ^ (uint64_t)-(int64_t)(x & 1);
+    return (x >> 1) ^ (uint64_t) - (int64_t)(x & 1);
 }
 
 static size_t

@@ -23,10 +23,10 @@
 #include "buf.h"
 #include "store.h"
 
-#define CHUNK_SAMPLES 480     /* samples per chunk written by compaction (8 h at 1/min) */
-#define CHUNK_BLOB_MAX 3000   /* a chunk that compresses worse is split (bytes) */
+#define CHUNK_SAMPLES 480   /* samples per chunk written by compaction (8 h at 1/min) */
+#define CHUNK_BLOB_MAX 3000 /* a chunk that compresses worse is split (bytes) */
 
-#define CHUNK_ZSTD_LEVEL 9    /* small inputs: a high level costs little */
+#define CHUNK_ZSTD_LEVEL 9 /* small inputs: a high level costs little */
 
 /* Compression contexts and scratch buffers; one per store. */
 struct chunk_codec {

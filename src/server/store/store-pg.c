@@ -67,23 +67,23 @@ static const char *const psql[_P_MAX] = {
                     " first_ms = CASE WHEN first_ms = 0 OR first_ms > $2 THEN $2 ELSE first_ms END,"
                     " last_ms = CASE WHEN last_ms = 0 OR last_ms < $3 THEN $3 ELSE last_ms END,"
                     " gen = gen + 1 WHERE id = $1 RETURNING gen",
-    [P_DEV_REFRESH] =
-        "UPDATE device SET"
-        " first_ms = coalesce(least("
-        "   (SELECT min(c.t_start) FROM chunk c JOIN series s ON c.series_id = s.id"
-        "    WHERE s.device_id = $1),"
-        "   (SELECT min(h.t) FROM head h JOIN series s ON h.series_id = s.id"
-        "    WHERE s.device_id = $1)), 0),"
-        " last_ms = coalesce(greatest("
-        "   (SELECT max(c.t_end) FROM chunk c JOIN series s ON c.series_id = s.id"
-        "    WHERE s.device_id = $1),"
-        "   (SELECT max(h.t) FROM head h JOIN series s ON h.series_id = s.id"
-        "    WHERE s.device_id = $1)), 0)"
-        " WHERE id = $1",
+    [P_DEV_REFRESH] = "UPDATE device SET"
+                      " first_ms = coalesce(least("
+                      "   (SELECT min(c.t_start) FROM chunk c JOIN series s ON c.series_id = s.id"
+                      "    WHERE s.device_id = $1),"
+                      "   (SELECT min(h.t) FROM head h JOIN series s ON h.series_id = s.id"
+                      "    WHERE s.device_id = $1)), 0),"
+                      " last_ms = coalesce(greatest("
+                      "   (SELECT max(c.t_end) FROM chunk c JOIN series s ON c.series_id = s.id"
+                      "    WHERE s.device_id = $1),"
+                      "   (SELECT max(h.t) FROM head h JOIN series s ON h.series_id = s.id"
+                      "    WHERE s.device_id = $1)), 0)"
+                      " WHERE id = $1",
     [P_SER_GET] = "SELECT id FROM series WHERE device_id = $1 AND key = $2",
     [P_SER_ADD] = "INSERT INTO series(device_id, metric, key) VALUES ($1, $2, $3)"
                   " ON CONFLICT (device_id, key) DO NOTHING RETURNING id",
-    [P_SER_LIST] = "SELECT key FROM series WHERE device_id = $1 AND metric = $2 ORDER BY key COLLATE \"C\"",
+    [P_SER_LIST] = "SELECT key FROM series WHERE device_id = $1 AND metric = $2"
+                   " ORDER BY key COLLATE \"C\"",
     [P_SER_LIST_ALL] = "SELECT key FROM series WHERE device_id = $1 ORDER BY key COLLATE \"C\"",
     [P_SER_IDS] = "SELECT id FROM series WHERE device_id = $1 ORDER BY id",
     [P_SER_IDS_ALL] = "SELECT id FROM series ORDER BY id",
@@ -191,8 +191,7 @@ res_err(struct pg_be *b, PGresult *res)
         return -ENOMEM;
     if (strcmp(state, "23505") == 0)
         return -EEXIST;
-    if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
-        strcmp(state, "55P03") == 0)
+    if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 || strcmp(state, "55P03") == 0)
         return -EBUSY;
     if (strncmp(state, "08", 2) == 0)
         return -ECONNRESET;
@@ -624,8 +623,8 @@ pg_series_ids(struct store *st, int64_t dev, store_id_fn fn, void *ctx)
     struct ints v;
     const char *p[1] = {I(&v, 0, dev)};
     int r = 0;
-    PGresult *res = run(BE(st), dev < 0 ? P_SER_IDS_ALL : P_SER_IDS, dev < 0 ? 0 : 1, p, NULL,
-                        NULL, 0, &r);
+    PGresult *res =
+        run(BE(st), dev < 0 ? P_SER_IDS_ALL : P_SER_IDS, dev < 0 ? 0 : 1, p, NULL, NULL, 0, &r);
 
     return res ? ids_result(res, fn, ctx) : r;
 }
@@ -724,12 +723,12 @@ pg_head_series(struct store *st, store_id_fn fn, void *ctx)
 }
 
 static int
-pg_chunk_put(struct store *st, int64_t sid, int64_t t_start, int64_t t_end, size_t n,
-             int64_t step, const void *blob, size_t len, int64_t *ret_id)
+pg_chunk_put(struct store *st, int64_t sid, int64_t t_start, int64_t t_end, size_t n, int64_t step,
+             const void *blob, size_t len, int64_t *ret_id)
 {
     struct ints v;
-    const char *p[6] = {I(&v, 0, sid), I(&v, 1, t_start), I(&v, 2, t_end),
-                        I(&v, 3, (int64_t)n), I(&v, 4, step), blob};
+    const char *p[6] = {I(&v, 0, sid),        I(&v, 1, t_start), I(&v, 2, t_end),
+                        I(&v, 3, (int64_t)n), I(&v, 4, step),    blob};
     const int lens[6] = {0, 0, 0, 0, 0, (int)len};
     const int fmts[6] = {0, 0, 0, 0, 0, 1};
     int r = 0;
@@ -764,8 +763,7 @@ pg_chunk_scan(struct store *st, int64_t sid, int64_t from, int64_t to, int want_
     struct ints v;
     const char *p[3] = {I(&v, 0, sid), I(&v, 1, from), I(&v, 2, to)};
     int r = 0;
-    PGresult *res =
-        run(BE(st), want_blob ? P_CHUNK_SCAN : P_CHUNK_RANGES, 3, p, NULL, NULL, 1, &r);
+    PGresult *res = run(BE(st), want_blob ? P_CHUNK_SCAN : P_CHUNK_RANGES, 3, p, NULL, NULL, 1, &r);
 
     return res ? chunk_result(res, want_blob, fn, ctx) : r;
 }
@@ -795,8 +793,12 @@ pg_event_add(struct store *st, struct store_event *ev)
 {
     struct ints v;
     char val[32];
-    const char *p[6] = {I(&v, 0, ev->device_id), I(&v, 1, ev->t_ms),
-                        store_event_kind_name(ev->kind), ev->subject, ev->detail, NULL};
+    const char *p[6] = {I(&v, 0, ev->device_id),
+                        I(&v, 1, ev->t_ms),
+                        store_event_kind_name(ev->kind),
+                        ev->subject,
+                        ev->detail,
+                        NULL};
     int r = 0;
     PGresult *res;
 
@@ -850,8 +852,7 @@ pg_events(struct store *st, int64_t dev, int64_t from, int64_t to, struct store_
                 e->subject = strdup(PQgetvalue(res, i, 4));
             if (!PQgetisnull(res, i, 5))
                 e->detail = strdup(PQgetvalue(res, i, 5));
-            if ((!PQgetisnull(res, i, 4) && !e->subject) ||
-                (!PQgetisnull(res, i, 5) && !e->detail))
+            if ((!PQgetisnull(res, i, 4) && !e->subject) || (!PQgetisnull(res, i, 5) && !e->detail))
                 r = -ENOMEM;
         }
         n++;

@@ -324,8 +324,8 @@ sq_open(struct store *st, const char *spec, char *err, size_t errlen)
             const char *txt = (const char *)sqlite3_column_text(s, 0);
             if (!txt || parse_u64(txt, &v) < 0 || v > STORE_SCHEMA_VERSION) {
                 sqlite3_finalize(s);
-                (void)snprintf(err, errlen, "%s: schema version %s is newer than this soak's",
-                               path, txt ? txt : "?");
+                (void)snprintf(err, errlen, "%s: schema version %s is newer than this soak's", path,
+                               txt ? txt : "?");
                 store_set_be(st, NULL);
                 r = -EPROTO;
                 goto fail;
@@ -684,8 +684,7 @@ sq_head_get(struct store *st, int64_t sid, int64_t from, int64_t to, int del,
     sqlite3_bind_int64(s, 2, from);
     sqlite3_bind_int64(s, 3, to);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        r = sample_array_push(out, sqlite3_column_int64(s, 0),
-                              bits2d(sqlite3_column_int64(s, 1)));
+        r = sample_array_push(out, sqlite3_column_int64(s, 0), bits2d(sqlite3_column_int64(s, 1)));
         if (r < 0)
             break;
         n++;
@@ -724,8 +723,8 @@ sq_head_series(struct store *st, store_id_fn fn, void *ctx)
 }
 
 static int
-sq_chunk_put(struct store *st, int64_t sid, int64_t t_start, int64_t t_end, size_t n,
-             int64_t step, const void *blob, size_t len, int64_t *ret_id)
+sq_chunk_put(struct store *st, int64_t sid, int64_t t_start, int64_t t_end, size_t n, int64_t step,
+             const void *blob, size_t len, int64_t *ret_id)
 {
     struct sqlite_be *b = BE(st);
     sqlite3_stmt *s;
@@ -858,8 +857,7 @@ sq_events(struct store *st, int64_t dev, int64_t from, int64_t to, struct store_
             .id = sqlite3_column_int64(s, 0),
             .device_id = sqlite3_column_int64(s, 1),
             .t_ms = sqlite3_column_int64(s, 2),
-            .value = sqlite3_column_type(s, 6) == SQLITE_NULL ? NAN
-                                                               : sqlite3_column_double(s, 6),
+            .value = sqlite3_column_type(s, 6) == SQLITE_NULL ? NAN : sqlite3_column_double(s, 6),
         };
         int k = store_event_kind_from_name((const char *)sqlite3_column_text(s, 3));
         if (k < 0)

@@ -28,7 +28,7 @@ struct mseries {
     size_t head_n;            /* rows in the head table */
     struct sample_array pend; /* appended, not yet written; sorted, distinct times */
     int dirty;
-    int stale;                /* another writer touched the device: re-read max_db, head_n */
+    int stale; /* another writer touched the device: re-read max_db, head_n */
     /* Chunk ranges, loaded on the first append that needs a duplicate check. */
     int ranges_loaded;
     struct crange *ranges;
@@ -56,7 +56,7 @@ struct store {
     const struct store_ops *ops;
     void *be;
     int in_txn;
-    int wrote; /* committed samples: compact the head rows on close */
+    int wrote;            /* committed samples: compact the head rows on close */
     struct mseries **tab; /* open addressing by (dev, key) */
     size_t tab_cap, tab_n;
     struct mseries **dirty;
@@ -432,8 +432,8 @@ emit_chunk(void *ctx, const struct sample *smp, size_t n, const void *blob, size
     int64_t id;
     int r;
 
-    r = e->st->ops->chunk_put(e->st, e->s->id, smp[0].t_ms, smp[n - 1].t_ms, n, e->step, blob,
-                              len, &id);
+    r = e->st->ops->chunk_put(e->st, e->s->id, smp[0].t_ms, smp[n - 1].t_ms, n, e->step, blob, len,
+                              &id);
     if (r < 0)
         return set_err(e->st, r, "writing a chunk");
     if (e->s->ranges_loaded)
@@ -515,8 +515,7 @@ flush_series(struct store *st, struct mseries *s, int final, int compact)
 /* ---- duplicate checks ---- */
 
 static int
-range_cb(void *ctx, int64_t id, int64_t t0, int64_t t1, int64_t step, const void *blob,
-         size_t len)
+range_cb(void *ctx, int64_t id, int64_t t0, int64_t t1, int64_t step, const void *blob, size_t len)
 {
     (void)step;
     (void)blob;
@@ -530,8 +529,7 @@ struct dec_ctx {
 };
 
 static int
-decode_cb(void *ctx, int64_t id, int64_t t0, int64_t t1, int64_t step, const void *blob,
-          size_t len)
+decode_cb(void *ctx, int64_t id, int64_t t0, int64_t t1, int64_t step, const void *blob, size_t len)
 {
     struct dec_ctx *d = ctx;
     int r;
@@ -861,7 +859,8 @@ append_in_txn(struct store *st, int64_t dev, const char *key, int64_t t, double 
         r = sample_array_push(&s->pend, t, v);
         if (r < 0)
             return r;
-        memmove(s->pend.s + pos + 1, s->pend.s + pos, (s->pend.n - 1 - pos) * sizeof(struct sample));
+        memmove(s->pend.s + pos + 1, s->pend.s + pos,
+                (s->pend.n - 1 - pos) * sizeof(struct sample));
         s->pend.s[pos].t_ms = t;
         s->pend.s[pos].v = v;
     }
@@ -1141,8 +1140,8 @@ retention_series(struct store *st, int64_t sid, struct ret_ctx *c)
             r = chunk_encode_split(&st->codec, a.s, split, CHUNK_SAMPLES, emit_chunk, &e);
         e.step = 0;
         if (r == 0 && a.n > split)
-            r = chunk_encode_split(&st->codec, a.s + split, a.n - split, CHUNK_SAMPLES,
-                                   emit_chunk, &e);
+            r = chunk_encode_split(&st->codec, a.s + split, a.n - split, CHUNK_SAMPLES, emit_chunk,
+                                   &e);
     }
 out:
     sample_array_free(&a);

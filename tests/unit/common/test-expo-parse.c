@@ -146,8 +146,7 @@ test_openmetrics(void **state)
     buf_free(&c.out);
 
     /* Integer seconds are OpenMetrics when small, and a truncated file is refused. */
-    assert_int_equal(run("x 1 1700000000\n", 100, EXPO_PARSE_AUTO, &c, NULL, NULL, 0, &f),
-                     -EINVAL);
+    assert_int_equal(run("x 1 1700000000\n", 100, EXPO_PARSE_AUTO, &c, NULL, NULL, 0, &f), -EINVAL);
     assert_int_equal(f, EXPO_PARSE_OPENMETRICS);
     buf_free(&c.out);
     /* Forced Prometheus: "# EOF" is only a comment, float timestamps are wrong. */
@@ -338,10 +337,10 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_prometheus),     cmocka_unit_test(test_openmetrics),
-        cmocka_unit_test(test_errors),         cmocka_unit_test(test_long_line),
-        cmocka_unit_test(test_callback_stop),  cmocka_unit_test(test_canonical_key),
-        cmocka_unit_test(test_series_parse),   cmocka_unit_test(test_writer_roundtrip),
+        cmocka_unit_test(test_prometheus),    cmocka_unit_test(test_openmetrics),
+        cmocka_unit_test(test_errors),        cmocka_unit_test(test_long_line),
+        cmocka_unit_test(test_callback_stop), cmocka_unit_test(test_canonical_key),
+        cmocka_unit_test(test_series_parse),  cmocka_unit_test(test_writer_roundtrip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -312,8 +312,11 @@ test_events_state(void **state)
     struct store *st = open_store(*state);
     int64_t d = dev(st, "ev"), d2 = dev(st, "ev2");
     struct store_event e1 = {.device_id = d, .t_ms = T0 + 10, .kind = EVENT_REBOOT, .value = NAN};
-    struct store_event e2 = {.device_id = d, .t_ms = T0, .kind = EVENT_BUILD_CHANGE,
-                             .subject = (char *)"6.17.6", .detail = (char *)"from 6.12.55",
+    struct store_event e2 = {.device_id = d,
+                             .t_ms = T0,
+                             .kind = EVENT_BUILD_CHANGE,
+                             .subject = (char *)"6.17.6",
+                             .detail = (char *)"from 6.12.55",
                              .value = 2};
     struct store_event e3 = {.device_id = d2, .t_ms = T0, .kind = EVENT_OOM_KILL, .value = 1};
     struct store_event_array a = {0};
