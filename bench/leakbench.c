@@ -160,10 +160,10 @@ netdata_fires(const struct tg_trace *t, size_t i)
 }
 
 struct outcome {
-    double soak_h, pl_h, nd_h;     /* first alarm, hours after boot; NAN none */
+    double soak_h, pl_h, nd_h;               /* first alarm, hours after boot; NAN none */
     unsigned soak_false, pl_false, nd_false; /* alarms on healthy traces (evaluations) */
-    unsigned pl_boot;              /* predict_linear alarms 1..6 h after boot (warm-up) */
-    double proj_err;               /* |projected - actual| / remaining, after 1 day */
+    unsigned pl_boot;                        /* predict_linear alarms 1..6 h after boot (warm-up) */
+    double proj_err;                         /* |projected - actual| / remaining, after 1 day */
     double panic_h;
     double ms_per_eval;
 };
@@ -202,8 +202,11 @@ run_one(const struct tg_params *p, struct outcome *o)
     /* soak: every 30 min for two days, then every 6 h (what the server says then). */
     for (int64_t at = boot + H_MS; at <= end;
          at += (at - boot < 2 * DAY_MS) ? H_MS / 2 : 6 * H_MS) {
-        struct leak_input in = {.start_ms = boot, .end_ms = at, .mem_total = t.mem_total,
-                                .series = s.s, .n_series = s.n};
+        struct leak_input in = {.start_ms = boot,
+                                .end_ms = at,
+                                .mem_total = t.mem_total,
+                                .series = s.s,
+                                .n_series = s.n};
         struct leak_result res;
         double t0 = now_ms();
         r = leak_analyze(&in, NULL, &res);
@@ -214,10 +217,10 @@ run_one(const struct tg_params *p, struct outcome *o)
         if (res.leak) {
             if (healthy) {
                 o->soak_false++;
-                (void)fprintf(stderr, "false alarm: %s %.0f MB seed %llu at %.1f h: %s %.0f B/day\n",
-                              tg_pattern_name(p->pattern), p->ram_mb,
-                              (unsigned long long)p->seed, (double)(at - boot) / H_MS, res.signal,
-                              res.rate);
+                (void)fprintf(stderr,
+                              "false alarm: %s %.0f MB seed %llu at %.1f h: %s %.0f B/day\n",
+                              tg_pattern_name(p->pattern), p->ram_mb, (unsigned long long)p->seed,
+                              (double)(at - boot) / H_MS, res.signal, res.rate);
             }
             if (isnan(o->soak_h))
                 o->soak_h = (double)(at - boot) / H_MS;
@@ -228,8 +231,11 @@ run_one(const struct tg_params *p, struct outcome *o)
     }
     /* Projection after one day. */
     if (!healthy && t.panic_ms > boot + DAY_MS) {
-        struct leak_input in = {.start_ms = boot, .end_ms = boot + DAY_MS,
-                                .mem_total = t.mem_total, .series = s.s, .n_series = s.n};
+        struct leak_input in = {.start_ms = boot,
+                                .end_ms = boot + DAY_MS,
+                                .mem_total = t.mem_total,
+                                .series = s.s,
+                                .n_series = s.n};
         struct leak_result res;
         if (leak_analyze(&in, NULL, &res) == 0) {
             if (res.leak && res.exhaustion_ms > 0)
@@ -324,9 +330,12 @@ bench(int seeds, int quick)
             double sh[16], ph[16], nh[16], pe[16], pa[16];
             char a[32], b[32], c[32], d[32], ratio[32], err[32];
             for (int sd = 0; sd < seeds; sd++) {
-                struct tg_params p = {.pattern = TG_LEAK, .ram_mb = rams[ri],
-                                      .leak_per_day = rates[k] * MB, .days = 22,
-                                      .interval_s = 60, .boot_ms = 1764000000000LL,
+                struct tg_params p = {.pattern = TG_LEAK,
+                                      .ram_mb = rams[ri],
+                                      .leak_per_day = rates[k] * MB,
+                                      .days = 22,
+                                      .interval_s = 60,
+                                      .boot_ms = 1764000000000LL,
                                       .seed = 1000 + (uint64_t)sd * 17 + ri * 5 + k};
                 struct outcome o;
                 r = run_one(&p, &o);
@@ -370,8 +379,10 @@ bench(int seeds, int quick)
         for (size_t ri = 0; ri < ARRAY_SIZE(rams); ri++) {
             unsigned sf = 0, pf = 0, nf = 0, pb = 0;
             for (int sd = 0; sd < seeds; sd++) {
-                struct tg_params p = {.pattern = (enum tg_pattern)pat, .ram_mb = rams[ri],
-                                      .days = quick ? 7 : 21, .interval_s = 60,
+                struct tg_params p = {.pattern = (enum tg_pattern)pat,
+                                      .ram_mb = rams[ri],
+                                      .days = quick ? 7 : 21,
+                                      .interval_s = 60,
                                       .boot_ms = 1764000000000LL,
                                       .seed = 5000 + (uint64_t)sd * 31 + (uint64_t)pat * 7 + ri};
                 struct outcome o;
@@ -390,8 +401,12 @@ bench(int seeds, int quick)
         }
     /* Time of one analysis over 22 days of one board. */
     {
-        struct tg_params p = {.pattern = TG_QUIET, .ram_mb = 1024, .days = 22, .interval_s = 60,
-                              .boot_ms = 1764000000000LL, .seed = 9};
+        struct tg_params p = {.pattern = TG_QUIET,
+                              .ram_mb = 1024,
+                              .days = 22,
+                              .interval_s = 60,
+                              .boot_ms = 1764000000000LL,
+                              .seed = 9};
         struct tg_trace t;
         struct tg_series s;
         double times[5];
@@ -404,8 +419,11 @@ bench(int seeds, int quick)
             return r;
         }
         for (int k = 0; k < 5; k++) {
-            struct leak_input in = {.start_ms = p.boot_ms, .end_ms = t.t_ms[t.n - 1],
-                                    .mem_total = t.mem_total, .series = s.s, .n_series = s.n};
+            struct leak_input in = {.start_ms = p.boot_ms,
+                                    .end_ms = t.t_ms[t.n - 1],
+                                    .mem_total = t.mem_total,
+                                    .series = s.s,
+                                    .n_series = s.n};
             struct leak_result res;
             double t0 = now_ms();
             if (leak_analyze(&in, NULL, &res) == 0)
@@ -451,8 +469,12 @@ usage(FILE *f)
 int
 main(int argc, char **argv)
 {
-    struct tg_params p = {.pattern = TG_QUIET, .ram_mb = 256, .days = 1, .interval_s = 60,
-                          .boot_ms = 1764000000000LL, .seed = 1};
+    struct tg_params p = {.pattern = TG_QUIET,
+                          .ram_mb = 256,
+                          .days = 1,
+                          .interval_s = 60,
+                          .boot_ms = 1764000000000LL,
+                          .seed = 1};
     const char *build = "6.12.55", *boot_id = "00000000-0000-4000-8000-000000000001";
     int seeds = 3, quick = 0;
 

@@ -115,11 +115,11 @@ tg_generate(const struct tg_params *p, struct tg_trace *ret)
     struct ar sun_ar, anon_ar, fd_ar, filp_ar, km_ar;
     double ram = p->ram_mb * MB, dt = p->interval_s;
     double frac = p->ram_mb <= 256 ? 0.88 : p->ram_mb <= 1024 ? 0.93 : 0.96;
-    double used0 = 45 * MB + 0.075 * ram;             /* not available after boot */
-    double sun0 = 8 * MB + 0.01 * ram;                /* unreclaimable slab after boot */
+    double used0 = 45 * MB + 0.075 * ram; /* not available after boot */
+    double sun0 = 8 * MB + 0.01 * ram;    /* unreclaimable slab after boot */
     double anon0 = 0.6 * used0;
-    double other = used0 - sun0 - anon0;              /* kernel text, page tables, ... */
-    double step_t = (1.6 + 0.3 * rng_u(&rng)) * DAY;  /* TG_STEP: when */
+    double other = used0 - sun0 - anon0;             /* kernel text, page tables, ... */
+    double step_t = (1.6 + 0.3 * rng_u(&rng)) * DAY; /* TG_STEP: when */
     double burst_end = -1, burst_size = 0;
     size_t cap;
 
@@ -163,8 +163,8 @@ tg_generate(const struct tg_params *p, struct tg_trace *ret)
     ar_init(&km_ar, &rng, 3 * 3600, dt, 200);
 
     for (size_t i = 0; i < cap; i++) {
-        double s = (double)i * dt;                        /* seconds since boot */
-        double w = 1 - exp(-s / 900);                     /* warm-up, 15 min */
+        double s = (double)i * dt;    /* seconds since boot */
+        double w = 1 - exp(-s / 900); /* warm-up, 15 min */
         double leak = p->pattern == TG_LEAK ? p->leak_per_day * s / DAY : 0;
         double sun, anon, shmem = 2 * MB, fds, filp, cached, srec, dentry, km, avail, freem;
         int64_t now_ms = p->boot_ms + (int64_t)(s * 1000);
@@ -269,14 +269,14 @@ tg_series_make(const struct tg_trace *t, int with_slab, struct tg_series *ret)
         s.buf[3][i] = (t->filefd_allocated[i] - t->open_fds[i]) * t->filp_size;
     }
     if (with_slab) {
-        s.s[s.n++] = (struct leak_series){"SUnreclaim", LEAK_SIG_SUNRECLAIM, t->t_ms,
-                                          t->sunreclaim, t->n};
-        s.s[s.n++] = (struct leak_series){"slab filp", LEAK_SIG_SLAB_CACHE, t->t_ms, s.buf[0],
-                                          t->n};
-        s.s[s.n++] = (struct leak_series){"slab kmalloc-192", LEAK_SIG_SLAB_CACHE, t->t_ms,
-                                          s.buf[1], t->n};
-        s.s[s.n++] = (struct leak_series){"filp - open fds", LEAK_SIG_FILP_GAP, t->t_ms,
-                                          s.buf[2], t->n};
+        s.s[s.n++] =
+            (struct leak_series){"SUnreclaim", LEAK_SIG_SUNRECLAIM, t->t_ms, t->sunreclaim, t->n};
+        s.s[s.n++] =
+            (struct leak_series){"slab filp", LEAK_SIG_SLAB_CACHE, t->t_ms, s.buf[0], t->n};
+        s.s[s.n++] =
+            (struct leak_series){"slab kmalloc-192", LEAK_SIG_SLAB_CACHE, t->t_ms, s.buf[1], t->n};
+        s.s[s.n++] =
+            (struct leak_series){"filp - open fds", LEAK_SIG_FILP_GAP, t->t_ms, s.buf[2], t->n};
         s.s[s.n++] = (struct leak_series){"file-nr - open fds", LEAK_SIG_FILEFD_GAP, t->t_ms,
                                           s.buf[3], t->n};
     }

@@ -29,24 +29,24 @@ enum tg_pattern {
 
 struct tg_params {
     enum tg_pattern pattern;
-    double ram_mb;        /* 256, 512, 1024, 4096 */
-    double leak_per_day;  /* bytes/day, TG_LEAK only */
-    double days;          /* length if nothing panics */
-    double interval_s;    /* sample interval */
-    int64_t boot_ms;      /* boot time, ms since the epoch */
+    double ram_mb;       /* 256, 512, 1024, 4096 */
+    double leak_per_day; /* bytes/day, TG_LEAK only */
+    double days;         /* length if nothing panics */
+    double interval_s;   /* sample interval */
+    int64_t boot_ms;     /* boot time, ms since the epoch */
     uint64_t seed;
 };
 
 struct tg_trace {
     size_t n;
     int64_t *t_ms;
-    double mem_total;     /* bytes */
+    double mem_total; /* bytes */
     double *mem_free, *mem_available, *cached, *sunreclaim, *sreclaimable, *anon, *shmem;
     double *filp_objects, *open_fds, *filefd_allocated;
     double *kmalloc192_objects, *dentry_objects;
-    double filp_size;     /* bytes per filp object */
-    double oom_floor;     /* bytes; MemAvailable at or below it = panic */
-    int64_t panic_ms;     /* time of the simulated panic, -1 if none */
+    double filp_size; /* bytes per filp object */
+    double oom_floor; /* bytes; MemAvailable at or below it = panic */
+    int64_t panic_ms; /* time of the simulated panic, -1 if none */
 };
 
 /* Generate a trace. 0 or -ENOMEM / -EINVAL. Free with tg_trace_free(). */
@@ -57,8 +57,6 @@ void tg_trace_free(struct tg_trace *t);
 const char *tg_pattern_name(enum tg_pattern p);
 /* Reverse; -1 when unknown. */
 int tg_pattern_from_name(const char *s);
-
-
 
 #include "leak.h"
 

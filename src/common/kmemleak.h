@@ -33,23 +33,23 @@
 
 #include "macro.h"
 
-#define KMEMLEAK_SYM_MAX 64     /* bytes of one frame symbol kept, with the NUL */
-#define KMEMLEAK_COMM_MAX 24    /* bytes of a comm kept (kernel comm is <= 15) */
-#define KMEMLEAK_FRAMES_MAX 16  /* frames kept per record and per group */
-#define KMEMLEAK_LINE_MAX 512   /* longest line kept; the rest of a longer line is ignored */
+#define KMEMLEAK_SYM_MAX 64    /* bytes of one frame symbol kept, with the NUL */
+#define KMEMLEAK_COMM_MAX 24   /* bytes of a comm kept (kernel comm is <= 15) */
+#define KMEMLEAK_FRAMES_MAX 16 /* frames kept per record and per group */
+#define KMEMLEAK_LINE_MAX 512  /* longest line kept; the rest of a longer line is ignored */
 
 /* One group of unreferenced objects (same backtrace, or same allocation site). */
 struct kmemleak_group {
-    uint64_t key;                 /* crc (has_crc) or a hash of the frames / of site+caller */
-    int has_crc;                  /* key is the kernel's backtrace crc */
-    char site[KMEMLEAK_SYM_MAX];  /* allocation site without offset ("" if none found) */
+    uint64_t key;                  /* crc (has_crc) or a hash of the frames / of site+caller */
+    int has_crc;                   /* key is the kernel's backtrace crc */
+    char site[KMEMLEAK_SYM_MAX];   /* allocation site without offset ("" if none found) */
     char caller[KMEMLEAK_SYM_MAX]; /* the frame after the site, without offset ("" if none) */
-    char comm[KMEMLEAK_COMM_MAX]; /* comm of the first object seen */
+    char comm[KMEMLEAK_COMM_MAX];  /* comm of the first object seen */
     uint64_t objects;
     uint64_t bytes;
-    uint64_t first_jiffies;       /* smallest jiffies seen */
-    uint64_t last_jiffies;        /* largest jiffies seen */
-    unsigned nframes;             /* frames kept in frames[] */
+    uint64_t first_jiffies;                             /* smallest jiffies seen */
+    uint64_t last_jiffies;                              /* largest jiffies seen */
+    unsigned nframes;                                   /* frames kept in frames[] */
     char frames[KMEMLEAK_FRAMES_MAX][KMEMLEAK_SYM_MAX]; /* "sym+0x24/0x338", as printed */
 };
 
@@ -57,8 +57,8 @@ struct kmemleak_group {
 struct kmemleak_table {
     struct kmemleak_group *g; /* cap entries, owned by the caller */
     size_t cap;
-    size_t n;                 /* entries in use */
-    uint64_t other_objects;   /* objects that did not fit (table full) */
+    size_t n;               /* entries in use */
+    uint64_t other_objects; /* objects that did not fit (table full) */
     uint64_t other_bytes;
 };
 
@@ -88,10 +88,10 @@ struct kmemleak_parser {
     struct kmemleak_record rec;
     char line[KMEMLEAK_LINE_MAX];
     size_t line_len;
-    int line_cut;          /* the current line was longer than KMEMLEAK_LINE_MAX */
-    uint64_t objects;      /* records counted */
-    uint64_t bytes;        /* sum of their sizes */
-    uint64_t bad_lines;    /* lines that looked like a record part but did not parse */
+    int line_cut;       /* the current line was longer than KMEMLEAK_LINE_MAX */
+    uint64_t objects;   /* records counted */
+    uint64_t bytes;     /* sum of their sizes */
+    uint64_t bad_lines; /* lines that looked like a record part but did not parse */
     uint64_t first_jiffies;
     uint64_t last_jiffies;
 };

@@ -15,32 +15,30 @@
 void
 leak_params_default(struct leak_params *p)
 {
-    p->warmup_s = 45 * 60;         /* services and caches settle after boot */
-    p->min_bin_s = 600;            /* 10-minute medians */
-    p->min_bins = 8;               /* 80 minutes of data at least */
-    p->alpha = 1e-3;               /* one-sided */
-    p->conf = 0.90;                /* two-sided CI of the rate */
-    p->rate_min = 0.5 * MIB;       /* bytes/day */
-    p->rate_min_frac = 0.01;       /* of MemTotal per 30 days */
-    p->growth_min = 1 * MIB;       /* bytes over the window */
-    p->alone_min_s = DAY_S;        /* one quiet signal alone needs a day */
-    p->noise_k = 3;                /* growth over the window >= k robust sigmas */
+    p->warmup_s = 45 * 60;   /* services and caches settle after boot */
+    p->min_bin_s = 600;      /* 10-minute medians */
+    p->min_bins = 8;         /* 80 minutes of data at least */
+    p->alpha = 1e-3;         /* one-sided */
+    p->conf = 0.90;          /* two-sided CI of the rate */
+    p->rate_min = 0.5 * MIB; /* bytes/day */
+    p->rate_min_frac = 0.01; /* of MemTotal per 30 days */
+    p->growth_min = 1 * MIB; /* bytes over the window */
+    p->alone_min_s = DAY_S;  /* one quiet signal alone needs a day */
+    p->noise_k = 3;          /* growth over the window >= k robust sigmas */
     p->noise_k_avail = 4;
     p->step_ratio = 0.5;
     p->tail_frac = 0.35;
     p->avail_min_s = 2 * DAY_S;
-    p->oom_floor_frac = 0.02;      /* of MemTotal */
-    p->oom_floor_min = 4 * MIB;    /* bytes */
+    p->oom_floor_frac = 0.02;   /* of MemTotal */
+    p->oom_floor_min = 4 * MIB; /* bytes */
 }
 
 const char *
 leak_kind_name(enum leak_kind k)
 {
     static const char *const names[_LEAK_SIG_MAX] = {
-        [LEAK_SIG_SUNRECLAIM] = "sunreclaim",
-        [LEAK_SIG_SLAB_CACHE] = "slab_cache",
-        [LEAK_SIG_FILP_GAP] = "filp_gap",
-        [LEAK_SIG_FILEFD_GAP] = "filefd_gap",
+        [LEAK_SIG_SUNRECLAIM] = "sunreclaim",       [LEAK_SIG_SLAB_CACHE] = "slab_cache",
+        [LEAK_SIG_FILP_GAP] = "filp_gap",           [LEAK_SIG_FILEFD_GAP] = "filefd_gap",
         [LEAK_SIG_MEM_AVAILABLE] = "mem_available",
     };
 
@@ -53,12 +51,40 @@ int
 leak_slab_reclaimable(const char *c)
 {
     static const char *const prefixes[] = {
-        "dentry", "kmalloc-rcl-", "buffer_head", "radix_tree_node", "ext4_", "xfs_",
-        "btrfs_", "f2fs_", "nfs_", "fuse_", "ovl_", "squashfs_", "jbd2_", "mbcache",
-        "shmem_inode_cache", "proc_inode_cache", "sock_inode_cache", "inode_cache",
-        "bdev_cache", "kernfs_node_cache", "ubifs_", "vfat_", "fat_", "isofs_",
-        "nls_", "jffs2_", "erofs_", "tmpfs_", "hugetlbfs_", "debugfs_inode_cache",
-        "tracefs_inode_cache", "sysfs_", "configfs_", "mqueue_inode_cache",
+        "dentry",
+        "kmalloc-rcl-",
+        "buffer_head",
+        "radix_tree_node",
+        "ext4_",
+        "xfs_",
+        "btrfs_",
+        "f2fs_",
+        "nfs_",
+        "fuse_",
+        "ovl_",
+        "squashfs_",
+        "jbd2_",
+        "mbcache",
+        "shmem_inode_cache",
+        "proc_inode_cache",
+        "sock_inode_cache",
+        "inode_cache",
+        "bdev_cache",
+        "kernfs_node_cache",
+        "ubifs_",
+        "vfat_",
+        "fat_",
+        "isofs_",
+        "nls_",
+        "jffs2_",
+        "erofs_",
+        "tmpfs_",
+        "hugetlbfs_",
+        "debugfs_inode_cache",
+        "tracefs_inode_cache",
+        "sysfs_",
+        "configfs_",
+        "mqueue_inode_cache",
     };
 
     for (size_t i = 0; i < ARRAY_SIZE(prefixes); i++)
@@ -87,8 +113,8 @@ struct binned {
 };
 
 static int
-bin_series(const struct leak_series *s, int64_t from_ms, int64_t to_ms,
-           const struct leak_params *p, struct binned *b)
+bin_series(const struct leak_series *s, int64_t from_ms, int64_t to_ms, const struct leak_params *p,
+           struct binned *b)
 {
     size_t i = 0, j;
     double span, width;
@@ -236,8 +262,7 @@ note_add(struct leak_result *r, const char *s)
 }
 
 int
-leak_analyze(const struct leak_input *in, const struct leak_params *params,
-             struct leak_result *ret)
+leak_analyze(const struct leak_input *in, const struct leak_params *params, struct leak_result *ret)
 {
     struct leak_params def;
     const struct leak_params *p = params;

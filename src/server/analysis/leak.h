@@ -49,9 +49,9 @@ struct leak_series {
 };
 
 struct leak_input {
-    int64_t start_ms;   /* segment start: boot time (or the first sample) */
-    int64_t end_ms;     /* analyse samples with t <= end_ms */
-    double mem_total;   /* bytes; NaN when unknown */
+    int64_t start_ms; /* segment start: boot time (or the first sample) */
+    int64_t end_ms;   /* analyse samples with t <= end_ms */
+    double mem_total; /* bytes; NaN when unknown */
     const struct leak_series *series;
     size_t n_series;
 };
@@ -81,32 +81,32 @@ struct leak_evidence {
     enum leak_kind kind;
     size_t bins;
     double bin_s;
-    double rate;          /* bytes/day (for MemAvailable: its fall), NaN if not computed */
+    double rate; /* bytes/day (for MemAvailable: its fall), NaN if not computed */
     double rate_lo, rate_hi;
-    double z;             /* Mann-Kendall Z after the Hamed-Rao correction */
-    double p;             /* its one-sided p */
-    double hr_factor;     /* Hamed-Rao variance factor */
-    int growing;          /* passed every test */
-    const char *why;      /* "growing", "no trend", "too slow", "within noise", "step", "plateau",
-                             "daily cycle", "too little data", "needs 2 days",
-                             "not confirmed by SUnreclaim", "alone, needs a day" */
+    double z;         /* Mann-Kendall Z after the Hamed-Rao correction */
+    double p;         /* its one-sided p */
+    double hr_factor; /* Hamed-Rao variance factor */
+    int growing;      /* passed every test */
+    const char *why;  /* "growing", "no trend", "too slow", "within noise", "step", "plateau",
+                         "daily cycle", "too little data", "needs 2 days",
+                         "not confirmed by SUnreclaim", "alone, needs a day" */
 };
 
 struct leak_result {
-    int judged;            /* 0: not enough data to say anything (see note) */
+    int judged; /* 0: not enough data to say anything (see note) */
     int leak;
     char signal[LEAK_NAME_MAX]; /* the signal whose rate is reported ("" when no leak) */
-    double rate;           /* bytes/day, NaN when no leak */
+    double rate;                /* bytes/day, NaN when no leak */
     double rate_lo, rate_hi;
-    double mem_available;  /* last binned MemAvailable, bytes; NaN if unknown */
-    double mem_available0; /* first binned MemAvailable after warm-up, bytes; NaN if unknown */
-    int64_t last_ms;       /* time of the last MemAvailable bin (projection origin) */
-    double oom_floor;      /* bytes */
-    int64_t exhaustion_ms; /* projected time MemAvailable reaches the floor; -1 if none */
-    double hours;          /* hours of data analysed (after warm-up) */
+    double mem_available;     /* last binned MemAvailable, bytes; NaN if unknown */
+    double mem_available0;    /* first binned MemAvailable after warm-up, bytes; NaN if unknown */
+    int64_t last_ms;          /* time of the last MemAvailable bin (projection origin) */
+    double oom_floor;         /* bytes */
+    int64_t exhaustion_ms;    /* projected time MemAvailable reaches the floor; -1 if none */
+    double hours;             /* hours of data analysed (after warm-up) */
     struct leak_evidence *ev; /* n_ev entries, owned; free with leak_result_done() */
     size_t n_ev;
-    char note[192];        /* what could not be judged, "" if nothing */
+    char note[192]; /* what could not be judged, "" if nothing */
 };
 
 /* The defaults (documented in ANALYSIS.md). */

@@ -229,8 +229,8 @@ hamed_rao_factor(const double *t, const double *y, size_t n, double slope)
 }
 
 int
-trend_mann_kendall(const double *t, const double *y, size_t n, double tie_eps,
-                   double detrend_slope, struct trend_mk *ret)
+trend_mann_kendall(const double *t, const double *y, size_t n, double tie_eps, double detrend_slope,
+                   struct trend_mk *ret)
 {
     double s = 0, nn = (double)n, var, factor = 1;
     double *scratch;

@@ -87,8 +87,8 @@ _warn_unused_result_ int trend_ols(const double *t, const double *y, size_t n, d
  * minimising the sum of squared deviations from each side's mean.
  * Writes the SSE and the split index. 0 or -EINVAL (n < 2 * min_seg).
  */
-_warn_unused_result_ int trend_step_sse(const double *y, size_t n, size_t min_seg,
-                                        double *ret_sse, size_t *ret_k);
+_warn_unused_result_ int trend_step_sse(const double *y, size_t n, size_t min_seg, double *ret_sse,
+                                        size_t *ret_k);
 
 /*
  * Differences y(t) - y(t - lag_s) for every point that has an earlier point

@@ -15,7 +15,7 @@ void
 verdict_params_default(struct verdict_params *p)
 {
     memset(p, 0, sizeof(*p));
-    p->min_hours = 3;           /* the leak needs about this much */
+    p->min_hours = 3; /* the leak needs about this much */
     p->poll_ok_min = 0.98;
     p->outage_max_s = 600;
     p->latency_factor = 2;
@@ -31,7 +31,7 @@ verdict_status_name(enum verdict_status s)
 const char *
 verdict_outcome_name(enum verdict_outcome o)
 {
-    return o == VERDICT_OUTCOME_PASS ? "pass"
+    return o == VERDICT_OUTCOME_PASS   ? "pass"
            : o == VERDICT_OUTCOME_FAIL ? "fail"
                                        : "not enough data";
 }
@@ -59,8 +59,8 @@ verdict_stats_done(struct verdict_stats *s)
     s->n_sensors = s->n_ifaces = 0;
 }
 
-static _printf_(4, 5) void
-rule(struct verdict_result *r, const char *name, enum verdict_status st, const char *fmt, ...)
+static _printf_(4, 5) void rule(struct verdict_result *r, const char *name, enum verdict_status st,
+                                const char *fmt, ...)
 {
     struct verdict_rule *x;
     va_list ap;
@@ -112,8 +112,8 @@ leak_rule(const struct verdict_stats *c, const struct verdict_params *p, struct 
     int w;
 
     if (!c->leak) {
-        rule(r, "leak", VERDICT_PASS, "no kernel memory leak found in %u boot(s), %.1f h",
-             c->boots, c->hours);
+        rule(r, "leak", VERDICT_PASS, "no kernel memory leak found in %u boot(s), %.1f h", c->boots,
+             c->hours);
         return;
     }
     w = snprintf(text, sizeof(text), "leak in %s: %.1f MB/day (90 %% CI %.1f..%.1f)",
@@ -187,8 +187,8 @@ verdict_judge(const struct verdict_stats *c, const struct verdict_stats *b,
     leak_rule(c, p, r);
 
     if (b) {
-        missing_list(b->sensors_up, b->n_sensors, c->sensors_up, c->n_sensors, list,
-                     sizeof(list), &nmiss);
+        missing_list(b->sensors_up, b->n_sensors, c->sensors_up, c->n_sensors, list, sizeof(list),
+                     &nmiss);
         if (nmiss)
             rule(r, "sensors", VERDICT_FAIL, "%zu of %zu sensor(s) that read on %s do not: %s",
                  nmiss, b->n_sensors, p->baseline ? p->baseline : "the baseline", list);
@@ -214,8 +214,7 @@ verdict_judge(const struct verdict_stats *c, const struct verdict_stats *b,
             rule(r, "worse", VERDICT_INFO, "agent RSS %.1f MB (baseline %.1f MB)",
                  c->agent_rss / MIB, b->agent_rss / MIB);
         if (isfinite(c->load1) && isfinite(b->load1) && c->load1 > 1.5 * b->load1 + 0.2)
-            rule(r, "worse", VERDICT_INFO, "load1 median %.2f (baseline %.2f)", c->load1,
-                 b->load1);
+            rule(r, "worse", VERDICT_INFO, "load1 median %.2f (baseline %.2f)", c->load1, b->load1);
     } else {
         rule(r, "baseline", VERDICT_INFO,
              "no baseline build: sensors, interfaces and latency not compared");

@@ -46,21 +46,21 @@ struct verdict_stats {
     double hours;           /* hours of data */
     double polls, polls_ok; /* soak_poll_up samples and those == 1 */
     double longest_outage_s;
-    unsigned boots;         /* boots of the build */
+    unsigned boots; /* boots of the build */
     unsigned unexpected_reboots;
     unsigned panics;
     double oom_kills;
-    int leak;               /* 1 when a boot of this build leaks */
+    int leak;                           /* 1 when a boot of this build leaks */
     double leak_rate, leak_lo, leak_hi; /* bytes/day */
     char leak_signal[96];
-    int64_t exhaustion_ms;  /* -1 none */
-    double mem_total, mem_available0; /* for projections; NaN unknown */
-    double board_ram;       /* bytes of RAM of the board measured; NaN: guess */
-    double latency_p95_s;   /* NaN unknown */
-    double agent_rss, load1; /* medians, NaN unknown */
+    int64_t exhaustion_ms;               /* -1 none */
+    double mem_total, mem_available0;    /* for projections; NaN unknown */
+    double board_ram;                    /* bytes of RAM of the board measured; NaN: guess */
+    double latency_p95_s;                /* NaN unknown */
+    double agent_rss, load1;             /* medians, NaN unknown */
     char *sensors_up[VERDICT_NAMES_MAX]; /* names that read (up == 1) at least once; owned */
     size_t n_sensors;
-    char *ifaces_up[VERDICT_NAMES_MAX];  /* interfaces up at least once; owned */
+    char *ifaces_up[VERDICT_NAMES_MAX]; /* interfaces up at least once; owned */
     size_t n_ifaces;
 };
 
@@ -77,14 +77,14 @@ struct verdict_result {
 };
 
 struct verdict_params {
-    double min_hours;        /* less data: not enough */
-    double poll_ok_min;      /* ratio */
+    double min_hours;   /* less data: not enough */
+    double poll_ok_min; /* ratio */
     double outage_max_s;
-    double latency_factor;   /* fail above factor x baseline p95 ... */
-    double latency_add_s;    /* ... and baseline + this */
-    const char *build;       /* names used in the text */
+    double latency_factor; /* fail above factor x baseline p95 ... */
+    double latency_add_s;  /* ... and baseline + this */
+    const char *build;     /* names used in the text */
     const char *baseline;
-    const char *model;       /* "rock-pi-s"; may be NULL */
+    const char *model;         /* "rock-pi-s"; may be NULL */
     const uint64_t *ram_sizes; /* bytes */
     size_t n_ram_sizes;
 };

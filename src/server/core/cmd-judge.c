@@ -23,34 +23,34 @@ static void
 usage(FILE *f)
 {
     (void)fprintf(f,
-        "Usage: soak judge --db SPEC --device NAME --build B --hours H [--baseline A]\n"
-        "                  [--ram 256M,512M]\n"
-        "\n"
-        "Judge the first H hours of build B on a device, for `git bisect run`\n"
-        "(see contrib/bisect/soak-bisect-run.sh): the same rules as soak verdict.\n"
-        "A failure seen before H hours is final; a pass needs H hours of data.\n"
-        "\n"
-        "Options:\n"
-        "  --db SPEC        sqlite:PATH, PATH or postgresql://...\n"
-        "  --device NAME    the device\n"
-        "  --build B        the build under test\n"
-        "  --hours H        hours of the build's data to judge (e.g. 6)\n"
-        "  --baseline A     the build to compare with (default: the one before B)\n"
-        "  --ram LIST       RAM sizes for the projection text\n"
-        "  -h, --help       this help\n"
-        "\n"
-        "Exit: 0 good, 1 bad, 125 skip (too little data, unreachable, unknown build),\n"
-        "128 usage or store error (git bisect stops).\n");
+                  "Usage: soak judge --db SPEC --device NAME --build B --hours H [--baseline A]\n"
+                  "                  [--ram 256M,512M]\n"
+                  "\n"
+                  "Judge the first H hours of build B on a device, for `git bisect run`\n"
+                  "(see contrib/bisect/soak-bisect-run.sh): the same rules as soak verdict.\n"
+                  "A failure seen before H hours is final; a pass needs H hours of data.\n"
+                  "\n"
+                  "Options:\n"
+                  "  --db SPEC        sqlite:PATH, PATH or postgresql://...\n"
+                  "  --device NAME    the device\n"
+                  "  --build B        the build under test\n"
+                  "  --hours H        hours of the build's data to judge (e.g. 6)\n"
+                  "  --baseline A     the build to compare with (default: the one before B)\n"
+                  "  --ram LIST       RAM sizes for the projection text\n"
+                  "  -h, --help       this help\n"
+                  "\n"
+                  "Exit: 0 good, 1 bad, 125 skip (too little data, unreachable, unknown build),\n"
+                  "128 usage or store error (git bisect stops).\n");
 }
 
 int
 cmd_judge(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"db", required_argument, NULL, 'd'},     {"device", required_argument, NULL, 'n'},
-        {"build", required_argument, NULL, 'b'},  {"baseline", required_argument, NULL, 'B'},
-        {"hours", required_argument, NULL, 'H'},  {"ram", required_argument, NULL, 'r'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"db", required_argument, NULL, 'd'},    {"device", required_argument, NULL, 'n'},
+        {"build", required_argument, NULL, 'b'}, {"baseline", required_argument, NULL, 'B'},
+        {"hours", required_argument, NULL, 'H'}, {"ram", required_argument, NULL, 'r'},
+        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
     };
     const char *db = NULL, *device = NULL, *build = NULL, *baseline = NULL;
     uint64_t ram[8];
@@ -65,10 +65,18 @@ cmd_judge(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'd': db = optarg; break;
-        case 'n': device = optarg; break;
-        case 'b': build = optarg; break;
-        case 'B': baseline = optarg; break;
+        case 'd':
+            db = optarg;
+            break;
+        case 'n':
+            device = optarg;
+            break;
+        case 'b':
+            build = optarg;
+            break;
+        case 'B':
+            baseline = optarg;
+            break;
         case 'H':
             if (parse_double(optarg, &hours) < 0 || !(hours > 0) || hours > 24 * 365) {
                 log_warnx("judge: bad --hours '%s'", optarg);
@@ -82,8 +90,12 @@ cmd_judge(int argc, char **argv)
                 return 128;
             }
             break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 128;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 128;
         }
     }
     if (!db || !device || !build || isnan(hours) || optind != argc) {

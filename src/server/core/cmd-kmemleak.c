@@ -20,7 +20,8 @@
 static void
 usage(FILE *f)
 {
-    (void)fprintf(f,
+    (void)fprintf(
+        f,
         "Usage: soak kmemleak [FILE|-] [--json] [--top N]\n"
         "       soak kmemleak --diff OLD NEW [--json] [--top N]\n"
         "\n"
@@ -116,8 +117,7 @@ describe(const struct kmemleak_group *g, int64_t count, char *out, size_t len)
 
     fmt_count(num, (uint64_t)(count < 0 ? -count : count));
     if (!g->site[0])
-        (void)snprintf(out, len, "%s%s objects with no allocation site", count < 0 ? "-" : "",
-                       num);
+        (void)snprintf(out, len, "%s%s objects with no allocation site", count < 0 ? "-" : "", num);
     else if (g->caller[0])
         (void)snprintf(out, len, "%s%s %s from %s via %s", count < 0 ? "-" : "", num,
                        type ? type : "objects", g->caller, g->site);
@@ -186,8 +186,8 @@ print_one(const struct report *rep, size_t top, int json)
     }
     fmt_count(num, rep->p.objects);
     fmt_count(bytes, rep->p.bytes);
-    (void)printf("%s unreferenced objects, %s bytes, %zu allocation sites, %zu backtraces\n",
-                 num, bytes, rep->bs.n, rep->bt.n);
+    (void)printf("%s unreferenced objects, %s bytes, %zu allocation sites, %zu backtraces\n", num,
+                 bytes, rep->bs.n, rep->bt.n);
     if (rep->p.bad_lines)
         (void)printf("(%llu lines did not parse and were skipped)\n",
                      (unsigned long long)rep->p.bad_lines);
@@ -240,7 +240,7 @@ print_diff(const struct report *old, const struct report *new, size_t top, int j
     for (size_t i = 0; i < new->bs.n; i++) {
         const struct kmemleak_group *o = kmemleak_table_find(&old->bs, new->bs.g[i].key);
         d[n++] = (struct delta){&new->bs.g[i],
-                                (int64_t)new->bs.g[i].objects - (int64_t)(o ? o->objects : 0)};
+                                (int64_t) new->bs.g[i].objects - (int64_t)(o ? o->objects : 0)};
     }
     for (size_t i = 0; i < old->bs.n; i++)
         if (!kmemleak_table_find(&new->bs, old->bs.g[i].key))
@@ -255,7 +255,7 @@ print_diff(const struct report *old, const struct report *new, size_t top, int j
             return -ENOMEM;
         }
         (void)json_object_set_new(o, "objects_old", json_integer((json_int_t)old->p.objects));
-        (void)json_object_set_new(o, "objects_new", json_integer((json_int_t)new->p.objects));
+        (void)json_object_set_new(o, "objects_new", json_integer((json_int_t) new->p.objects));
         for (size_t i = 0; i < n && i < top; i++)
             if (d[i].d > 0)
                 (void)json_array_append_new(arr, group_json(d[i].g, 0, d[i].d, 1));
@@ -284,8 +284,10 @@ int
 cmd_kmemleak(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"json", no_argument, NULL, 'j'},      {"top", required_argument, NULL, 't'},
-        {"diff", no_argument, NULL, 'D'},      {"help", no_argument, NULL, 'h'},
+        {"json", no_argument, NULL, 'j'},
+        {"top", required_argument, NULL, 't'},
+        {"diff", no_argument, NULL, 'D'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct report a = {0}, b = {0};
@@ -295,16 +297,24 @@ cmd_kmemleak(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'j': json = 1; break;
-        case 'D': diff = 1; break;
+        case 'j':
+            json = 1;
+            break;
+        case 'D':
+            diff = 1;
+            break;
         case 't':
             if (parse_u64(optarg, &top) < 0 || top == 0 || top > GROUPS_MAX) {
                 log_warnx("kmemleak: bad --top '%s' (1..%d)", optarg, GROUPS_MAX);
                 return 2;
             }
             break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (diff) {

@@ -17,37 +17,38 @@
 static void
 usage(FILE *f)
 {
-    (void)fprintf(f,
-        "Usage: soak leak --db SPEC --device NAME [--at T] [--json]\n"
-        "\n"
-        "Look for a kernel memory leak in every boot of a device, oldest first: trend\n"
-        "tests (Mann-Kendall with an autocorrelation correction, Theil-Sen rate with a\n"
-        "90 %% CI) on unreclaimable slab, single slab caches, the gap between filp objects\n"
-        "or file-nr and open descriptors, then MemAvailable; one-time steps, plateaus and\n"
-        "daily cycles are not leaks. For a leak: the rate in bytes/day, its CI, the\n"
-        "evidence and when MemAvailable would reach the OOM point.\n"
-        "\n"
-        "Options:\n"
-        "  --db SPEC       sqlite:PATH, PATH or postgresql://...\n"
-        "  --device NAME   the device\n"
-        "  --at T          use only data up to T (UNIX seconds): what the\n"
-        "                  analysis would have said then (default: everything)\n"
-        "  --json          JSON: {\"device\", \"segments\": [{\"build\", \"boot_time\", \"start\",\n"
-        "                  \"end\", \"leak\", \"signal\", \"rate_bytes_per_day\", \"rate_ci\",\n"
-        "                  \"exhaustion_time\", \"evidence\": [...]}]}\n"
-        "  -h, --help      this help\n"
-        "\n"
-        "Exit: 0 no leak in the newest boot, 1 leak in the newest boot (or a store\n"
-        "error), 2 usage error or unknown device.\n");
+    (void)fprintf(
+        f, "Usage: soak leak --db SPEC --device NAME [--at T] [--json]\n"
+           "\n"
+           "Look for a kernel memory leak in every boot of a device, oldest first: trend\n"
+           "tests (Mann-Kendall with an autocorrelation correction, Theil-Sen rate with a\n"
+           "90 %% CI) on unreclaimable slab, single slab caches, the gap between filp objects\n"
+           "or file-nr and open descriptors, then MemAvailable; one-time steps, plateaus and\n"
+           "daily cycles are not leaks. For a leak: the rate in bytes/day, its CI, the\n"
+           "evidence and when MemAvailable would reach the OOM point.\n"
+           "\n"
+           "Options:\n"
+           "  --db SPEC       sqlite:PATH, PATH or postgresql://...\n"
+           "  --device NAME   the device\n"
+           "  --at T          use only data up to T (UNIX seconds): what the\n"
+           "                  analysis would have said then (default: everything)\n"
+           "  --json          JSON: {\"device\", \"segments\": [{\"build\", \"boot_time\", "
+           "\"start\",\n"
+           "                  \"end\", \"leak\", \"signal\", \"rate_bytes_per_day\", \"rate_ci\",\n"
+           "                  \"exhaustion_time\", \"evidence\": [...]}]}\n"
+           "  -h, --help      this help\n"
+           "\n"
+           "Exit: 0 no leak in the newest boot, 1 leak in the newest boot (or a store\n"
+           "error), 2 usage error or unknown device.\n");
 }
 
 int
 cmd_leak(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"db", required_argument, NULL, 'd'},   {"device", required_argument, NULL, 'n'},
-        {"at", required_argument, NULL, 'a'},   {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
+        {"db", required_argument, NULL, 'd'}, {"device", required_argument, NULL, 'n'},
+        {"at", required_argument, NULL, 'a'}, {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},     {NULL, 0, NULL, 0},
     };
     const char *db = NULL, *device = NULL;
     int64_t at = INT64_MAX;
@@ -59,17 +60,27 @@ cmd_leak(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'd': db = optarg; break;
-        case 'n': device = optarg; break;
+        case 'd':
+            db = optarg;
+            break;
+        case 'n':
+            device = optarg;
+            break;
         case 'a':
             if (judge_parse_time(optarg, &at) < 0) {
                 log_warnx("leak: bad --at '%s' (UNIX seconds)", optarg);
                 return 2;
             }
             break;
-        case 'j': json = 1; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'j':
+            json = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (!db || !device || optind != argc) {

@@ -19,26 +19,27 @@
 static void
 usage(FILE *f)
 {
-    (void)fprintf(f,
-        "Usage: soak slab --db SPEC --device NAME [--at T] [--top N] [--json]\n"
-        "\n"
-        "The slab caches of a device's newest boot by size (slabtop -s c) with each\n"
-        "cache's growth rate over the boot (Theil-Sen on 10-minute medians). Flags the\n"
-        "signs of a struct file leak: filp the largest cache, and filp objects far\n"
-        "above the open descriptors (soak_open_fds).\n"
-        "\n"
-        "Options:\n"
-        "  --db SPEC       sqlite:PATH, PATH or postgresql://...\n"
-        "  --device NAME   the device\n"
-        "  --at T          use only data up to T (UNIX seconds)\n"
-        "  --top N         caches shown (default 15)\n"
-        "  --json          JSON: {\"device\", \"caches\": [{\"name\", \"objects\", \"object_size\",\n"
-        "                  \"bytes\", \"bytes_per_day\", \"objects_per_day\"}], \"open_fds\",\n"
-        "                  \"filefd_allocated\", \"filp_on_top\", \"filp_gap\"}\n"
-        "  -h, --help      this help\n"
-        "\n"
-        "Exit: 0 ok, 1 store error or a filp warning, 2 usage error, unknown device or\n"
-        "no slab data (slabinfo needs root on the board).\n");
+    (void)fprintf(
+        f, "Usage: soak slab --db SPEC --device NAME [--at T] [--top N] [--json]\n"
+           "\n"
+           "The slab caches of a device's newest boot by size (slabtop -s c) with each\n"
+           "cache's growth rate over the boot (Theil-Sen on 10-minute medians). Flags the\n"
+           "signs of a struct file leak: filp the largest cache, and filp objects far\n"
+           "above the open descriptors (soak_open_fds).\n"
+           "\n"
+           "Options:\n"
+           "  --db SPEC       sqlite:PATH, PATH or postgresql://...\n"
+           "  --device NAME   the device\n"
+           "  --at T          use only data up to T (UNIX seconds)\n"
+           "  --top N         caches shown (default 15)\n"
+           "  --json          JSON: {\"device\", \"caches\": [{\"name\", \"objects\", "
+           "\"object_size\",\n"
+           "                  \"bytes\", \"bytes_per_day\", \"objects_per_day\"}], \"open_fds\",\n"
+           "                  \"filefd_allocated\", \"filp_on_top\", \"filp_gap\"}\n"
+           "  -h, --help      this help\n"
+           "\n"
+           "Exit: 0 ok, 1 store error or a filp warning, 2 usage error, unknown device or\n"
+           "no slab data (slabinfo needs root on the board).\n");
 }
 
 static json_t *
@@ -51,9 +52,12 @@ int
 cmd_slab(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"db", required_argument, NULL, 'd'},  {"device", required_argument, NULL, 'n'},
-        {"at", required_argument, NULL, 'a'},  {"top", required_argument, NULL, 't'},
-        {"json", no_argument, NULL, 'j'},      {"help", no_argument, NULL, 'h'},
+        {"db", required_argument, NULL, 'd'},
+        {"device", required_argument, NULL, 'n'},
+        {"at", required_argument, NULL, 'a'},
+        {"top", required_argument, NULL, 't'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *db = NULL, *device = NULL;
@@ -67,8 +71,12 @@ cmd_slab(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'd': db = optarg; break;
-        case 'n': device = optarg; break;
+        case 'd':
+            db = optarg;
+            break;
+        case 'n':
+            device = optarg;
+            break;
         case 'a':
             if (judge_parse_time(optarg, &at) < 0) {
                 log_warnx("slab: bad --at '%s'", optarg);
@@ -81,9 +89,15 @@ cmd_slab(int argc, char **argv)
                 return 2;
             }
             break;
-        case 'j': json = 1; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'j':
+            json = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (!db || !device || optind != argc) {

@@ -19,7 +19,8 @@
 static void
 usage(FILE *f)
 {
-    (void)fprintf(f,
+    (void)fprintf(
+        f,
         "Usage: soak verdict --db SPEC [--device NAME] --build B [--baseline A] [--json]\n"
         "                    [--config farm.conf] [--ram 256M,512M] [--at T]\n"
         "\n"
@@ -39,7 +40,8 @@ usage(FILE *f)
         "  --ram LIST       RAM sizes the board is sold with, e.g. 256M,512M (overrides)\n"
         "  --at T           use only data up to T (UNIX seconds)\n"
         "  --json           JSON: {\"build\", \"devices\": [{\"device\", \"build\", \"baseline\",\n"
-        "                   \"result\", \"exit\", \"reasons\": [{\"rule\", \"status\", \"text\"}]}]}\n"
+        "                   \"result\", \"exit\", \"reasons\": [{\"rule\", \"status\", "
+        "\"text\"}]}]}\n"
         "  -h, --help       this help\n"
         "\n"
         "Exit: 0 pass, 1 fail (on any device), 2 not enough data, usage error or unknown\n"
@@ -50,11 +52,11 @@ int
 cmd_verdict(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"db", required_argument, NULL, 'd'},      {"device", required_argument, NULL, 'n'},
-        {"build", required_argument, NULL, 'b'},   {"baseline", required_argument, NULL, 'B'},
-        {"config", required_argument, NULL, 'c'},  {"ram", required_argument, NULL, 'r'},
-        {"at", required_argument, NULL, 'a'},      {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+        {"db", required_argument, NULL, 'd'},     {"device", required_argument, NULL, 'n'},
+        {"build", required_argument, NULL, 'b'},  {"baseline", required_argument, NULL, 'B'},
+        {"config", required_argument, NULL, 'c'}, {"ram", required_argument, NULL, 'r'},
+        {"at", required_argument, NULL, 'a'},     {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     const char *db = NULL, *device = NULL, *build = NULL, *baseline = NULL, *config = NULL;
     uint64_t ram[FARM_RAM_SIZES_MAX];
@@ -69,11 +71,21 @@ cmd_verdict(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'd': db = optarg; break;
-        case 'n': device = optarg; break;
-        case 'b': build = optarg; break;
-        case 'B': baseline = optarg; break;
-        case 'c': config = optarg; break;
+        case 'd':
+            db = optarg;
+            break;
+        case 'n':
+            device = optarg;
+            break;
+        case 'b':
+            build = optarg;
+            break;
+        case 'B':
+            baseline = optarg;
+            break;
+        case 'c':
+            config = optarg;
+            break;
         case 'r':
             n_ram = judge_parse_ram_list(optarg, ram, FARM_RAM_SIZES_MAX);
             if (n_ram < 0) {
@@ -87,9 +99,15 @@ cmd_verdict(int argc, char **argv)
                 return 2;
             }
             break;
-        case 'j': json = 1; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'j':
+            json = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (!db || !build || optind != argc) {

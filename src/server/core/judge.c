@@ -13,9 +13,9 @@
 #include "trend.h"
 
 #define MIB (1024.0 * 1024.0)
-#define BOOT_JITTER_S 60            /* boot time moving more than this = new boot */
-#define JOIN_TOL_MS 2000            /* samples of one scrape are joined within this */
-#define CACHES_KEEP 6               /* slab caches analysed besides filp */
+#define BOOT_JITTER_S 60              /* boot time moving more than this = new boot */
+#define JOIN_TOL_MS 2000              /* samples of one scrape are joined within this */
+#define CACHES_KEEP 6                 /* slab caches analysed besides filp */
 #define SCREEN_MS (2 * 3600 * 1000LL) /* windows used to pick the caches to analyse */
 
 static char *
@@ -39,8 +39,7 @@ read_key(struct store *st, int64_t dev, const char *key, int64_t from, int64_t t
 
 /* Read the single series `metric` (no labels) or, failing that, its first series. */
 static int
-read_metric(struct store *st, int64_t dev, const char *metric, int64_t to,
-            struct sample_array *out)
+read_metric(struct store *st, int64_t dev, const char *metric, int64_t to, struct sample_array *out)
 {
     char **keys = NULL;
     int r = store_series(st, dev, metric, &keys);
@@ -115,8 +114,7 @@ count_in(const struct sample_array *a, int64_t from, int64_t to)
 
 /* Split the device's history into boots and name each boot's build. */
 static int
-load_segments(struct store *st, int64_t dev, int64_t at, struct judge_segment **ret,
-              size_t *ret_n)
+load_segments(struct store *st, int64_t dev, int64_t at, struct judge_segment **ret, size_t *ret_n)
 {
     struct sample_array bt = {0};
     struct judge_segment *seg = NULL;
@@ -322,9 +320,9 @@ window_median(const struct sample_array *a, int64_t from, int64_t to)
 }
 
 struct cache_pick {
-    char *key;     /* active objects (or bytes) key */
+    char *key; /* active objects (or bytes) key */
     char *slab;
-    double size;   /* object size, 1 when the key is already bytes */
+    double size; /* object size, 1 when the key is already bytes */
     double bytes, growth;
 };
 
@@ -443,8 +441,11 @@ pick_caches(struct store *st, int64_t dev, int64_t seg_start, int64_t seg_end, i
                 goto out;
             }
             p = nv;
-            p[n] = (struct cache_pick){.key = strdup(keys[k]), .slab = slab, .size = size,
-                                       .bytes = lv * size, .growth = (lv - ev) * size};
+            p[n] = (struct cache_pick){.key = strdup(keys[k]),
+                                       .slab = slab,
+                                       .size = size,
+                                       .bytes = lv * size,
+                                       .growth = (lv - ev) * size};
             n++;
         }
         sample_array_free(&early);
@@ -597,10 +598,12 @@ analyze_segment(const struct signals *g, struct judge_segment *seg)
     if (!ls)
         return -ENOMEM;
     for (size_t i = 0; i < g->n; i++)
-        ls[i] = (struct leak_series){g->s[i].name, g->s[i].kind, g->s[i].t, g->s[i].v,
-                                     g->s[i].n};
-    in = (struct leak_input){.start_ms = seg->boot_ms, .end_ms = seg->end_ms,
-                             .mem_total = g->mem_total, .series = ls, .n_series = g->n};
+        ls[i] = (struct leak_series){g->s[i].name, g->s[i].kind, g->s[i].t, g->s[i].v, g->s[i].n};
+    in = (struct leak_input){.start_ms = seg->boot_ms,
+                             .end_ms = seg->end_ms,
+                             .mem_total = g->mem_total,
+                             .series = ls,
+                             .n_series = g->n};
     /* A boot time in the future of the first sample is clock trouble: trust the samples. */
     if (in.start_ms > seg->start_ms || in.start_ms < seg->start_ms - 400LL * 86400 * 1000)
         in.start_ms = seg->start_ms;
@@ -679,8 +682,7 @@ judge_leak_json(const struct judge_leak *j)
             return NULL;
         }
         (void)json_object_set_new(o, "build", s->build ? json_string(s->build) : json_null());
-        (void)json_object_set_new(o, "boot_id",
-                                  s->boot_id ? json_string(s->boot_id) : json_null());
+        (void)json_object_set_new(o, "boot_id", s->boot_id ? json_string(s->boot_id) : json_null());
         (void)json_object_set_new(o, "boot_time", json_integer(s->boot_ms / 1000));
         (void)json_object_set_new(o, "start", json_integer(s->start_ms / 1000));
         (void)json_object_set_new(o, "end", json_integer(s->end_ms / 1000));
@@ -762,8 +764,9 @@ judge_leak_print(FILE *f, const struct judge_leak *j)
                           l->rate / MIB, l->rate_lo / MIB, l->rate_hi / MIB);
             if (l->exhaustion_ms > 0) {
                 fmt_time(c, l->exhaustion_ms);
-                (void)fprintf(f, "  memory exhausted at %s (%.1f days after the last sample,"
-                                 " %.0f MB available)\n",
+                (void)fprintf(f,
+                              "  memory exhausted at %s (%.1f days after the last sample,"
+                              " %.0f MB available)\n",
                               c, (double)(l->exhaustion_ms - l->last_ms) / 86400e3,
                               l->mem_available / MIB);
             }
@@ -867,8 +870,8 @@ counter_growth(struct store *st, int64_t dev, const char *metric, int64_t from, 
 }
 
 static int
-median_metric(struct store *st, int64_t dev, const char *metric, int64_t from, int64_t to,
-              double q, double *ret)
+median_metric(struct store *st, int64_t dev, const char *metric, int64_t from, int64_t to, double q,
+              double *ret)
 {
     struct sample_array a = {0};
     char **keys = NULL;
@@ -1042,8 +1045,8 @@ build_stats(struct store *st, int64_t dev, const struct judge_leak *j, const cha
             }
         }
         if (down_since >= 0 && up.n)
-            s->longest_outage_s =
-                fmax(s->longest_outage_s, (double)(MIN(to, up.s[up.n - 1].t_ms) - down_since) / 1e3);
+            s->longest_outage_s = fmax(s->longest_outage_s,
+                                       (double)(MIN(to, up.s[up.n - 1].t_ms) - down_since) / 1e3);
     }
     r = median_metric(st, dev, "soak_poll_duration_seconds", from, to, 0.95, &s->latency_p95_s);
     if (r == 0)
@@ -1051,8 +1054,7 @@ build_stats(struct store *st, int64_t dev, const struct judge_leak *j, const cha
     if (r == 0)
         r = median_metric(st, dev, "node_load1", from, to, 0.5, &s->load1);
     if (r == 0)
-        r = names_up(st, dev, "soak_sensor_up", "sensor", from, to, s->sensors_up,
-                     &s->n_sensors);
+        r = names_up(st, dev, "soak_sensor_up", "sensor", from, to, s->sensors_up, &s->n_sensors);
     if (r == 0)
         r = names_up(st, dev, "node_network_up", "device", from, to, s->ifaces_up, &s->n_ifaces);
 out:
@@ -1166,10 +1168,9 @@ judge_verdict_json(const struct judge_verdict *v)
     (void)json_object_set_new(o, "reasons", reasons);
     if (v->cand.leak) {
         (void)json_object_set_new(o, "leak_rate_bytes_per_day", json_real(v->cand.leak_rate));
-        (void)json_object_set_new(o, "exhaustion_time",
-                                  v->cand.exhaustion_ms > 0
-                                      ? json_integer(v->cand.exhaustion_ms / 1000)
-                                      : json_null());
+        (void)json_object_set_new(
+            o, "exhaustion_time",
+            v->cand.exhaustion_ms > 0 ? json_integer(v->cand.exhaustion_ms / 1000) : json_null());
     }
     return o;
 }

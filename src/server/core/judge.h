@@ -24,18 +24,18 @@
 #include "verdict.h"
 
 struct judge_segment {
-    char *build;        /* NULL when no soak_build_info was seen */
-    char *boot_id;      /* NULL when unknown */
-    int64_t boot_ms;    /* boot time (or the first sample when unknown) */
-    int64_t start_ms;   /* first sample of the boot */
-    int64_t end_ms;     /* last sample of the boot (<= at) */
-    int analyzed;       /* leak holds a result */
+    char *build;      /* NULL when no soak_build_info was seen */
+    char *boot_id;    /* NULL when unknown */
+    int64_t boot_ms;  /* boot time (or the first sample when unknown) */
+    int64_t start_ms; /* first sample of the boot */
+    int64_t end_ms;   /* last sample of the boot (<= at) */
+    int analyzed;     /* leak holds a result */
     struct leak_result leak;
 };
 
 struct judge_leak {
     char *device;
-    double mem_total;   /* bytes, newest; NaN when unknown */
+    double mem_total;          /* bytes, newest; NaN when unknown */
     struct judge_segment *seg; /* oldest first */
     size_t n;
 };
@@ -56,17 +56,17 @@ void judge_leak_print(FILE *f, const struct judge_leak *j);
 
 /* What a verdict needs beyond the store. */
 struct judge_verdict_opts {
-    const char *baseline;     /* NULL: the build that ran before the candidate on the device */
+    const char *baseline;      /* NULL: the build that ran before the candidate on the device */
     const uint64_t *ram_sizes; /* RAM sizes the board is sold with (bytes), for projections */
     size_t n_ram_sizes;
-    const char *model;        /* board model for the text ("rock-pi-s"); may be NULL */
-    int64_t at_ms;            /* use data up to here (INT64_MAX: everything) */
+    const char *model; /* board model for the text ("rock-pi-s"); may be NULL */
+    int64_t at_ms;     /* use data up to here (INT64_MAX: everything) */
 };
 
 struct judge_verdict {
     char *device;
     char *build;
-    char *baseline;           /* NULL when none was found */
+    char *baseline; /* NULL when none was found */
     struct verdict_stats cand, base;
     struct verdict_result res;
 };
@@ -80,32 +80,32 @@ _warn_unused_result_ int judge_verdict(struct store *st, const char *device, con
                                        struct judge_verdict *ret);
 void judge_verdict_free(struct judge_verdict *v);
 
-/* {"device", "build", "baseline", "result": "pass|fail|not enough data", "exit", "reasons": [...]} */
+/* {"device", "build", "baseline", "result": "pass|fail|not enough data", "exit", "reasons": [...]}
+ */
 json_t *judge_verdict_json(const struct judge_verdict *v);
 void judge_verdict_print(FILE *f, const struct judge_verdict *v);
 
 /* Names of the devices that ran build (NULL-terminated, free with store_strv_free()). */
-_warn_unused_result_ int judge_devices_with_build(struct store *st, const char *build,
-                                                  char ***ret);
+_warn_unused_result_ int judge_devices_with_build(struct store *st, const char *build, char ***ret);
 
 /* One slab cache as `soak slab` shows it. */
 struct judge_slab {
     char name[64];
-    double objects;        /* newest active objects */
-    double obj_size;       /* bytes */
-    double bytes;          /* objects * obj_size */
-    double rate;           /* bytes/day over the newest boot (Theil-Sen), NaN if unknown */
-    double obj_rate;       /* objects/day */
+    double objects;  /* newest active objects */
+    double obj_size; /* bytes */
+    double bytes;    /* objects * obj_size */
+    double rate;     /* bytes/day over the newest boot (Theil-Sen), NaN if unknown */
+    double obj_rate; /* objects/day */
 };
 
 struct judge_slab_view {
-    struct judge_slab *c;  /* sorted by bytes, largest first */
+    struct judge_slab *c; /* sorted by bytes, largest first */
     size_t n;
-    double open_fds;       /* newest soak_open_fds, NaN when unknown */
-    double filefd;         /* newest node_filefd_allocated, NaN when unknown */
-    double hours;          /* length of the newest boot analysed */
-    int filp_on_top;       /* the story's first sign */
-    int filp_gap;          /* filp objects far above open descriptors (>= 10x and +10000) */
+    double open_fds; /* newest soak_open_fds, NaN when unknown */
+    double filefd;   /* newest node_filefd_allocated, NaN when unknown */
+    double hours;    /* length of the newest boot analysed */
+    int filp_on_top; /* the story's first sign */
+    int filp_gap;    /* filp objects far above open descriptors (>= 10x and +10000) */
 };
 
 _warn_unused_result_ int judge_slab_load(struct store *st, const char *device, int64_t at_ms,
@@ -114,13 +114,13 @@ void judge_slab_free(struct judge_slab_view *v);
 
 /* What the alert loop needs about the newest boot of a device. */
 struct judge_alert_state {
-    int judged;               /* the newest boot had enough data */
-    int leak;                 /* leak_suspected should be firing */
-    int exhaustion;           /* exhaustion within exhaustion_days should be firing */
-    double rate;              /* bytes/day, NaN when no leak */
-    int64_t exhaustion_ms;    /* -1 when none */
-    char leak_summary[256];   /* "leak in SUnreclaim: 25.1 MB/day (build 6.17.6)", "" */
-    char exh_summary[256];    /* "memory exhausted in 4.2 days (...)", "" */
+    int judged;             /* the newest boot had enough data */
+    int leak;               /* leak_suspected should be firing */
+    int exhaustion;         /* exhaustion within exhaustion_days should be firing */
+    double rate;            /* bytes/day, NaN when no leak */
+    int64_t exhaustion_ms;  /* -1 when none */
+    char leak_summary[256]; /* "leak in SUnreclaim: 25.1 MB/day (build 6.17.6)", "" */
+    char exh_summary[256];  /* "memory exhausted in 4.2 days (...)", "" */
 };
 
 /*

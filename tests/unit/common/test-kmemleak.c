@@ -65,14 +65,13 @@ static const char old_format[] =
     "    [<0000000071d9ef63>] tcp_send_fin+0x7a/0x2f0\n";
 
 /* A variant with bare "sym+off/len" frames and a typed object header. */
-static const char bare_frames[] =
-    "unreferenced object (percpu) 0xffff800012345678 (size 64):\n"
-    "  comm \"Web Content\", pid 9, jiffies 100\n"
-    "  backtrace (crc deadbeef):\n"
-    "    kmemleak_alloc_percpu+0x40/0x80\n"
-    "    pcpu_alloc_noprof+0x300/0x900\n"
-    "    alloc_vfsmnt+0x90/0x1c0\n"
-    "    clone_mnt+0x30/0x300\n";
+static const char bare_frames[] = "unreferenced object (percpu) 0xffff800012345678 (size 64):\n"
+                                  "  comm \"Web Content\", pid 9, jiffies 100\n"
+                                  "  backtrace (crc deadbeef):\n"
+                                  "    kmemleak_alloc_percpu+0x40/0x80\n"
+                                  "    pcpu_alloc_noprof+0x300/0x900\n"
+                                  "    alloc_vfsmnt+0x90/0x1c0\n"
+                                  "    clone_mnt+0x30/0x300\n";
 
 static uint64_t
 parse_all(const char *text, size_t chunk, struct kmemleak_table *bt, struct kmemleak_table *bs,
@@ -221,7 +220,8 @@ test_garbage_and_long_lines(void **state)
     kmemleak_parser_init(&p, &bt, NULL);
     assert_int_equal(kmemleak_parser_feed(&p, big, strlen(big)), 0);
     assert_int_equal(kmemleak_parser_feed(&p, "\nunreferenced object 0x1 (size x):\n", 36), 0);
-    assert_int_equal(kmemleak_parser_feed(&p, "  comm \"a\", pid q\n  backtrace (crc zz):\n", 40), 0);
+    assert_int_equal(kmemleak_parser_feed(&p, "  comm \"a\", pid q\n  backtrace (crc zz):\n", 40),
+                     0);
     assert_int_equal(kmemleak_parser_finish(&p), 1);
     assert_int_equal(p.bad_lines, 3);
     assert_int_equal(bt.n, 1);

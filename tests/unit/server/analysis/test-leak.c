@@ -30,8 +30,11 @@ analyze_at(const struct tg_trace *t, int with_slab, int64_t at_ms, struct leak_r
     int r;
 
     assert_int_equal(tg_series_make(t, with_slab, &s), 0);
-    in = (struct leak_input){.start_ms = BOOT, .end_ms = at_ms, .mem_total = t->mem_total,
-                             .series = s.s, .n_series = s.n};
+    in = (struct leak_input){.start_ms = BOOT,
+                             .end_ms = at_ms,
+                             .mem_total = t->mem_total,
+                             .series = s.s,
+                             .n_series = s.n};
     r = leak_analyze(&in, NULL, res);
     tg_series_free(&s);
     return r;
@@ -40,8 +43,13 @@ analyze_at(const struct tg_trace *t, int with_slab, int64_t at_ms, struct leak_r
 static void
 gen(enum tg_pattern p, double ram, double rate, double days, uint64_t seed, struct tg_trace *t)
 {
-    struct tg_params tp = {.pattern = p, .ram_mb = ram, .leak_per_day = rate, .days = days,
-                           .interval_s = 60, .boot_ms = BOOT, .seed = seed};
+    struct tg_params tp = {.pattern = p,
+                           .ram_mb = ram,
+                           .leak_per_day = rate,
+                           .days = days,
+                           .interval_s = 60,
+                           .boot_ms = BOOT,
+                           .seed = seed};
     assert_int_equal(tg_generate(&tp, t), 0);
 }
 
@@ -116,8 +124,8 @@ test_healthy_patterns_stay_quiet(void **state)
                 assert_int_equal(analyze_at(&t, 1, BOOT + at_h[k] * H, &r), 0);
                 if (r.leak)
                     fail_msg("%s %g MB at %lld h: leak called (%s, %.0f B/day)",
-                             tg_pattern_name((enum tg_pattern)p), rams[ri],
-                             (long long)at_h[k], r.signal, r.rate);
+                             tg_pattern_name((enum tg_pattern)p), rams[ri], (long long)at_h[k],
+                             r.signal, r.rate);
                 assert_true(r.judged);
                 leak_result_done(&r);
             }
@@ -168,8 +176,11 @@ test_step_and_plateau_shapes(void **state)
     int64_t t[200];
     double y[200];
     struct leak_series s = {"SUnreclaim", LEAK_SIG_SUNRECLAIM, t, y, 200};
-    struct leak_input in = {.start_ms = 0, .end_ms = 200 * 600000LL, .mem_total = 230 * MB,
-                            .series = &s, .n_series = 1};
+    struct leak_input in = {.start_ms = 0,
+                            .end_ms = 200 * 600000LL,
+                            .mem_total = 230 * MB,
+                            .series = &s,
+                            .n_series = 1};
     struct leak_params p;
     struct leak_result r;
 
@@ -239,8 +250,11 @@ test_gaps_duplicates_nan(void **state)
     }
     t.n = w;
     assert_int_equal(tg_series_make(&t, 1, &s), 0);
-    in = (struct leak_input){.start_ms = BOOT, .end_ms = BOOT + 5 * H, .mem_total = t.mem_total,
-                             .series = s.s, .n_series = s.n};
+    in = (struct leak_input){.start_ms = BOOT,
+                             .end_ms = BOOT + 5 * H,
+                             .mem_total = t.mem_total,
+                             .series = s.s,
+                             .n_series = s.n};
     assert_int_equal(leak_analyze(&in, NULL, &r), 0);
     assert_true(r.leak);
     assert_true(r.rate > 15 * MB && r.rate < 40 * MB);

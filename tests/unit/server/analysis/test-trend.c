@@ -48,15 +48,15 @@ test_mann_kendall(void **state)
     (void)state;
     assert_int_equal(trend_mann_kendall(NULL, y1, 5, 0, NAN, &mk), 0);
     assert_true(fabs(mk.s - 10) < EPS);
-    assert_true(fabs(mk.var - 50.0 / 3.0) < EPS);    /* 5*4*15/18 */
+    assert_true(fabs(mk.var - 50.0 / 3.0) < EPS); /* 5*4*15/18 */
     assert_true(fabs(mk.z - 9 / sqrt(50.0 / 3.0)) < EPS);
     assert_true(fabs(mk.tau - 1) < EPS);
     assert_true(fabs(mk.factor - 1) < EPS);
-    assert_true(mk.p_up < 0.02 && mk.p_up > 0.01);      /* 1 - Phi(2.2045) = 0.01374 */
+    assert_true(mk.p_up < 0.02 && mk.p_up > 0.01); /* 1 - Phi(2.2045) = 0.01374 */
 
     assert_int_equal(trend_mann_kendall(NULL, y2, 4, 0, NAN, &mk), 0);
     assert_true(fabs(mk.s - 4) < EPS);
-    assert_true(fabs(mk.var - 26.0 / 3.0) < EPS);     /* 4*3*13/18 */
+    assert_true(fabs(mk.var - 26.0 / 3.0) < EPS); /* 4*3*13/18 */
 
     /* One tie group of 2: var = (3*2*11 - 2*1*9)/18 */
     assert_int_equal(trend_mann_kendall(NULL, y3, 3, 0, NAN, &mk), 0);
@@ -96,7 +96,8 @@ test_theil_sen(void **state)
 
     (void)state;
     /* Slopes sorted: 1 1 1 3.333 4.5 8 -> median 2.1667; Var S = 26/3, conf 0.90 ->
-     * C = 1.645*2.944 = 4.843, upper rank round(10.84/2) = 5 -> 8, lower round(0.58) - 1 = 0 -> 1. */
+     * C = 1.645*2.944 = 4.843, upper rank round(10.84/2) = 5 -> 8, lower round(0.58) - 1 = 0 -> 1.
+     */
     assert_int_equal(trend_theil_sen(t, y, 4, 0.90, 26.0 / 3.0, &ts), 0);
     assert_true(fabs(ts.slope - (1 + 10.0 / 3.0) / 2) < EPS);
     assert_true(fabs(ts.lo - 1) < EPS);
@@ -146,7 +147,7 @@ test_lag_diff(void **state)
 
     (void)state;
     assert_int_equal(trend_lag_diff(t, y, 4, 2, 0.1, &med, &frac), 2);
-    assert_true(fabs(med - 3) < EPS);   /* diffs 5 and 1 */
+    assert_true(fabs(med - 3) < EPS); /* diffs 5 and 1 */
     assert_true(fabs(frac - 1) < EPS);
     assert_int_equal(trend_lag_diff(t, y, 4, 10, 0.1, &med, &frac), 0);
 }
@@ -160,9 +161,9 @@ test_bin_median(void **state)
 
     (void)state;
     assert_int_equal(trend_bin_median(t, v, 7, 0, 2000000, 600000, 8, bt, bv), 3);
-    assert_true(fabs(bv[0] - 2) < EPS);     /* median of 1, 100, 2: the spike is gone */
-    assert_true(fabs(bt[0] - 1) < EPS);     /* seconds */
-    assert_true(fabs(bv[1] - 6) < EPS);     /* 5, 7; NaN skipped */
+    assert_true(fabs(bv[0] - 2) < EPS); /* median of 1, 100, 2: the spike is gone */
+    assert_true(fabs(bt[0] - 1) < EPS); /* seconds */
+    assert_true(fabs(bv[1] - 6) < EPS); /* 5, 7; NaN skipped */
     assert_true(fabs(bv[2] - 9) < EPS);
     assert_int_equal(trend_bin_median(t, v, 7, 0, 2000000, 0, 8, bt, bv), -EINVAL);
 }
@@ -171,10 +172,10 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_normal),     cmocka_unit_test(test_median),
+        cmocka_unit_test(test_normal),       cmocka_unit_test(test_median),
         cmocka_unit_test(test_mann_kendall), cmocka_unit_test(test_hamed_rao),
-        cmocka_unit_test(test_theil_sen),  cmocka_unit_test(test_ols_step),
-        cmocka_unit_test(test_lag_diff),   cmocka_unit_test(test_bin_median),
+        cmocka_unit_test(test_theil_sen),    cmocka_unit_test(test_ols_step),
+        cmocka_unit_test(test_lag_diff),     cmocka_unit_test(test_bin_median),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -119,7 +119,8 @@ test_each_failure(void **state)
     verdict_judge(&c, &b, &p, &r);
     assert_int_equal(find(&r, "leak")->status, VERDICT_FAIL);
     assert_non_null(strstr(find(&r, "leak")->text, "25.0 MB/day"));
-    assert_non_null(strstr(find(&r, "leak")->text, "6.17.6 would exhaust a 256 MB rock-pi-s in 6.0 days"));
+    assert_non_null(
+        strstr(find(&r, "leak")->text, "6.17.6 would exhaust a 256 MB rock-pi-s in 6.0 days"));
     assert_non_null(strstr(find(&r, "leak")->text, "512 MB rock-pi-s in"));
     verdict_stats_done(&c);
 

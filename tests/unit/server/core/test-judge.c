@@ -29,8 +29,13 @@ static void
 put_boot(struct store *st, int64_t dev, enum tg_pattern pat, int64_t boot, double days,
          const char *build, uint64_t seed)
 {
-    struct tg_params p = {.pattern = pat, .ram_mb = 256, .leak_per_day = 25 * MB, .days = days,
-                          .interval_s = 120, .boot_ms = boot, .seed = seed};
+    struct tg_params p = {.pattern = pat,
+                          .ram_mb = 256,
+                          .leak_per_day = 25 * MB,
+                          .days = days,
+                          .interval_s = 120,
+                          .boot_ms = boot,
+                          .seed = seed};
     struct tg_trace t;
     char key[128];
 
@@ -40,22 +45,20 @@ put_boot(struct store *st, int64_t dev, enum tg_pattern pat, int64_t boot, doubl
     for (size_t i = 0; i < t.n; i++) {
         int64_t ts = t.t_ms[i];
         assert_true(store_append(st, dev, "node_memory_MemTotal_bytes", ts, t.mem_total) >= 0);
-        assert_true(store_append(st, dev, "node_memory_MemAvailable_bytes", ts,
-                                 t.mem_available[i]) >= 0);
+        assert_true(
+            store_append(st, dev, "node_memory_MemAvailable_bytes", ts, t.mem_available[i]) >= 0);
         assert_true(store_append(st, dev, "node_memory_SUnreclaim_bytes", ts, t.sunreclaim[i]) >=
                     0);
         assert_true(store_append(st, dev, "node_slabinfo_active_objects{slab=\"filp\"}", ts,
                                  t.filp_objects[i]) >= 0);
-        assert_true(store_append(st, dev, "node_slabinfo_object_size_bytes{slab=\"filp\"}", ts,
-                                 192) >= 0);
-        assert_true(store_append(st, dev, "node_slabinfo_active_objects{slab=\"kmalloc-192\"}",
-                                 ts, t.kmalloc192_objects[i]) >= 0);
-        assert_true(store_append(st, dev,
-                                 "node_slabinfo_object_size_bytes{slab=\"kmalloc-192\"}", ts,
-                                 192) >= 0);
+        assert_true(
+            store_append(st, dev, "node_slabinfo_object_size_bytes{slab=\"filp\"}", ts, 192) >= 0);
+        assert_true(store_append(st, dev, "node_slabinfo_active_objects{slab=\"kmalloc-192\"}", ts,
+                                 t.kmalloc192_objects[i]) >= 0);
+        assert_true(store_append(st, dev, "node_slabinfo_object_size_bytes{slab=\"kmalloc-192\"}",
+                                 ts, 192) >= 0);
         assert_true(store_append(st, dev, "soak_open_fds", ts, t.open_fds[i]) >= 0);
-        assert_true(store_append(st, dev, "node_filefd_allocated", ts, t.filefd_allocated[i]) >=
-                    0);
+        assert_true(store_append(st, dev, "node_filefd_allocated", ts, t.filefd_allocated[i]) >= 0);
         assert_true(store_append(st, dev, "node_boot_time_seconds", ts, (double)(boot / 1000)) >=
                     0);
         assert_true(store_append(st, dev, key, ts, 1) >= 0);
