@@ -45,6 +45,7 @@ if start_soakd "$WORK/soakd.log" --config "$WORK/stuck.conf"; then
     check "a scrape answers while a sensor is stuck in the kernel" \
         grep -q '^soak_sensor_up{sensor="sht3x@1-0044"} 1$' "$WORK/m1"
     check "the stuck sensor reports up 0" grep -q '^soak_sensor_up{sensor="tmp117@1-0048"} 0$' "$WORK/m1"
+    check "with the reason" grep -q '^soak_sensor_error_info{sensor="tmp117@1-0048",error="ETIMEDOUT"} 1$' "$WORK/m1"
     check "its overrun is counted" \
         grep -q '^soak_sensor_read_timeouts_total{sensor="tmp117@1-0048"} 1$' "$WORK/m1"
     sleep 1.5

@@ -801,6 +801,28 @@ sensor_chip(const struct sensor *x)
     return x->drv ? x->drv->chip : "unknown";
 }
 
+/* The symbolic name of the errors sensors produce (a label value; not strerror's prose). */
+static const char *
+error_name(int err)
+{
+    static const struct {
+        int err;
+        const char *name;
+    } names[] = {
+        { ENXIO, "ENXIO" },         { EBADMSG, "EBADMSG" },       { ETIMEDOUT, "ETIMEDOUT" },
+        { EAGAIN, "EAGAIN" },       { EIO, "EIO" },               { ENODEV, "ENODEV" },
+        { ENOENT, "ENOENT" },       { EBUSY, "EBUSY" },           { EINVAL, "EINVAL" },
+        { ERANGE, "ERANGE" },       { ENOTTY, "ENOTTY" },         { EACCES, "EACCES" },
+        { EPERM, "EPERM" },         { EOPNOTSUPP, "EOPNOTSUPP" }, { ENODATA, "ENODATA" },
+        { EREMOTEIO, "EREMOTEIO" }, { ENOMEM, "ENOMEM" },
+    };
+
+    for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+        if (names[i].err == -err)
+            return names[i].name;
+    return "other";
+}
+
 /* Is sensor x currently counted as up (lock held)? */
 static int
 sensor_is_up(struct sensor *x, double mono)
@@ -879,6 +901,17 @@ sensors_write(struct sensors *s, struct expo_writer *w)
             struct expo_label l = { "sensor", s->v[i]->label };
 
             (void)expo_sample(w, "soak_sensor_up", &l, 1, up[i]);
+        }
+        family(w, "soak_sensor_error_info", METRIC_GAUGE,
+               "The error of a sensor that is down (ENXIO no ACK, EBADMSG CRC, ETIMEDOUT, "
+               "EAGAIN no conversion, EIO implausible data, ENODEV wrong chip, EBUSY kernel driver bound).");
+        for (size_t i = 0; i < s->n; i++) {
+            const struct sensor *x = s->v[i];
+            int err = x->in_flight && !up[i] && x->overrun_counted ? -ETIMEDOUT : x->last_error;
+            struct expo_label l[2] = { { "sensor", x->label }, { "error", error_name(err) } };
+
+            if (!up[i] && err)
+                (void)expo_sample(w, "soak_sensor_error_info", l, 2, 1);
         }
         family(w, "soak_sensor_read_errors_total", METRIC_COUNTER,
                "Failed sensor reads (NACK, CRC, timeout, implausible value).");

@@ -136,6 +136,13 @@ test_sht3x(void **state)
     fault_then_recover(&r, SIM_FAULT_CRC, -EBADMSG);
     fault_then_recover(&r, SIM_FAULT_BUSY, -ENXIO); /* read NACKed, retried once */
     fault_then_recover(&r, SIM_FAULT_ALL_FF, -EBADMSG);
+    /* A slow chip (a real delay per transfer) still reads right. */
+    sim_chip_set_slow_us(r.chip, 500);
+    sim_chip_set_faults(r.chip, SIM_FAULT_SLOW);
+    assert_int_equal(rig_read(&r, &rd), 0);
+    NEAR(value_of(&rd, SENSOR_TEMPERATURE), -45.0, 1e-9);
+    assert_true(sim_chip_transfers(r.chip) > 0);
+    sim_chip_set_faults(r.chip, 0);
     /* Wrong address: nobody answers. */
     r.dev.addr = 0x44;
     r.dev.ready = 0;
@@ -442,6 +449,8 @@ test_manager(void **state)
     out = render(s);
     assert_non_null(strstr(out, "soak_sensor_up{sensor=\"outdoor\"} 0\n"));
     assert_non_null(strstr(out, "soak_sensor_read_errors_total{sensor=\"outdoor\"} 3\n"));
+    assert_non_null(strstr(out, "soak_sensor_error_info{sensor=\"outdoor\",error=\"ENXIO\"} 1\n"));
+    assert_null(strstr(out, "soak_sensor_error_info{sensor=\"water\""));
     assert_null(strstr(out, "soak_sensor_temperature_celsius{sensor=\"outdoor\""));
     assert_non_null(strstr(out, "soak_sensor_up{sensor=\"water\"} 1\n"));
     free(out);
@@ -465,6 +474,7 @@ test_manager(void **state)
     out = render(s);
     assert_non_null(strstr(out, "soak_sensor_up{sensor=\"water\"} 0\n"));
     assert_non_null(strstr(out, "soak_sensor_read_errors_total{sensor=\"water\"} 1\n"));
+    assert_non_null(strstr(out, "soak_sensor_error_info{sensor=\"water\",error=\"EAGAIN\"} 1\n"));
     assert_null(strstr(out, "soak_sensor_temperature_celsius{sensor=\"water\""));
     free(out);
     s = sensors_free(s);

@@ -177,6 +177,7 @@ test_overrun_counted_once(void **state)
     assert_true(value(out, "soak_sensor_read_timeouts_total{sensor=\"slow\"} ") == 1);
     assert_true(value(out, "soak_sensor_read_errors_total{sensor=\"slow\"} ") == 1);
     assert_null(strstr(out, "soak_sensor_temperature_celsius{sensor=\"slow\""));
+    assert_non_null(strstr(out, "soak_sensor_error_info{sensor=\"slow\",error=\"ETIMEDOUT\"} 1\n"));
     free(out);
     out = render(s); /* a second scrape does not count it again */
     assert_true(value(out, "soak_sensor_read_timeouts_total{sensor=\"slow\"} ") == 1);
