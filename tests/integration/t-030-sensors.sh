@@ -28,6 +28,20 @@ printf '[collector.sensors]\ntiming_metrics = no\n' >"$WORK/stable.conf"
 "$SOAKD" --config "$WORK/stable.conf" --root "$FARM" --once 2>/dev/null | grep -v '^node_time_seconds' >"$WORK/b"
 check "with timing_metrics = no, --once is reproducible" cmp -s "$WORK/a" "$WORK/b"
 
+printf '[sensor x]\ndriver = sht3x\nbus = sim\n' >"$WORK/sim.conf"
+"$SOAKD" --config "$WORK/sim.conf" --root "$FARM" --once >/dev/null 2>"$WORK/sim.err"
+check "bus = sim is refused by the shipped soakd (exit 2)" [ $? -eq 2 ]
+check "naming the file and line" grep -q "sim.conf:3: " "$WORK/sim.err"
+printf '[sensor x]\naddress = 0x44\n' >"$WORK/nodrv.conf"
+"$SOAKD" --config "$WORK/nodrv.conf" --root "$FARM" --once >/dev/null 2>"$WORK/nodrv.err"
+check "a sensor without a driver is refused" [ $? -ne 0 ]
+check "with a message naming it" grep -q '\[sensor x\]: no driver' "$WORK/nodrv.err"
+"$SOAKD" --config "$SOAK_SRC/contrib/soakd-rockpie.conf" --root "$FARM" --once >"$WORK/rockpie.prom" 2>/dev/null
+check "contrib/soakd-rockpie.conf: the outdoor SHT30 through its i2c device's hwmon" \
+    grep -q '^soak_sensor_temperature_celsius{sensor="outdoor",chip="sht3x"} -10.001$' "$WORK/rockpie.prom"
+check "a configured userspace sensor on a missing bus is down with its reason" \
+    grep -q '^soak_sensor_error_info{sensor="aht20",error="ENOTTY"} 1$' "$WORK/rockpie.prom"
+
 # A copy of the tree plus a TMP117-like IIO device whose in_temp_input is a FIFO
 # nobody writes: its worker blocks in open() for good, like a wedged bus.
 ROOT="$WORK/root"

@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "conf.h"
+#include "log.h"
 #include "parse.h"
 #include "rootfs.h"
 
@@ -376,6 +377,8 @@ sensors_configure(struct sensors *s, const char *section_label, const char *key,
     if (strcmp(key, "bus") == 0) {
         if (!value[0] || strlen(value) >= sizeof(x->bus_path))
             return -EINVAL;
+        if (strncmp(value, "sim", 3) == 0 && !sensor_sim_bus_open)
+            return -EINVAL; /* this binary was built without the simulators */
         copy_str(x->bus_path, sizeof(x->bus_path), value);
         return 0;
     }
@@ -994,7 +997,12 @@ collector_configure(void *ctx, const char *key, const char *value)
 static int
 collector_start(void *ctx, const char *root)
 {
-    return sensors_start(ctx, root);
+    int r = sensors_start(ctx, root);
+
+    /* Start-up only: the daemon reports the errno, this says which sensor and why. */
+    if (r < 0 && sensors_error(ctx)[0])
+        log_warnx("%s", sensors_error(ctx));
+    return r;
 }
 
 static int
