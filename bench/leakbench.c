@@ -4,6 +4,7 @@
  *
  *   soak-leakbench emit --pattern P [--ram MB] [--rate BYTES_PER_DAY] [--days D]
  *                       [--interval S] [--boot UNIX_S] [--build B] [--boot-id ID] [--seed N]
+ *                       [--pstore N] [--oom-at HOURS] [--sensor-up 0|1]
  *       writes the boot as OpenMetrics text (what `soak import` reads): meminfo,
  *       slabinfo (filp, kmalloc-192, dentry), file-nr, open fds, boot and build info,
  *       poll outcome and latency, one sensor and one interface.
@@ -60,8 +61,16 @@ constant(const struct tg_trace *t, const char *name, const char *labels, double 
                      (long long)(t->t_ms[i] % 1000));
 }
 
+/* Faults to put into an emitted boot (verdict tests). */
+struct emit_faults {
+    double pstore;    /* soak_pstore_records{type="dmesg"} for the whole boot */
+    double oom_at_h;  /* node_vmstat_oom_kill goes 0 -> 1 this many hours after boot; <0 never */
+    double sensor_up; /* soak_sensor_up of the one sensor */
+};
+
 static int
-emit(const struct tg_params *p, const char *build, const char *boot_id)
+emit(const struct tg_params *p, const char *build, const char *boot_id,
+     const struct emit_faults *ef)
 {
     struct tg_trace t;
     char lab[256];
@@ -118,11 +127,16 @@ emit(const struct tg_params *p, const char *build, const char *boot_id)
     family("soak_poll_duration_seconds", "gauge");
     series(&t, "soak_poll_duration_seconds", "", lat, 1);
     family("soak_sensor_up", "gauge");
-    constant(&t, "soak_sensor_up", "{sensor=\"sht30-indoor\"}", 1);
+    constant(&t, "soak_sensor_up", "{sensor=\"sht30-indoor\"}", ef->sensor_up);
     family("node_network_up", "gauge");
     constant(&t, "node_network_up", "{device=\"eth0\"}", 1);
+    family("soak_pstore_records", "gauge");
+    constant(&t, "soak_pstore_records", "{type=\"dmesg\"}", ef->pstore);
+    /* lat (already written out as latencies) now holds the OOM kill counter. */
+    for (size_t i = 0; i < t.n; i++)
+        lat[i] = ef->oom_at_h >= 0 && (double)(t.t_ms[i] - p->boot_ms) >= ef->oom_at_h * 3.6e6;
     family("node_vmstat_oom_kill", "counter");
-    constant(&t, "node_vmstat_oom_kill", "", 0);
+    series(&t, "node_vmstat_oom_kill", "", lat, 1);
     (void)printf("# EOF\n");
     free(lat);
     tg_trace_free(&t);
@@ -461,7 +475,8 @@ usage(FILE *f)
 {
     (void)fprintf(f, "Usage: soak-leakbench emit --pattern P [--ram MB] [--rate BYTES_PER_DAY]\n"
                      "                      [--days D] [--interval S] [--boot UNIX_S] [--build B]\n"
-                     "                      [--boot-id ID] [--seed N]\n"
+                     "                      [--boot-id ID] [--seed N] [--pstore N] [--oom-at H]\n"
+                     "                      [--sensor-up 0|1]\n"
                      "       soak-leakbench bench [--seeds N] [--quick]\n"
                      "       soak-leakbench probe --pattern P [--ram MB] [--days D] [--seed N]\n");
 }
@@ -476,6 +491,7 @@ main(int argc, char **argv)
                           .boot_ms = 1764000000000LL,
                           .seed = 1};
     const char *build = "6.12.55", *boot_id = "00000000-0000-4000-8000-000000000001";
+    struct emit_faults ef = {.pstore = 0, .oom_at_h = -1, .sensor_up = 1};
     int seeds = 3, quick = 0;
 
     if (argc < 2) {
@@ -525,6 +541,12 @@ main(int argc, char **argv)
             p.interval_s = d;
         else if (strcmp(a, "--boot") == 0)
             p.boot_ms = (int64_t)d * 1000;
+        else if (strcmp(a, "--pstore") == 0)
+            ef.pstore = d;
+        else if (strcmp(a, "--oom-at") == 0)
+            ef.oom_at_h = d;
+        else if (strcmp(a, "--sensor-up") == 0)
+            ef.sensor_up = d;
         else if (strcmp(a, "--seed") == 0)
             p.seed = (uint64_t)d;
         else if (strcmp(a, "--seeds") == 0)
@@ -535,7 +557,7 @@ main(int argc, char **argv)
         }
     }
     if (strcmp(argv[1], "emit") == 0)
-        return emit(&p, build, boot_id) < 0 ? 1 : 0;
+        return emit(&p, build, boot_id, &ef) < 0 ? 1 : 0;
     if (strcmp(argv[1], "probe") == 0)
         return probe(&p) < 0 ? 1 : 0;
     if (strcmp(argv[1], "bench") == 0)

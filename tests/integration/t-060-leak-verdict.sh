@@ -7,7 +7,7 @@
 # answers git bisect, soak slab shows filp on top.
 set -u
 . "$SOAK_SRC/tests/integration/t-06x-lib.sh"
-echo "1..25"
+echo "1..28"
 
 T0=1764000000
 T1=$((T0 + 2 * 86400 + 300))
@@ -63,6 +63,22 @@ expect_rc 0 "judge: 6.12.55 is good after 24 h" "$SOAK" judge --db "$DB" --devic
     --build 6.12.55 --hours 24
 expect_rc 125 "judge: asking for more hours than ran is a skip" "$SOAK" judge --db "$DB" \
     --device rockpis-1 --build 6.12.55 --hours 200
+
+# A second rock-pi-s: 6.17.6 OOM-kills, panics (pstore on the next boot, which
+# nobody asked for) and loses its sensor.
+T2=$((T0 + 86400 + 300))
+T3=$((T2 + 8 * 3600))
+gen "$WORK/d.om" --pattern quiet --ram 256 --days 1 --interval 300 --boot $T0 --build 6.12.55 \
+    --boot-id dddd-1 --seed 6
+gen "$WORK/e.om" --pattern quiet --ram 256 --days 0.3 --interval 300 --boot $T2 --build 6.17.6 \
+    --boot-id eeee-2 --seed 7 --oom-at 2
+gen "$WORK/f.om" --pattern quiet --ram 256 --days 0.3 --interval 300 --boot $T3 --build 6.17.6 \
+    --boot-id ffff-3 --seed 8 --pstore 1 --sensor-up 0
+expect_rc 0 "import the second rock-pi-s" "$SOAK" import --db "$DB" --device rockpis-2 \
+    "$WORK/d.om" "$WORK/e.om" "$WORK/f.om"
+expect_rc 1 "verdict fails 6.17.6 on the second board" "$SOAK" verdict --db "$DB" \
+    --device rockpis-2 --build 6.17.6 --json
+jcheck "reboot, panic, OOM kill and the lost sensor are the reasons" '.devices[0] as $d | ($d.reasons | map(select(.status == "fail") | .rule) | sort) == ["oom", "reboots", "sensors"] and ($d.reasons[] | select(.rule == "reboots") | .text | test("1 unexpected reboot.*1 panic")) and ($d.reasons[] | select(.rule == "sensors") | .text | test("sht30-indoor"))' "$WORK/out"
 
 expect_rc 1 "soak slab warns (exit 1)" "$SOAK" slab --db "$DB" --device rockpis-1
 if grep -q "filp is the largest" "$WORK/out" && head -4 "$WORK/out" | grep -q "filp$"; then

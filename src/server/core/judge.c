@@ -916,9 +916,32 @@ median_metric(struct store *st, int64_t dev, const char *metric, int64_t from, i
     return 0;
 }
 
+/* Keep in v only the names that were also up during boot g. */
+static int
+keep_up_in(struct store *st, int64_t dev, const char *metric, const char *label,
+           const struct judge_segment *g, char **v, size_t *n)
+{
+    char *in[VERDICT_NAMES_MAX];
+    size_t m = 0, w = 0;
+    int r = names_up(st, dev, metric, label, g->start_ms, g->end_ms, in, &m);
+
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < *n; i++) {
+        if (has_str(in, m, v[i]))
+            v[w++] = v[i];
+        else
+            free(v[i]);
+    }
+    *n = w;
+    for (size_t i = 0; i < m; i++)
+        free(in[i]);
+    return 0;
+}
+
 static int
 build_stats(struct store *st, int64_t dev, const struct judge_leak *j, const char *build,
-            int64_t at, struct verdict_stats *s)
+            int64_t at, int strict, struct verdict_stats *s)
 {
     struct sample_array up = {0};
     struct store_event_array ev = {0};
@@ -1057,6 +1080,16 @@ build_stats(struct store *st, int64_t dev, const struct judge_leak *j, const cha
         r = names_up(st, dev, "soak_sensor_up", "sensor", from, to, s->sensors_up, &s->n_sensors);
     if (r == 0)
         r = names_up(st, dev, "node_network_up", "device", from, to, s->ifaces_up, &s->n_ifaces);
+    /* The candidate must read in every one of its boots: a sensor lost after a reboot is lost. */
+    for (size_t i = first; r == 0 && strict && i <= last && i < j->n; i++) {
+        if (!j->seg[i].build || strcmp(j->seg[i].build, build) != 0)
+            continue;
+        r = keep_up_in(st, dev, "soak_sensor_up", "sensor", &j->seg[i], s->sensors_up,
+                       &s->n_sensors);
+        if (r == 0)
+            r = keep_up_in(st, dev, "node_network_up", "device", &j->seg[i], s->ifaces_up,
+                           &s->n_ifaces);
+    }
 out:
     sample_array_free(&up);
     store_event_array_free(&ev);
@@ -1111,9 +1144,9 @@ judge_verdict(struct store *st, const char *device, const char *build,
             }
         }
     }
-    r = build_stats(st, dev, &j, build, at, &v.cand);
+    r = build_stats(st, dev, &j, build, at, 1, &v.cand);
     if (r == 0 && v.baseline)
-        r = build_stats(st, dev, &j, v.baseline, at, &v.base);
+        r = build_stats(st, dev, &j, v.baseline, at, 0, &v.base);
     if (r < 0)
         goto out;
     verdict_params_default(&p);
