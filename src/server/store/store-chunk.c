@@ -19,6 +19,33 @@ enum {
     BLOB_ZSTD = 1,
 };
 
+/* The sample_array helpers of store.h live here so the codec links alone (fuzzing). */
+int
+sample_array_push(struct sample_array *a, int64_t t_ms, double v)
+{
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 64;
+        struct sample *s = realloc(a->s, cap * sizeof(*s));
+        if (!s)
+            return -ENOMEM;
+        a->s = s;
+        a->cap = cap;
+    }
+    a->s[a->n].t_ms = t_ms;
+    a->s[a->n].v = v;
+    a->n++;
+    return 0;
+}
+
+void
+sample_array_free(struct sample_array *a)
+{
+    free(a->s);
+    a->s = NULL;
+    a->n = 0;
+    a->cap = 0;
+}
+
 int
 chunk_codec_init(struct chunk_codec *cc)
 {

@@ -115,32 +115,6 @@ store_event_kind_from_name(const char *name)
 }
 
 int
-sample_array_push(struct sample_array *a, int64_t t_ms, double v)
-{
-    if (a->n == a->cap) {
-        size_t cap = a->cap ? a->cap * 2 : 64;
-        struct sample *s = realloc(a->s, cap * sizeof(*s));
-        if (!s)
-            return -ENOMEM;
-        a->s = s;
-        a->cap = cap;
-    }
-    a->s[a->n].t_ms = t_ms;
-    a->s[a->n].v = v;
-    a->n++;
-    return 0;
-}
-
-void
-sample_array_free(struct sample_array *a)
-{
-    free(a->s);
-    a->s = NULL;
-    a->n = 0;
-    a->cap = 0;
-}
-
-int
 store_event_array_push(struct store_event_array *a, const struct store_event *ev)
 {
     struct store_event *e;
