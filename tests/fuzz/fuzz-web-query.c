@@ -39,7 +39,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rt.kind != ROUTE_API_DEVICES && rt.kind != ROUTE_API_ALERTS &&
         rt.kind != ROUTE_API_NOT_FOUND && !web_name_valid(rt.name))
         __builtin_trap();
-    if (web_range_parse(field[1], field[2], field[3], 1764165780000LL, &rg, err, sizeof(err)) == 0 &&
+    if (web_range_parse(field[1], field[2], field[3], 1764165780000LL, &rg, err, sizeof(err)) ==
+            0 &&
         (rg.from_ms >= rg.to_ms || (double)(rg.to_ms - rg.from_ms) > WEB_RANGE_MAX_S * 1000))
         __builtin_trap();
     if (field[2] && web_time_parse(field[2], &t) == 0 && t < 0)

@@ -31,7 +31,8 @@ on_signal(int sig)
 static void
 usage(FILE *f)
 {
-    (void)fprintf(f,
+    (void)fprintf(
+        f,
         "Usage: soak web (--db PATH | --store SPEC | --config FILE) [OPTIONS]\n"
         "\n"
         "Serve the farm dashboard and the JSON API (docs/API.md) over an existing store,\n"
@@ -43,8 +44,8 @@ usage(FILE *f)
         "  --store SPEC        sqlite:PATH or postgresql://...\n"
         "  --config FILE       farm config: its [server] store, listen, listen_token and\n"
         "                      baseline, and its devices are used\n"
-        "  --listen ADDR:PORT  where to serve (default: the config's listen, else "
-        WEB_DEFAULT_LISTEN ";\n"
+        "  --listen ADDR:PORT  where to serve (default: the config's listen, "
+        "else " WEB_DEFAULT_LISTEN ";\n"
         "                      port 0 picks a free port; the URL is printed on stdout)\n"
         "  --token TOKEN       require this bearer token (also ?token= or the soak_token cookie;\n"
         "                      default: the config's listen_token)\n"
@@ -60,11 +61,11 @@ int
 cmd_web(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"db", required_argument, NULL, 'd'},       {"store", required_argument, NULL, 's'},
-        {"config", required_argument, NULL, 'c'},   {"listen", required_argument, NULL, 'l'},
-        {"token", required_argument, NULL, 't'},    {"baseline", required_argument, NULL, 'b'},
-        {"refresh", required_argument, NULL, 'r'},  {"duration", required_argument, NULL, 'D'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        {"db", required_argument, NULL, 'd'},      {"store", required_argument, NULL, 's'},
+        {"config", required_argument, NULL, 'c'},  {"listen", required_argument, NULL, 'l'},
+        {"token", required_argument, NULL, 't'},   {"baseline", required_argument, NULL, 'b'},
+        {"refresh", required_argument, NULL, 'r'}, {"duration", required_argument, NULL, 'D'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     const char *db = NULL, *spec = NULL, *config = NULL, *listen = NULL, *token = NULL;
     const char *baseline = NULL;
@@ -79,12 +80,24 @@ cmd_web(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'd': db = optarg; break;
-        case 's': spec = optarg; break;
-        case 'c': config = optarg; break;
-        case 'l': listen = optarg; break;
-        case 't': token = optarg; break;
-        case 'b': baseline = optarg; break;
+        case 'd':
+            db = optarg;
+            break;
+        case 's':
+            spec = optarg;
+            break;
+        case 'c':
+            config = optarg;
+            break;
+        case 'l':
+            listen = optarg;
+            break;
+        case 't':
+            token = optarg;
+            break;
+        case 'b':
+            baseline = optarg;
+            break;
         case 'r':
             if (parse_u64(optarg, &refresh) < 0 || refresh > 86400) {
                 log_warnx("web: --refresh wants seconds from 0 to 86400");
@@ -97,8 +110,12 @@ cmd_web(int argc, char **argv)
                 return 2;
             }
             break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind < argc || (!db && !spec && !config)) {
@@ -142,7 +159,8 @@ cmd_web(int argc, char **argv)
             return 1;
         }
         for (size_t i = 0; i < fc->n_dev; i++)
-            devs[i] = (struct web_device){.name = fc->dev[i].name, .url = fc->dev[i].url,
+            devs[i] = (struct web_device){.name = fc->dev[i].name,
+                                          .url = fc->dev[i].url,
                                           .interval = farm_device_interval(fc, &fc->dev[i])};
     }
     struct web_config wc = {

@@ -204,8 +204,8 @@ api_series(const struct web_req *q, struct web_reply *rep)
         }
         json_t *samples = json_array();
         for (size_t k = 0; k < n; k++)
-            (void)json_array_append_new(samples, json_pack("[f, o]", (double)s[k].t_ms / 1000.0,
-                                                           web_num(s[k].v)));
+            (void)json_array_append_new(
+                samples, json_pack("[f, o]", (double)s[k].t_ms / 1000.0, web_num(s[k].v)));
         (void)json_array_append_new(arr, json_pack("{s:s, s:o, s:o}", "key", keys[i], "labels",
                                                    labels_json(keys[i]), "samples", samples));
         sample_array_free(&a);
@@ -352,10 +352,9 @@ api_alerts(const struct web_req *q, struct web_reply *rep)
         for (size_t k = 0; k < n; k++)
             if (sd[k].id == e->device_id)
                 dev = sd[k].name;
-        (void)json_array_append_new(arr, json_pack("{s:o, s:s, s:o, s:o}", "device",
-                                                   web_str(dev), "alert", e->subject, "since",
-                                                   web_time_json(e->t_ms), "detail",
-                                                   web_str(e->detail)));
+        (void)json_array_append_new(
+            arr, json_pack("{s:o, s:s, s:o, s:o}", "device", web_str(dev), "alert", e->subject,
+                           "since", web_time_json(e->t_ms), "detail", web_str(e->detail)));
     }
     store_event_array_free(&ev);
     store_devices_free(sd, n);
@@ -366,13 +365,29 @@ void
 web_api(const struct web_req *q, struct web_reply *rep)
 {
     switch (q->rt->kind) {
-    case ROUTE_API_DEVICES: api_devices(q, rep); break;
-    case ROUTE_API_DEVICE: api_device(q, rep); break;
-    case ROUTE_API_SERIES: api_series(q, rep); break;
-    case ROUTE_API_EVENTS: api_events(q, rep); break;
-    case ROUTE_API_LEAK: api_leak(q, rep); break;
-    case ROUTE_API_VERDICT: api_verdict(q, rep); break;
-    case ROUTE_API_ALERTS: api_alerts(q, rep); break;
-    default: web_error_json(rep, 404, "no such API endpoint (see docs/API.md)"); break;
+    case ROUTE_API_DEVICES:
+        api_devices(q, rep);
+        break;
+    case ROUTE_API_DEVICE:
+        api_device(q, rep);
+        break;
+    case ROUTE_API_SERIES:
+        api_series(q, rep);
+        break;
+    case ROUTE_API_EVENTS:
+        api_events(q, rep);
+        break;
+    case ROUTE_API_LEAK:
+        api_leak(q, rep);
+        break;
+    case ROUTE_API_VERDICT:
+        api_verdict(q, rep);
+        break;
+    case ROUTE_API_ALERTS:
+        api_alerts(q, rep);
+        break;
+    default:
+        web_error_json(rep, 404, "no such API endpoint (see docs/API.md)");
+        break;
     }
 }

@@ -14,7 +14,7 @@
 #include "expo-parse.h"
 #include "web-internal.h"
 
-#define SPARK_BUCKETS 60          /* sparkline columns (each keeps min and max) */
+#define SPARK_BUCKETS 60                     /* sparkline columns (each keeps min and max) */
 #define LATEST_WINDOW_MS (6 * 3600 * 1000LL) /* first look for the newest sample here */
 
 int64_t
@@ -58,8 +58,8 @@ web_latest(struct store *st, int64_t dev, const char *key, int64_t last_ms, int6
 }
 
 int
-web_latest_key(struct store *st, int64_t dev, const char *metric, int64_t last_ms,
-               char **ret_key, int64_t *ret_t, double *ret_v)
+web_latest_key(struct store *st, int64_t dev, const char *metric, int64_t last_ms, char **ret_key,
+               int64_t *ret_t, double *ret_v)
 {
     char **keys = NULL;
     int r = store_series(st, dev, metric, &keys);
@@ -202,10 +202,17 @@ load_counts(struct store *st, struct web_dev *d, const struct web_range *rg)
         return r;
     for (size_t i = 0; i < ev.n; i++) {
         switch (ev.e[i].kind) {
-        case EVENT_OOM_KILL: d->n_oom++; break;
-        case EVENT_PANIC: d->n_panic++; break;
-        case EVENT_REBOOT: d->n_reboot++; break;
-        default: break;
+        case EVENT_OOM_KILL:
+            d->n_oom++;
+            break;
+        case EVENT_PANIC:
+            d->n_panic++;
+            break;
+        case EVENT_REBOOT:
+            d->n_reboot++;
+            break;
+        default:
+            break;
         }
     }
     store_event_array_free(&ev);
@@ -261,8 +268,14 @@ dev_fill(struct web_ctx *c, const struct store_device *sd, const char *name,
 {
     const struct web_device *cd = web_configured(c, name);
 
-    *d = (struct web_dev){.id = -1, .uptime_s = NAN, .latency_s = NAN, .mem_total = NAN,
-                          .mem_avail = NAN, .leak = -1, .leak_rate = NAN, .verdict = -1};
+    *d = (struct web_dev){.id = -1,
+                          .uptime_s = NAN,
+                          .latency_s = NAN,
+                          .mem_total = NAN,
+                          .mem_avail = NAN,
+                          .leak = -1,
+                          .leak_rate = NAN,
+                          .verdict = -1};
     d->name = strdup(name);
     if (!d->name)
         return -ENOMEM;
@@ -389,9 +402,12 @@ const char *
 web_reach_name(enum web_reach r)
 {
     switch (r) {
-    case REACH_UP: return "up";
-    case REACH_DOWN: return "down";
-    default: return "unknown";
+    case REACH_UP:
+        return "up";
+    case REACH_DOWN:
+        return "down";
+    default:
+        return "unknown";
     }
 }
 
@@ -399,10 +415,14 @@ const char *
 web_verdict_name(int v)
 {
     switch (v) {
-    case 0: return "pass";
-    case 1: return "fail";
-    case 2: return "not enough data";
-    default: return NULL;
+    case 0:
+        return "pass";
+    case 1:
+        return "fail";
+    case 2:
+        return "not enough data";
+    default:
+        return NULL;
     }
 }
 
@@ -432,19 +452,21 @@ web_dev_json(const struct web_dev *d)
 
     for (size_t i = 0; i < d->n_alerts; i++)
         (void)json_array_append_new(alerts, json_string(d->alerts[i]));
-    return json_pack(
-        "{s:s, s:b, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:{s:o, s:o}, s:o,"
-        " s:{s:I, s:I, s:I}, s:{s:s, s:o, s:o, s:o}, s:{s:o, s:o}}",
-        "name", d->name, "configured", d->url != NULL, "url", web_str(d->url), "first",
-        web_time_json(d->first_ms), "last", web_time_json(d->last_ms), "build", web_str(d->build),
-        "kernel_release", web_str(d->kernel), "reachable", web_reach_name(d->reach), "last_poll",
-        web_time_json(d->last_poll_ms), "uptime_seconds", web_num(d->uptime_s),
-        "poll_latency_seconds", web_num(d->latency_s), "memory", "total_bytes",
-        web_num(d->mem_total), "available_bytes", web_num(d->mem_avail), "alerts", alerts,
-        "events", "oom_kill", (json_int_t)d->n_oom, "panic", (json_int_t)d->n_panic, "reboot",
-        (json_int_t)d->n_reboot, "leak", "state",
-        d->leak < 0 ? "unknown" : d->leak ? "leak" : "none", "rate_bytes_per_day",
-        web_num(d->leak_rate), "exhaustion_time", web_time_json(d->exhaustion_ms), "signal",
-        web_str(d->leak_signal), "verdict", "build", web_str(d->verdict_build), "result",
-        web_str(verdict));
+    return json_pack("{s:s, s:b, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:{s:o, s:o}, s:o,"
+                     " s:{s:I, s:I, s:I}, s:{s:s, s:o, s:o, s:o}, s:{s:o, s:o}}",
+                     "name", d->name, "configured", d->url != NULL, "url", web_str(d->url), "first",
+                     web_time_json(d->first_ms), "last", web_time_json(d->last_ms), "build",
+                     web_str(d->build), "kernel_release", web_str(d->kernel), "reachable",
+                     web_reach_name(d->reach), "last_poll", web_time_json(d->last_poll_ms),
+                     "uptime_seconds", web_num(d->uptime_s), "poll_latency_seconds",
+                     web_num(d->latency_s), "memory", "total_bytes", web_num(d->mem_total),
+                     "available_bytes", web_num(d->mem_avail), "alerts", alerts, "events",
+                     "oom_kill", (json_int_t)d->n_oom, "panic", (json_int_t)d->n_panic, "reboot",
+                     (json_int_t)d->n_reboot, "leak", "state",
+                     d->leak < 0 ? "unknown"
+                     : d->leak   ? "leak"
+                                 : "none",
+                     "rate_bytes_per_day", web_num(d->leak_rate), "exhaustion_time",
+                     web_time_json(d->exhaustion_ms), "signal", web_str(d->leak_signal), "verdict",
+                     "build", web_str(d->verdict_build), "result", web_str(verdict));
 }

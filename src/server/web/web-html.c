@@ -24,12 +24,23 @@ html_escape(struct buf *b, const char *s)
         const char *ent;
 
         switch (*p) {
-        case '&': ent = "&amp;"; break;
-        case '<': ent = "&lt;"; break;
-        case '>': ent = "&gt;"; break;
-        case '"': ent = "&quot;"; break;
-        case '\'': ent = "&#39;"; break;
-        default: continue;
+        case '&':
+            ent = "&amp;";
+            break;
+        case '<':
+            ent = "&lt;";
+            break;
+        case '>':
+            ent = "&gt;";
+            break;
+        case '"':
+            ent = "&quot;";
+            break;
+        case '\'':
+            ent = "&#39;";
+            break;
+        default:
+            continue;
         }
         r = buf_append(b, run, (size_t)(p - run));
         if (r < 0)
@@ -149,7 +160,8 @@ static const char css[] =
     ".good{background:#dafbe1;border-color:#1a7f37;color:#116329}"
     ".muted{color:#57606a}"
     ".ranges a,.ranges span{margin-right:.6em}.ranges span{font-weight:700}"
-    ".charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(420px,100%),1fr));gap:.8em}"
+    ".charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(420px,100%),1fr));gap:."
+    "8em}"
     ".charts figure{margin:0;background:#fff;border:1px solid #d8dee4;padding:.3em}"
     ".charts img{width:100%;height:auto;display:block}"
     "svg.spark{display:block}"
@@ -170,8 +182,9 @@ html_css(void)
 int
 html_page_begin(struct buf *b, const struct html_page *p)
 {
-    int r = buf_puts(b, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-                        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+    int r =
+        buf_puts(b, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+                    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
     if (r >= 0 && p->refresh > 0)
         r = buf_printf(b, "<meta http-equiv=\"refresh\" content=\"%u\">\n", p->refresh);
     if (r >= 0)
@@ -281,8 +294,9 @@ html_sparkline(struct buf *b, const struct sample *s, size_t n, int64_t from_ms,
     if (r >= 0)
         r = html_escape(b, title);
     if (r >= 0)
-        r = buf_printf(b, "</title><rect x=\"0.5\" y=\"0.5\" width=\"%u\" height=\"%u\" "
-                          "fill=\"#fff\" stroke=\"#d8dee4\"/>",
+        r = buf_printf(b,
+                       "</title><rect x=\"0.5\" y=\"0.5\" width=\"%u\" height=\"%u\" "
+                       "fill=\"#fff\" stroke=\"#d8dee4\"/>",
                        w - 1, h - 1);
     if (r < 0)
         return r;
@@ -317,10 +331,11 @@ html_sparkline(struct buf *b, const struct sample *s, size_t n, int64_t from_ms,
             double y = (double)h - 2 - (s[i].v - lo) * ys;
             lx = x;
             ly = y;
-            r = buf_printf(b, "%s%.1f,%.1f", shown == 0 ? "<polyline fill=\"none\" "
-                                                          "stroke=\"#0969da\" stroke-width=\"1.5\" "
-                                                          "points=\""
-                                                        : " ",
+            r = buf_printf(b, "%s%.1f,%.1f",
+                           shown == 0 ? "<polyline fill=\"none\" "
+                                        "stroke=\"#0969da\" stroke-width=\"1.5\" "
+                                        "points=\""
+                                      : " ",
                            x, y);
             shown++;
         }
@@ -330,8 +345,9 @@ html_sparkline(struct buf *b, const struct sample *s, size_t n, int64_t from_ms,
             r = buf_printf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2\" fill=\"#0969da\"/>", lx, ly);
     }
     if (r >= 0 && shown == 0)
-        r = buf_printf(b, "<text x=\"%u\" y=\"%u\" font-size=\"11\" text-anchor=\"middle\" "
-                          "fill=\"#57606a\">no data</text>",
+        r = buf_printf(b,
+                       "<text x=\"%u\" y=\"%u\" font-size=\"11\" text-anchor=\"middle\" "
+                       "fill=\"#57606a\">no data</text>",
                        w / 2, h / 2 + 4);
     if (r >= 0)
         r = buf_puts(b, "</svg>");

@@ -19,11 +19,11 @@
 #include "store.h"
 #include "web.h"
 
-#define WEB_BODY_MAX (16u << 20)      /* largest page or JSON reply we build, bytes */
-#define WEB_NAME_MAX 128              /* longest device or build name accepted in a URL */
+#define WEB_BODY_MAX (16u << 20)        /* largest page or JSON reply we build, bytes */
+#define WEB_NAME_MAX 128                /* longest device or build name accepted in a URL */
 #define WEB_RANGE_MAX_S (400.0 * 86400) /* longest time range accepted */
-#define WEB_SERIES_POINTS_MAX 20000   /* most points one API series may return */
-#define WEB_DEFAULT_RANGE "7d" /* web_range_parse() default span */
+#define WEB_SERIES_POINTS_MAX 20000     /* most points one API series may return */
+#define WEB_DEFAULT_RANGE "7d"          /* web_range_parse() default span */
 
 /* ---- web-html.c: escaping, formatting, page chrome ---- */
 
@@ -43,8 +43,8 @@ void fmt_value(char out[32], double v);
 
 /* Options of the page chrome. */
 struct html_page {
-    const char *title;      /* escaped by html_page_begin() */
-    unsigned refresh;       /* <meta http-equiv=refresh> seconds; 0 = none */
+    const char *title;           /* escaped by html_page_begin() */
+    unsigned refresh;            /* <meta http-equiv=refresh> seconds; 0 = none */
     const char *refresh_off_url; /* link that turns refresh off (already a URL); may be NULL */
     const char *refresh_on_url;  /* link that turns it on when off; may be NULL */
 };
@@ -79,7 +79,7 @@ size_t samples_minmax(const struct sample *s, size_t n, int64_t from_ms, int64_t
 struct web_range {
     int64_t from_ms;
     int64_t to_ms;
-    char range[16]; /* the ?range= given ("" when from/to or the default were used) */
+    char range[16];   /* the ?range= given ("" when from/to or the default were used) */
     bool explicit_to; /* to came from the request (not the anchor) */
 };
 
@@ -113,18 +113,18 @@ bool web_metric_valid(const char *s);
 
 enum web_route_kind {
     ROUTE_NOT_FOUND,
-    ROUTE_FARM,        /* / */
-    ROUTE_DEVICE,      /* /device/NAME */
-    ROUTE_PLOT,        /* /device/NAME/plot/PANEL.EXT */
-    ROUTE_BUILD,       /* /build/NAME */
-    ROUTE_STYLE,       /* /style.css */
-    ROUTE_API_DEVICES, /* /api/v1/devices */
-    ROUTE_API_DEVICE,  /* /api/v1/devices/NAME */
-    ROUTE_API_SERIES,  /* /api/v1/devices/NAME/series */
-    ROUTE_API_EVENTS,  /* /api/v1/devices/NAME/events */
-    ROUTE_API_LEAK,    /* /api/v1/devices/NAME/leak */
-    ROUTE_API_VERDICT, /* /api/v1/builds/NAME/verdict */
-    ROUTE_API_ALERTS,  /* /api/v1/alerts */
+    ROUTE_FARM,          /* / */
+    ROUTE_DEVICE,        /* /device/NAME */
+    ROUTE_PLOT,          /* /device/NAME/plot/PANEL.EXT */
+    ROUTE_BUILD,         /* /build/NAME */
+    ROUTE_STYLE,         /* /style.css */
+    ROUTE_API_DEVICES,   /* /api/v1/devices */
+    ROUTE_API_DEVICE,    /* /api/v1/devices/NAME */
+    ROUTE_API_SERIES,    /* /api/v1/devices/NAME/series */
+    ROUTE_API_EVENTS,    /* /api/v1/devices/NAME/events */
+    ROUTE_API_LEAK,      /* /api/v1/devices/NAME/leak */
+    ROUTE_API_VERDICT,   /* /api/v1/builds/NAME/verdict */
+    ROUTE_API_ALERTS,    /* /api/v1/alerts */
     ROUTE_API_NOT_FOUND, /* anything else under /api/ */
 };
 
@@ -150,7 +150,7 @@ bool web_cookie_get(const char *header, const char *name, char *out, size_t outl
 /* ---- web-data.c: what pages and API show, read from the store ---- */
 
 enum web_reach {
-    REACH_UNKNOWN,     /* no poll recorded (e.g. an imported history) */
+    REACH_UNKNOWN, /* no poll recorded (e.g. an imported history) */
     REACH_UP,
     REACH_DOWN,
 };
@@ -158,47 +158,47 @@ enum web_reach {
 /* One device as the farm page and /api/v1/devices see it. */
 struct web_dev {
     char *name;
-    int64_t id;          /* store id; -1 when configured but not in the store yet */
-    char *url;           /* from the farm config; may be NULL */
+    int64_t id; /* store id; -1 when configured but not in the store yet */
+    char *url;  /* from the farm config; may be NULL */
     int64_t first_ms, last_ms;
-    char *build;         /* soak_build_info{build} of the newest sample; may be NULL */
-    char *kernel;        /* its kernel_release label; may be NULL */
+    char *build;  /* soak_build_info{build} of the newest sample; may be NULL */
+    char *kernel; /* its kernel_release label; may be NULL */
     enum web_reach reach;
-    int64_t last_poll_ms; /* newest soak_poll_up sample, 0 if none */
-    double uptime_s;     /* NaN when unknown */
-    double latency_s;    /* newest soak_poll_duration_seconds; NaN when unknown */
-    double mem_total, mem_avail; /* bytes; NaN when unknown */
-    struct sample_array spark; /* MemAvailable over the range, min/max reduced */
-    size_t n_alerts;     /* open alerts */
-    char **alerts;       /* their names, NULL-terminated (may be NULL when none) */
+    int64_t last_poll_ms;            /* newest soak_poll_up sample, 0 if none */
+    double uptime_s;                 /* NaN when unknown */
+    double latency_s;                /* newest soak_poll_duration_seconds; NaN when unknown */
+    double mem_total, mem_avail;     /* bytes; NaN when unknown */
+    struct sample_array spark;       /* MemAvailable over the range, min/max reduced */
+    size_t n_alerts;                 /* open alerts */
+    char **alerts;                   /* their names, NULL-terminated (may be NULL when none) */
     size_t n_oom, n_panic, n_reboot; /* events in the range */
     /* analysis, filled by web_dev_judge() */
-    int leak;            /* -1 unknown, 0 no leak in the newest boot, 1 leak */
-    double leak_rate;    /* bytes per day, NaN when unknown */
+    int leak;              /* -1 unknown, 0 no leak in the newest boot, 1 leak */
+    double leak_rate;      /* bytes per day, NaN when unknown */
     int64_t exhaustion_ms; /* projected exhaustion, 0 if none */
-    char *leak_signal;   /* which signal showed it; may be NULL */
-    int verdict;         /* -1 none, 0 pass, 1 fail, 2 not enough data */
-    char *verdict_build; /* the build judged; may be NULL */
+    char *leak_signal;     /* which signal showed it; may be NULL */
+    int verdict;           /* -1 none, 0 pass, 1 fail, 2 not enough data */
+    char *verdict_build;   /* the build judged; may be NULL */
 };
 
 /* The whole farm for one request. */
 struct web_farm {
     struct web_dev *devs;
     size_t n;
-    int64_t anchor_ms;   /* newest sample over every device (or now when none) */
+    int64_t anchor_ms; /* newest sample over every device (or now when none) */
 };
 
 struct web_judge_entry;
 
 /* The server state web.c owns; handlers only read it (and use the store). */
 struct web_ctx {
-    struct store *st;          /* this thread's own connection */
-    char *token;               /* NULL = open */
-    char *farm_config;         /* may be NULL */
-    char *baseline;            /* may be NULL */
+    struct store *st;           /* this thread's own connection */
+    char *token;                /* NULL = open */
+    char *farm_config;          /* may be NULL */
+    char *baseline;             /* may be NULL */
     struct web_device *devices; /* configured devices (strings owned) */
     size_t n_devices;
-    unsigned refresh;          /* seconds */
+    unsigned refresh;               /* seconds */
     struct web_judge_entry *judged; /* badge cache of web-judge.c */
     size_t n_judged;
 };
@@ -213,9 +213,9 @@ struct web_req {
 
 /* What a handler answers; web.c turns it into an HTTP response. */
 struct web_reply {
-    unsigned status;           /* 200, 400, 404, 500 ... */
-    const char *ctype;         /* static string */
-    struct buf body;           /* capped at WEB_BODY_MAX */
+    unsigned status;   /* 200, 400, 404, 500 ... */
+    const char *ctype; /* static string */
+    struct buf body;   /* capped at WEB_BODY_MAX */
 };
 
 /* Query argument of a request, NULL when absent. */
@@ -294,8 +294,8 @@ const struct web_device *web_configured(const struct web_ctx *c, const char *nam
 /*
  * Newest sample of one series at or before last_ms. 0, -ENOENT (no sample) or a store error.
  */
-_warn_unused_result_ int web_latest(struct store *st, int64_t dev, const char *key,
-                                    int64_t last_ms, int64_t *ret_t, double *ret_v);
+_warn_unused_result_ int web_latest(struct store *st, int64_t dev, const char *key, int64_t last_ms,
+                                    int64_t *ret_t, double *ret_v);
 /* Among the series of metric, the one with the newest sample (its key is strdup'ed). */
 _warn_unused_result_ int web_latest_key(struct store *st, int64_t dev, const char *metric,
                                         int64_t last_ms, char **ret_key, int64_t *ret_t,

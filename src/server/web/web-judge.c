@@ -7,7 +7,8 @@
  * load (and on every auto refresh), and an analysis reads a device's whole
  * history, so the badges are cached per device: the leak analysis (~0.1 s) is
  * run again when the asked-for data time moved by WEB_JUDGE_TTL_MS, the verdict
- * (~1.5 s over weeks of data) by WEB_VERDICT_TTL_MS or when the build changed. The cache lives in struct web_ctx and is touched by the web thread only.
+ * (~1.5 s over weeks of data) by WEB_VERDICT_TTL_MS or when the build changed.
+ * The cache lives in struct web_ctx and is touched by the web thread only.
  */
 #include <errno.h>
 #include <math.h>
@@ -17,12 +18,12 @@
 #include "judge.h"
 #include "web-internal.h"
 
-#define WEB_JUDGE_TTL_MS (5 * 60 * 1000LL)     /* leak badge: recomputed after this much data */
-#define WEB_VERDICT_TTL_MS (30 * 60 * 1000LL)  /* verdict badge (about 1.5 s per device) */
+#define WEB_JUDGE_TTL_MS (5 * 60 * 1000LL)    /* leak badge: recomputed after this much data */
+#define WEB_VERDICT_TTL_MS (30 * 60 * 1000LL) /* verdict badge (about 1.5 s per device) */
 
 struct web_judge_entry {
     char *name;
-    int64_t at_ms;      /* the data time the leak badge was computed for */
+    int64_t at_ms;         /* the data time the leak badge was computed for */
     int64_t verdict_at_ms; /* ... and the verdict badge */
     int leak;
     double leak_rate;
@@ -56,8 +57,8 @@ cache_slot(struct web_ctx *c, const char *name)
         return NULL;
     c->judged = n;
     struct web_judge_entry *e = &n[c->n_judged];
-    *e = (struct web_judge_entry){.name = strdup(name), .at_ms = INT64_MIN,
-                                  .verdict_at_ms = INT64_MIN};
+    *e = (struct web_judge_entry){
+        .name = strdup(name), .at_ms = INT64_MIN, .verdict_at_ms = INT64_MIN};
     if (!e->name)
         return NULL;
     c->n_judged++;
@@ -102,8 +103,7 @@ leak_into(struct web_ctx *c, const struct web_dev *d, int64_t at_ms, struct web_
 
 /* The verdict of the device's current build against the baseline, into e. */
 static int
-verdict_into(struct web_ctx *c, const struct web_dev *d, int64_t at_ms,
-             struct web_judge_entry *e)
+verdict_into(struct web_ctx *c, const struct web_dev *d, int64_t at_ms, struct web_judge_entry *e)
 {
     struct judge_verdict v = {0};
     struct judge_verdict_opts o = {.baseline = c->baseline, .at_ms = at_ms};
@@ -213,7 +213,7 @@ web_verdict_json(struct web_ctx *c, const char *build, const char *baseline, jso
         json_decref(arr);
         return r;
     }
-    *ret = json_pack("{s:s, s:o, s:o}", "build", build, "baseline", web_str(baseline), "devices",
-                     arr);
+    *ret =
+        json_pack("{s:s, s:o, s:o}", "build", build, "baseline", web_str(baseline), "devices", arr);
     return *ret ? 0 : -ENOMEM;
 }

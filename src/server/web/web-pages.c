@@ -36,8 +36,7 @@ out(struct page *p, const char *s)
         p->r = buf_puts(p->b, s);
 }
 
-static void
-outf(struct page *p, const char *fmt, ...) _printf_(2, 3);
+static void outf(struct page *p, const char *fmt, ...) _printf_(2, 3);
 static void
 outf(struct page *p, const char *fmt, ...)
 {
@@ -163,8 +162,8 @@ range_nav(struct page *p, const char *path_html)
 
     out(p, "<nav class=\"ranges\" aria-label=\"time range\">Range: ");
     for (size_t i = 0; i < ARRAY_SIZE(ranges); i++) {
-        bool cur = !p->rg.explicit_to && strcmp(p->rg.range[0] ? p->rg.range : WEB_DEFAULT_RANGE,
-                                                ranges[i]) == 0;
+        bool cur = !p->rg.explicit_to &&
+                   strcmp(p->rg.range[0] ? p->rg.range : WEB_DEFAULT_RANGE, ranges[i]) == 0;
         if (cur) {
             outf(p, "<span>%s</span>", ranges[i]);
             continue;
@@ -357,8 +356,9 @@ charts(struct page *p, const struct web_dev *d)
         view_qs(p, p->rg.from_ms, p->rg.to_ms, NULL);
         outf(p, "\" alt=\"%s chart of ", panels[i][0]);
         esc(p, d->name);
-        outf(p, "\" width=\"900\" height=\"400\" loading=\"lazy\"></a><figcaption>%s"
-                "</figcaption></figure>\n",
+        outf(p,
+             "\" width=\"900\" height=\"400\" loading=\"lazy\"></a><figcaption>%s"
+             "</figcaption></figure>\n",
              panels[i][1]);
     }
     out(p, "</div>\n");
@@ -386,9 +386,10 @@ events_section(struct page *p, const struct web_dev *d)
 
         fmt_time(t, e->t_ms);
         outf(p, "<tr><td>%s</td><td>", t);
-        badge(p, e->kind == EVENT_PANIC || e->kind == EVENT_UNREACHABLE ? "bad"
-                 : e->kind == EVENT_OOM_KILL || e->kind == EVENT_SENSOR_LOST ? "warn"
-                                                                             : "",
+        badge(p,
+              e->kind == EVENT_PANIC || e->kind == EVENT_UNREACHABLE      ? "bad"
+              : e->kind == EVENT_OOM_KILL || e->kind == EVENT_SENSOR_LOST ? "warn"
+                                                                          : "",
               kind);
         out(p, "</td><td>");
         if (e->subject)
@@ -577,8 +578,8 @@ kmemleak_sites(struct page *p, const struct web_dev *d)
     rows = calloc(nk + 1, sizeof(*rows));
     for (size_t i = 0; rows && i < nk; i++) {
         struct site_row *r = &rows[n];
-        if (web_latest(p->q->c->st, d->id, keys[i], MIN(d->last_ms, p->rg.to_ms), &r->t,
-                       &r->v) < 0 ||
+        if (web_latest(p->q->c->st, d->id, keys[i], MIN(d->last_ms, p->rg.to_ms), &r->t, &r->v) <
+                0 ||
             expo_key_label(keys[i], "site", r->site, sizeof(r->site)) < 0)
             continue;
         if (expo_key_label(keys[i], "caller", r->caller, sizeof(r->caller)) < 0)
@@ -624,8 +625,9 @@ kmemleak_section(struct page *p, const struct web_dev *d)
     if (ends(p->q->c->st, d, "soak_kmemleak_unreferenced_bytes", &p->rg, &fb, &lb) < 0)
         lb = NAN;
     fmt_bytes(b, lb);
-    outf(p, "<h2>kmemleak</h2>\n<p>%.0f unreferenced objects (%s) at the end of the range, "
-            "%+.0f over it.</p>\n",
+    outf(p,
+         "<h2>kmemleak</h2>\n<p>%.0f unreferenced objects (%s) at the end of the range, "
+         "%+.0f over it.</p>\n",
          lo, b, lo - fo);
     kmemleak_sites(p, d);
 }
@@ -671,8 +673,9 @@ leak_section(struct page *p, const struct web_dev *d)
         json_decref(o);
         return;
     }
-    out(p, "<div class=\"scroll\"><table><thead><tr><th>Boot</th><th>Build</th><th>Result</th>"
-           "<th>Rate</th><th>Exhaustion</th><th class=\"wide\">Evidence</th></tr></thead><tbody>\n");
+    out(p,
+        "<div class=\"scroll\"><table><thead><tr><th>Boot</th><th>Build</th><th>Result</th>"
+        "<th>Rate</th><th>Exhaustion</th><th class=\"wide\">Evidence</th></tr></thead><tbody>\n");
     size_t n = json_array_size(segs);
     for (size_t i = n; i-- > 0;) {
         json_t *s = json_array_get(segs, i);
@@ -773,7 +776,10 @@ page_device(struct page *p)
     }
     fmt_time(buf, d.last_poll_ms);
     outf(p, "<tr><th>Reachable</th><td>%s (last poll %s)</td></tr>\n",
-         d.reach == REACH_UP ? "yes" : d.reach == REACH_DOWN ? "NO" : "not polled", buf);
+         d.reach == REACH_UP     ? "yes"
+         : d.reach == REACH_DOWN ? "NO"
+                                 : "not polled",
+         buf);
     fmt_duration(buf, d.uptime_s);
     outf(p, "<tr><th>Uptime</th><td>%s</td></tr>\n", buf);
     fmt_duration(buf, d.latency_s);
@@ -911,10 +917,18 @@ web_page(const struct web_req *q, struct web_reply *rep)
     rep->status = 200;
     rep->ctype = "text/html; charset=utf-8";
     switch (q->rt->kind) {
-    case ROUTE_FARM: page_farm(&p); break;
-    case ROUTE_DEVICE: page_device(&p); break;
-    case ROUTE_BUILD: page_build(&p); break;
-    default: p.r = -ENOENT; break;
+    case ROUTE_FARM:
+        page_farm(&p);
+        break;
+    case ROUTE_DEVICE:
+        page_device(&p);
+        break;
+    case ROUTE_BUILD:
+        page_build(&p);
+        break;
+    default:
+        p.r = -ENOENT;
+        break;
     }
     out(&p, "");
     if (p.r >= 0)
@@ -922,8 +936,7 @@ web_page(const struct web_req *q, struct web_reply *rep)
     if (p.r == -ENOENT) {
         char msg[WEB_NAME_MAX + 64];
         (void)snprintf(msg, sizeof(msg), "No %s called '%s'.",
-                       q->rt->kind == ROUTE_BUILD ? "device ran a build" : "device",
-                       q->rt->name);
+                       q->rt->kind == ROUTE_BUILD ? "device ran a build" : "device", q->rt->name);
         web_error_page(rep, 404, "Not found", msg);
     } else if (p.r == -EINVAL) {
         web_error_page(rep, 400, "Bad request", "bad baseline: a build name of 1 to 128 bytes");

@@ -96,12 +96,23 @@ web_duration_parse(const char *s, int64_t *ret_ms)
     if (n < 2 || n > 8)
         return -EINVAL;
     switch (s[n - 1]) {
-    case 's': mul = 1000; break;
-    case 'm': mul = 60 * 1000; break;
-    case 'h': mul = 3600 * 1000; break;
-    case 'd': mul = 86400 * 1000; break;
-    case 'w': mul = 7 * 86400 * 1000; break;
-    default: return -EINVAL;
+    case 's':
+        mul = 1000;
+        break;
+    case 'm':
+        mul = 60 * 1000;
+        break;
+    case 'h':
+        mul = 3600 * 1000;
+        break;
+    case 'd':
+        mul = 86400 * 1000;
+        break;
+    case 'w':
+        mul = 7 * 86400 * 1000;
+        break;
+    default:
+        return -EINVAL;
     }
     for (size_t i = 0; i + 1 < n; i++)
         if (s[i] < '0' || s[i] > '9')

@@ -15,8 +15,8 @@
 #include "log.h"
 #include "web-internal.h"
 
-#define WEB_CONN_LIMIT 64      /* concurrent connections */
-#define WEB_CONN_TIMEOUT 30    /* seconds of idle before a connection is closed */
+#define WEB_CONN_LIMIT 64   /* concurrent connections */
+#define WEB_CONN_TIMEOUT 30 /* seconds of idle before a connection is closed */
 #define WEB_COOKIE "soak_token"
 #define WEB_TOKEN_MAX 512
 
@@ -199,7 +199,8 @@ listen_addr(const char *listen, struct sockaddr_storage *addr, socklen_t *len)
 {
     char host[256];
     const char *port;
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *res = NULL;
 
@@ -295,11 +296,11 @@ web_start(const struct web_config *cfg, struct web **ret)
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
     if (addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    w->d = MHD_start_daemon(flags, 0, NULL, NULL, handle, &w->ctx, MHD_OPTION_EXTERNAL_LOGGER,
-                            mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)WEB_CONN_LIMIT,
-                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)WEB_CONN_TIMEOUT,
-                            MHD_OPTION_END);
+    w->d =
+        MHD_start_daemon(flags, 0, NULL, NULL, handle, &w->ctx, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+                         NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+                         MHD_OPTION_CONNECTION_LIMIT, (unsigned)WEB_CONN_LIMIT,
+                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)WEB_CONN_TIMEOUT, MHD_OPTION_END);
     if (!w->d) {
         log_warnx("web: cannot listen on %s (address in use or not available)", cfg->listen);
         ctx_done(&w->ctx);

@@ -35,13 +35,13 @@ struct web_device {
 };
 
 struct web_config {
-    const char *listen;     /* "ADDR:PORT" or "[V6ADDR]:PORT"; port 0 picks a free port */
-    const char *store_spec; /* as store_open(): "sqlite:PATH", PATH or "postgresql://..." */
-    const char *token;      /* bearer token; NULL or "" = no access control */
+    const char *listen;      /* "ADDR:PORT" or "[V6ADDR]:PORT"; port 0 picks a free port */
+    const char *store_spec;  /* as store_open(): "sqlite:PATH", PATH or "postgresql://..." */
+    const char *token;       /* bearer token; NULL or "" = no access control */
     const char *farm_config; /* path of the farm config (shown on the farm page); may be NULL */
     const struct web_device *devices; /* configured devices; may be NULL */
     size_t n_devices;
-    const char *baseline;   /* build that verdicts compare against; NULL = the judge's default */
+    const char *baseline;     /* build that verdicts compare against; NULL = the judge's default */
     unsigned refresh_seconds; /* <meta refresh> period of HTML pages; 0 = default (60) */
 };
 

@@ -50,16 +50,60 @@ append(struct store *st, int64_t dev, const char *key, double (*f)(int i))
         assert_true(store_append(st, dev, key, T0 + i * STEP, f(i)) >= 0);
 }
 
-static double avail(int i) { return 180e6 - i * 1e5; }
-static double total(int i) { (void)i; return 235958272; }
-static double one(int i) { (void)i; return 1; }
-static double up_last_down(int i) { return i == N - 1 ? 0 : 1; }
-static double lat(int i) { (void)i; return 0.012; }
-static double filp(int i) { return 20000 + 50.0 * i; }
-static double dentry(int i) { (void)i; return 50000; }
-static double kml(int i) { return 10.0 * i; }
-static double site_a(int i) { return 7.0 * i; }
-static double site_b(int i) { return 2.0 * i; }
+static double
+avail(int i)
+{
+    return 180e6 - i * 1e5;
+}
+static double
+total(int i)
+{
+    (void)i;
+    return 235958272;
+}
+static double
+one(int i)
+{
+    (void)i;
+    return 1;
+}
+static double
+up_last_down(int i)
+{
+    return i == N - 1 ? 0 : 1;
+}
+static double
+lat(int i)
+{
+    (void)i;
+    return 0.012;
+}
+static double
+filp(int i)
+{
+    return 20000 + 50.0 * i;
+}
+static double
+dentry(int i)
+{
+    (void)i;
+    return 50000;
+}
+static double
+kml(int i)
+{
+    return 10.0 * i;
+}
+static double
+site_a(int i)
+{
+    return 7.0 * i;
+}
+static double
+site_b(int i)
+{
+    return 2.0 * i;
+}
 
 static int
 setup(void **state)
@@ -97,15 +141,26 @@ setup(void **state)
     append(st, b, "soak_build_info{build=\"6.12.55 <old>\"}", one);
     assert_int_equal(store_commit(st), 0);
     struct store_event ev[] = {
-        {.device_id = a, .t_ms = T0 + 10 * STEP, .kind = EVENT_PANIC,
+        {.device_id = a,
+         .t_ms = T0 + 10 * STEP,
+         .kind = EVENT_PANIC,
          .detail = (char *)"Kernel panic - not syncing: System is deadlocked on memory",
          .value = NAN},
-        {.device_id = a, .t_ms = T0 + 20 * STEP, .kind = EVENT_ALERT,
-         .subject = (char *)"unreachable", .value = 1},
-        {.device_id = a, .t_ms = T0 + 30 * STEP, .kind = EVENT_ALERT,
-         .subject = (char *)"panic", .value = 1},
-        {.device_id = a, .t_ms = T0 + 40 * STEP, .kind = EVENT_ALERT,
-         .subject = (char *)"unreachable", .value = 0},
+        {.device_id = a,
+         .t_ms = T0 + 20 * STEP,
+         .kind = EVENT_ALERT,
+         .subject = (char *)"unreachable",
+         .value = 1},
+        {.device_id = a,
+         .t_ms = T0 + 30 * STEP,
+         .kind = EVENT_ALERT,
+         .subject = (char *)"panic",
+         .value = 1},
+        {.device_id = a,
+         .t_ms = T0 + 40 * STEP,
+         .kind = EVENT_ALERT,
+         .subject = (char *)"unreachable",
+         .value = 0},
     };
     for (size_t i = 0; i < ARRAY_SIZE(ev); i++)
         assert_int_equal(store_event_add(st, &ev[i]), 0);
@@ -176,8 +231,7 @@ test_devices(void **state)
     json_t *alerts = json_object_get(a, "alerts");
     assert_int_equal(json_array_size(alerts), 1); /* unreachable resolved, panic open */
     assert_string_equal(json_string_value(json_array_get(alerts, 0)), "panic");
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(a, "events"), "panic")),
-                     1);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(a, "events"), "panic")), 1);
     json_t *b = json_array_get(devs, 1);
     assert_string_equal(json_string_value(json_object_get(b, "reachable")), "unknown");
     assert_true(json_is_null(json_object_get(b, "uptime_seconds")));
@@ -195,8 +249,8 @@ test_series(void **state)
 {
     struct fixture *fx = *state;
     unsigned st;
-    struct args a = {{"metric", "node_slabinfo_active_objects", "from", "1764000000", "to",
-                      "1764100000", NULL}};
+    struct args a = {
+        {"metric", "node_slabinfo_active_objects", "from", "1764000000", "to", "1764100000", NULL}};
     json_t *j = run(fx, "/api/v1/devices/rockpis-t/series", &a, &st, NULL);
 
     assert_int_equal(st, 200);
@@ -217,18 +271,15 @@ test_series(void **state)
     j = run(fx, "/api/v1/devices/rockpis-t/series", &p, &st, NULL);
     assert_int_equal(st, 200);
     assert_true(json_is_true(json_object_get(j, "downsampled")));
-    size_t n = json_array_size(json_object_get(json_array_get(json_object_get(j, "series"), 0),
-                                               "samples"));
+    size_t n = json_array_size(
+        json_object_get(json_array_get(json_object_get(j, "series"), 0), "samples"));
     assert_true(n > 0 && n <= 10);
     json_decref(j);
 
     static const char *const bad[][4] = {
-        {"metric", "", NULL, NULL},
-        {"metric", "a{b}", NULL, NULL},
-        {"metric", "up", "points", "1"},
-        {"metric", "up", "points", "x"},
-        {"metric", "up", "from", "soon"},
-        {NULL, NULL, NULL, NULL},
+        {"metric", "", NULL, NULL},       {"metric", "a{b}", NULL, NULL},
+        {"metric", "up", "points", "1"},  {"metric", "up", "points", "x"},
+        {"metric", "up", "from", "soon"}, {NULL, NULL, NULL, NULL},
     };
     for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
         struct args b = {{bad[i][0], bad[i][1], bad[i][2], bad[i][3], NULL}};
@@ -253,8 +304,7 @@ test_events_alerts(void **state)
     assert_int_equal(st, 200);
     json_t *ev = json_object_get(j, "events");
     assert_int_equal(json_array_size(ev), 4);
-    assert_string_equal(json_string_value(json_object_get(json_array_get(ev, 0), "kind")),
-                        "panic");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(ev, 0), "kind")), "panic");
     json_decref(j);
     struct args k = {{"kind", "alert", NULL}};
     j = run(fx, "/api/v1/devices/rockpis-t/events", &k, &st, NULL);
@@ -317,7 +367,8 @@ test_pages(void **state)
     assert_non_null(strstr(s, "<h2>kmemleak</h2>"));
     assert_non_null(strstr(s, "1430 unreferenced objects"));
     assert_non_null(strstr(s, ">alloc_empty_file+0x54/0x11c<"));
-    assert_true(strstr(s, ">alloc_empty_file+0x54/0x11c<") < strstr(s, ">prepare_creds+0x24/0x338<"));
+    assert_true(strstr(s, ">alloc_empty_file+0x54/0x11c<") <
+                strstr(s, ">prepare_creds+0x24/0x338<"));
 
     buf_reset(&h);
     assert_null(run(fx, "/device/rockpis-t/plot/memory.svg", &r, &st, &h));

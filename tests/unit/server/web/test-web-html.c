@@ -185,8 +185,7 @@ test_time_range(void **state)
     assert_true(r.explicit_to);
     assert_int_equal(web_range_parse("1d", "1000", NULL, anchor, &r, err, sizeof(err)), 0);
     assert_int_equal(r.to_ms, 1000000 + 86400000LL);
-    assert_int_equal(web_range_parse(NULL, "2000", "1000", anchor, &r, err, sizeof(err)),
-                     -EINVAL);
+    assert_int_equal(web_range_parse(NULL, "2000", "1000", anchor, &r, err, sizeof(err)), -EINVAL);
     assert_non_null(strstr(err, "before"));
     assert_int_equal(web_range_parse("week", NULL, NULL, anchor, &r, err, sizeof(err)), -EINVAL);
     assert_non_null(strstr(err, "range"));
@@ -293,10 +292,10 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_escape),     cmocka_unit_test(test_format),
-        cmocka_unit_test(test_page),       cmocka_unit_test(test_sparkline),
-        cmocka_unit_test(test_minmax),     cmocka_unit_test(test_time_range),
-        cmocka_unit_test(test_names),      cmocka_unit_test(test_route),
+        cmocka_unit_test(test_escape),       cmocka_unit_test(test_format),
+        cmocka_unit_test(test_page),         cmocka_unit_test(test_sparkline),
+        cmocka_unit_test(test_minmax),       cmocka_unit_test(test_time_range),
+        cmocka_unit_test(test_names),        cmocka_unit_test(test_route),
         cmocka_unit_test(test_token_cookie),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
