@@ -175,7 +175,11 @@ run_job(struct sampler *s, struct job *j)
             complain_release(&j->complaint, "collector %s: reading again", j->ops->name);
         j->effective = j->interval;
     }
-    j->next_run = t1 + j->effective;
+    /* Stay on the schedule's grid (not t1 + interval), so collectors with the same
+     * interval stay together and share one wake-up; skip the slots already missed. */
+    j->next_run = j->next_run > 0 ? j->next_run + j->effective : t0 + j->effective;
+    if (j->next_run < t1)
+        j->next_run = t1 + j->effective;
 }
 
 void
@@ -383,7 +387,7 @@ worker(void *arg)
             struct job *j = &s->jobs[i];
             if (j->slow != l->slow)
                 continue;
-            if (j->next_run <= now) {
+            if (j->next_run <= now + SAMPLER_SLACK) {
                 run_job(s, j);
                 now = now_mono();
             }

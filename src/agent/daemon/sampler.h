@@ -30,6 +30,7 @@ struct sampler;
 #define SAMPLER_BLOCK_MAX (1024 * 1024)   /* bytes of one collector's output */
 #define SAMPLER_SNAPSHOT_MAX (8 * 1024 * 1024) /* bytes of one full exposition */
 #define SAMPLER_BACKOFF_MAX 3600.0        /* longest backed-off interval, seconds */
+#define SAMPLER_SLACK 0.005               /* jobs due this soon run in the same wake-up, s */
 
 enum sampler_snapshot_flags {
     /* Leave out what changes from run to run on the same input (RSS, read durations),
