@@ -319,6 +319,49 @@ window_median(const struct sample_array *a, int64_t from, int64_t to)
     return med;
 }
 
+/* Theil-Sen rate (per day) of samples in [from, to], on 10-minute (or wider) medians. */
+static double
+rate_per_day(const struct sample_array *a, int64_t from, int64_t to)
+{
+    double t[LEAK_MAX_BINS + 2], y[LEAK_MAX_BINS + 2];
+    int64_t *ts;
+    double *vs, span, width = 600;
+    size_t m = 0;
+    struct trend_sen sen;
+    int nb;
+
+    ts = malloc(sizeof(int64_t) * (a->n ? a->n : 1));
+    vs = malloc(sizeof(double) * (a->n ? a->n : 1));
+    if (!ts || !vs) {
+        free(ts);
+        free(vs);
+        return NAN;
+    }
+    for (size_t i = 0; i < a->n; i++)
+        if (a->s[i].t_ms >= from && a->s[i].t_ms <= to) {
+            ts[m] = a->s[i].t_ms;
+            vs[m] = a->s[i].v;
+            m++;
+        }
+    if (m < 2) {
+        free(ts);
+        free(vs);
+        return NAN;
+    }
+    span = (double)(ts[m - 1] - ts[0]) / 1000.0;
+    if (span / width > LEAK_MAX_BINS)
+        width = ceil(span / LEAK_MAX_BINS);
+    nb = trend_bin_median(ts, vs, m, ts[0], ts[m - 1] + 1, (int64_t)(width * 1000),
+                          LEAK_MAX_BINS + 2, t, y);
+    free(ts);
+    free(vs);
+    if (nb < 4)
+        return NAN;
+    if (trend_theil_sen(t, y, (size_t)nb, 0.9, 1, &sen) < 0)
+        return NAN;
+    return sen.slope * 86400;
+}
+
 struct cache_pick {
     char *key; /* active objects (or bytes) key */
     char *slab;
@@ -389,7 +432,7 @@ pick_caches(struct store *st, int64_t dev, int64_t seg_start, int64_t seg_end, i
             goto out;
     }
     for (size_t k = 0; keys && keys[k]; k++) {
-        struct sample_array early = {0}, late = {0};
+        struct sample_array late = {0};
         char *slab = label_of(keys[k], "slab");
         double size = 1;
         if (!slab || leak_slab_reclaimable(slab)) {
@@ -402,7 +445,8 @@ pick_caches(struct store *st, int64_t dev, int64_t seg_start, int64_t seg_end, i
                 char *sl = label_of(sizes[s], "slab");
                 if (sl && strcmp(sl, slab) == 0) {
                     struct sample_array a = {0};
-                    r = read_key(st, dev, sizes[s], INT64_MIN, at, &a);
+                    /* The newest size is enough: read the screening window only. */
+                    r = read_key(st, dev, sizes[s], MIN(seg_end, at) - SCREEN_MS, at, &a);
                     size = last_value(&a);
                     sample_array_free(&a);
                 }
@@ -417,11 +461,8 @@ pick_caches(struct store *st, int64_t dev, int64_t seg_start, int64_t seg_end, i
                 continue;
             }
         }
-        r = read_key(st, dev, keys[k], seg_start, seg_start + SCREEN_MS, &early);
-        if (r == 0)
-            r = read_key(st, dev, keys[k], MIN(seg_end, at) - SCREEN_MS, at, &late);
+        r = read_key(st, dev, keys[k], MAX(seg_start, MIN(seg_end, at) - SCREEN_MS), at, &late);
         if (r < 0 || late.n == 0) {
-            sample_array_free(&early);
             sample_array_free(&late);
             free(slab);
             if (r < 0)
@@ -431,10 +472,10 @@ pick_caches(struct store *st, int64_t dev, int64_t seg_start, int64_t seg_end, i
         {
             int64_t lt = late.s[late.n - 1].t_ms;
             double lv = window_median(&late, lt - SCREEN_MS, lt);
-            double ev = early.n ? window_median(&early, INT64_MIN, INT64_MAX) : lv;
+            /* A leaking cache grows within the last two hours as well. */
+            double grow = rate_per_day(&late, INT64_MIN, INT64_MAX);
             struct cache_pick *nv = realloc(p, sizeof(*p) * (n + 1));
             if (!nv) {
-                sample_array_free(&early);
                 sample_array_free(&late);
                 free(slab);
                 r = -ENOMEM;
@@ -445,10 +486,9 @@ pick_caches(struct store *st, int64_t dev, int64_t seg_start, int64_t seg_end, i
                                        .slab = slab,
                                        .size = size,
                                        .bytes = lv * size,
-                                       .growth = (lv - ev) * size};
+                                       .growth = isfinite(grow) ? grow * size : 0};
             n++;
         }
-        sample_array_free(&early);
         sample_array_free(&late);
     }
     if (n > 1) /* p is NULL when no cache was picked: qsort(NULL, 0) is undefined */
@@ -1358,49 +1398,6 @@ cmp_slab(const void *a, const void *b)
     return (x->bytes < y->bytes) - (x->bytes > y->bytes);
 }
 
-/* Theil-Sen rate (per day) of samples in [from, to], on 10-minute (or wider) medians. */
-static double
-rate_per_day(const struct sample_array *a, int64_t from, int64_t to)
-{
-    double t[LEAK_MAX_BINS + 2], y[LEAK_MAX_BINS + 2];
-    int64_t *ts;
-    double *vs, span, width = 600;
-    size_t m = 0;
-    struct trend_sen sen;
-    int nb;
-
-    ts = malloc(sizeof(int64_t) * (a->n ? a->n : 1));
-    vs = malloc(sizeof(double) * (a->n ? a->n : 1));
-    if (!ts || !vs) {
-        free(ts);
-        free(vs);
-        return NAN;
-    }
-    for (size_t i = 0; i < a->n; i++)
-        if (a->s[i].t_ms >= from && a->s[i].t_ms <= to) {
-            ts[m] = a->s[i].t_ms;
-            vs[m] = a->s[i].v;
-            m++;
-        }
-    if (m < 2) {
-        free(ts);
-        free(vs);
-        return NAN;
-    }
-    span = (double)(ts[m - 1] - ts[0]) / 1000.0;
-    if (span / width > LEAK_MAX_BINS)
-        width = ceil(span / LEAK_MAX_BINS);
-    nb = trend_bin_median(ts, vs, m, ts[0], ts[m - 1] + 1, (int64_t)(width * 1000),
-                          LEAK_MAX_BINS + 2, t, y);
-    free(ts);
-    free(vs);
-    if (nb < 4)
-        return NAN;
-    if (trend_theil_sen(t, y, (size_t)nb, 0.9, 1, &sen) < 0)
-        return NAN;
-    return sen.slope * 86400;
-}
-
 int
 judge_slab_load(struct store *st, const char *device, int64_t at_ms, struct judge_slab_view *ret)
 {
@@ -1442,7 +1439,9 @@ judge_slab_load(struct store *st, const char *device, int64_t at_ms, struct judg
         for (size_t s = 0; sizes && sizes[s] && isnan(size); s++) {
             char *sl = label_of(sizes[s], "slab");
             if (sl && strcmp(sl, slab) == 0) {
-                r = read_key(st, dev, sizes[s], from, to, &a);
+                r = read_key(st, dev, sizes[s], to - SCREEN_MS, to, &a);
+                if (r == 0 && a.n == 0)
+                    r = read_key(st, dev, sizes[s], from, to, &a);
                 size = last_value(&a);
                 sample_array_free(&a);
             }
