@@ -61,6 +61,7 @@ struct sensor {
     int discovered;
     /* worker-owned */
     unsigned fails;
+    struct complaint complaint; /* rate-limited log of a failing sensor */
     /* under owner->lock */
     struct sensor_reading cache;
     int up, in_flight, overrun_counted, last_error;
@@ -610,8 +611,51 @@ fail:
     return r;
 }
 
-/* Record an attempt's outcome; called with the lock held. */
-static void
+static const struct {
+    int err;
+    const char *name;
+    const char *meaning; /* for the log, in sensor terms */
+} sensor_errors[] = {
+    { ENXIO, "ENXIO", "no acknowledge (unplugged, wrong address, or asleep)" },
+    { EREMOTEIO, "EREMOTEIO", "no acknowledge" },
+    { EBADMSG, "EBADMSG", "CRC mismatch or corrupted frame" },
+    { ETIMEDOUT, "ETIMEDOUT", "timed out (busy bit stuck, bus hung, or over its time budget)" },
+    { EAGAIN, "EAGAIN", "no new conversion (DS18B20 power-on value, data-ready bits clear)" },
+    { EIO, "EIO", "implausible data (bus stuck high/low, uncalibrated, fault flag)" },
+    { ERANGE, "ERANGE", "value outside the chip's range" },
+    { ENODEV, "ENODEV", "wrong chip (identity check failed)" },
+    { EBUSY, "EBUSY", "a kernel driver owns this address: use driver = hwmon or iio" },
+    { ENOENT, "ENOENT", "device or bus node not found" },
+    { ENOTTY, "ENOTTY", "not an i2c-dev/spidev node" },
+    { EACCES, "EACCES", "permission denied" },
+    { EPERM, "EPERM", "permission denied" },
+    { EINVAL, "EINVAL", "unparsable value or bad setting" },
+    { ENODATA, "ENODATA", "no channels to read" },
+    { EOPNOTSUPP, "EOPNOTSUPP", "not supported by this bus" },
+    { ENOMEM, "ENOMEM", "out of memory" },
+};
+
+/* The symbolic name of an error (a label value), "other" when not one of ours. */
+static const char *
+error_name(int err)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(sensor_errors); i++)
+        if (sensor_errors[i].err == -err)
+            return sensor_errors[i].name;
+    return "other";
+}
+
+static const char *
+error_meaning(int err)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(sensor_errors); i++)
+        if (sensor_errors[i].err == -err)
+            return sensor_errors[i].meaning;
+    return strerror(-err);
+}
+
+/* Record an attempt's outcome; called with the lock held. Returns the outcome as recorded. */
+static int
 sensor_record(struct sensors *s, struct sensor *x, int r, const struct sensor_reading *rd,
               double t0, double t1)
 {
@@ -647,6 +691,18 @@ sensor_record(struct sensors *s, struct sensor *x, int r, const struct sensor_re
     x->next_due = (r == 0 ? t0 : t1) + next;
     if (x->next_due < t1)
         x->next_due = t1;
+    return r;
+}
+
+/* Log a failure (rate-limited) or the recovery; called without the lock. */
+static void
+sensor_complain(struct sensor *x, int r, double now, double next)
+{
+    if (r < 0)
+        complain(&x->complaint, now, "sensor %s: %s [%s], next attempt in %.3g s", x->label,
+                 error_meaning(r), error_name(r), next);
+    else
+        complain_release(&x->complaint, "sensor %s: reading again", x->label);
 }
 
 int
@@ -654,7 +710,7 @@ sensors_sample(struct sensors *s, size_t i)
 {
     struct sensor_reading rd = { 0 };
     struct sensor *x;
-    double t0;
+    double t0, next;
     int r;
 
     if (i >= s->n || s->started)
@@ -667,9 +723,11 @@ sensors_sample(struct sensors *s, size_t i)
     (void)pthread_mutex_unlock(&s->lock);
     r = sensor_attempt(s, x, &rd);
     (void)pthread_mutex_lock(&s->lock);
-    sensor_record(s, x, r, &rd, t0, now_mono());
+    r = sensor_record(s, x, r, &rd, t0, now_mono());
+    next = x->next_interval;
     (void)pthread_cond_broadcast(&s->cond);
     (void)pthread_mutex_unlock(&s->lock);
+    sensor_complain(x, r, t0, next);
     return r;
 }
 
@@ -713,7 +771,7 @@ sensor_worker(void *arg)
     (void)pthread_mutex_lock(&s->lock);
     while (!s->stop) {
         struct sensor_reading rd = { 0 };
-        double t0 = now_mono();
+        double t0 = now_mono(), next;
         int r;
 
         if (t0 < x->next_due) {
@@ -728,8 +786,12 @@ sensor_worker(void *arg)
         (void)pthread_mutex_unlock(&s->lock);
         r = sensor_attempt(s, x, &rd);
         (void)pthread_mutex_lock(&s->lock);
-        sensor_record(s, x, r, &rd, t0, now_mono());
+        r = sensor_record(s, x, r, &rd, t0, now_mono());
+        next = x->next_interval;
         (void)pthread_cond_broadcast(&s->cond);
+        (void)pthread_mutex_unlock(&s->lock);
+        sensor_complain(x, r, t0, next);
+        (void)pthread_mutex_lock(&s->lock);
     }
     (void)pthread_mutex_unlock(&s->lock);
     return NULL;
@@ -802,28 +864,6 @@ sensor_chip(const struct sensor *x)
     if (x->dev.chip[0])
         return x->dev.chip;
     return x->drv ? x->drv->chip : "unknown";
-}
-
-/* The symbolic name of the errors sensors produce (a label value; not strerror's prose). */
-static const char *
-error_name(int err)
-{
-    static const struct {
-        int err;
-        const char *name;
-    } names[] = {
-        { ENXIO, "ENXIO" },         { EBADMSG, "EBADMSG" },       { ETIMEDOUT, "ETIMEDOUT" },
-        { EAGAIN, "EAGAIN" },       { EIO, "EIO" },               { ENODEV, "ENODEV" },
-        { ENOENT, "ENOENT" },       { EBUSY, "EBUSY" },           { EINVAL, "EINVAL" },
-        { ERANGE, "ERANGE" },       { ENOTTY, "ENOTTY" },         { EACCES, "EACCES" },
-        { EPERM, "EPERM" },         { EOPNOTSUPP, "EOPNOTSUPP" }, { ENODATA, "ENODATA" },
-        { EREMOTEIO, "EREMOTEIO" }, { ENOMEM, "ENOMEM" },
-    };
-
-    for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-        if (names[i].err == -err)
-            return names[i].name;
-    return "other";
 }
 
 /* Is sensor x currently counted as up (lock held)? */
