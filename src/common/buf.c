@@ -75,6 +75,11 @@ buf_puts(struct buf *b, const char *s)
 int
 buf_putc(struct buf *b, char c)
 {
+    if (b->len + 1 < b->cap && b->len < b->max) {
+        b->data[b->len++] = c;
+        b->data[b->len] = '\0';
+        return 0;
+    }
     return buf_append(b, &c, 1);
 }
 
@@ -84,11 +89,28 @@ buf_vprintf(struct buf *b, const char *fmt, va_list ap)
     va_list aq;
     int n, r;
 
-    va_copy(aq, ap);
-    n = vsnprintf(NULL, 0, fmt, aq);
-    va_end(aq);
-    if (n < 0)
-        return -EINVAL;
+    /* Common case: it fits in the spare room, one formatting pass. */
+    if (b->data && b->cap > b->len + 1) {
+        size_t room = b->cap - b->len;
+        va_copy(aq, ap);
+        n = vsnprintf(b->data + b->len, room, fmt, aq);
+        va_end(aq);
+        if (n < 0) {
+            b->data[b->len] = '\0';
+            return -EINVAL;
+        }
+        if ((size_t)n < room && (size_t)n <= b->max - b->len) {
+            b->len += (size_t)n;
+            return 0;
+        }
+        b->data[b->len] = '\0';
+    } else {
+        va_copy(aq, ap);
+        n = vsnprintf(NULL, 0, fmt, aq);
+        va_end(aq);
+        if (n < 0)
+            return -EINVAL;
+    }
     r = buf_grow(b, (size_t)n);
     if (r < 0)
         return r;

@@ -112,10 +112,42 @@ expo_escape_label(struct buf *b, const char *src, size_t max)
     return 0;
 }
 
+/* Append the pieces of a NULL-terminated list. */
+static int
+put_all(struct buf *b, const char *const *parts)
+{
+    int r = 0;
+
+    for (; r == 0 && *parts; parts++)
+        r = buf_puts(b, *parts);
+    return r;
+}
+
+/* HELP text escapes only backslash and newline; copy the runs between them whole. */
+static int
+put_help(struct buf *b, const char *help)
+{
+    const char *p = help;
+    int r = 0;
+
+    while (r == 0 && *p) {
+        size_t run = strcspn(p, "\\\n");
+        if (run)
+            r = buf_append(b, p, run);
+        p += run;
+        if (r == 0 && *p) {
+            r = buf_append(b, *p == '\\' ? "\\\\" : "\\n", 2);
+            p++;
+        }
+    }
+    return r;
+}
+
 int
 expo_family(struct expo_writer *w, const char *name, enum metric_type type, const char *help)
 {
     size_t n = strlen(name);
+    const char *tn;
     int r = 0;
 
     if (w->err)
@@ -127,24 +159,19 @@ expo_family(struct expo_writer *w, const char *name, enum metric_type type, cons
     if (!w->out)
         return 0;
     if (help) {
-        r = buf_printf(w->out, "# HELP %s ", name);
-        /* HELP text escapes only backslash and newline. */
-        for (const char *p = help; r == 0 && *p; p++) {
-            if (*p == '\\')
-                r = buf_puts(w->out, "\\\\");
-            else if (*p == '\n')
-                r = buf_puts(w->out, "\\n");
-            else
-                r = buf_putc(w->out, *p);
-        }
+        const char *const parts[] = {"# HELP ", name, " ", NULL};
+        r = put_all(w->out, parts);
+        if (r == 0)
+            r = put_help(w->out, help);
         if (r == 0)
             r = buf_putc(w->out, '\n');
     }
+    tn = metric_type_name(type);
+    if (w->format == EXPO_OPENMETRICS && type == METRIC_UNTYPED)
+        tn = "unknown";
     if (r == 0) {
-        const char *tn = metric_type_name(type);
-        if (w->format == EXPO_OPENMETRICS && type == METRIC_UNTYPED)
-            tn = "unknown";
-        r = buf_printf(w->out, "# TYPE %s %s\n", name, tn);
+        const char *const parts[] = {"# TYPE ", name, " ", tn, "\n", NULL};
+        r = put_all(w->out, parts);
     }
     return set_err(w, r);
 }
@@ -164,7 +191,10 @@ render_key(struct expo_writer *w, const char *name, const struct expo_label *lab
     for (size_t i = 0; r == 0 && i < nlabels; i++) {
         if (!labels[i].value)
             continue;
-        r = buf_printf(&k, "%s%s=\"", first ? "{" : ",", labels[i].name);
+        {
+            const char *const parts[] = {first ? "{" : ",", labels[i].name, "=\"", NULL};
+            r = put_all(&k, parts);
+        }
         if (r == 0)
             r = expo_escape_label(&k, labels[i].value, EXPO_LABEL_VALUE_MAX);
         if (r == 0)
@@ -194,9 +224,10 @@ expo_sample_key(struct expo_writer *w, const char *key, double value, int64_t ts
     if (!w->out)
         return 0;
     format_double(num, value);
-    if (!with_ts)
-        r = buf_printf(w->out, "%s %s\n", key, num);
-    else if (w->format == EXPO_OPENMETRICS)
+    if (!with_ts) {
+        const char *const parts[] = {key, " ", num, "\n", NULL};
+        r = put_all(w->out, parts);
+    } else if (w->format == EXPO_OPENMETRICS)
         r = buf_printf(w->out, "%s %s %" PRId64 ".%03d\n", key, num, ts_ms / 1000,
                        (int)(ts_ms % 1000 + (ts_ms % 1000 < 0 ? 1000 : 0)));
     else

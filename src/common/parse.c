@@ -227,15 +227,29 @@ format_double(char out[32], double v)
         memcpy(out, v > 0 ? "+Inf" : "-Inf", 5);
         return;
     }
-    /* Integers print exactly; others with the shortest %.*g that round-trips. */
-    if (v == (double)(int64_t)v && fabs(v) < 9.007199254740992e15) {
-        (void)snprintf(out, 32, "%lld", (long long)(int64_t)v);
+    /* Integers print exactly (by hand: this is the hot path of every scrape). */
+    if (fabs(v) < 9.007199254740992e15 && v == (double)(int64_t)v) {
+        char tmp[24];
+        int64_t i = (int64_t)v;
+        uint64_t u = i < 0 ? (uint64_t)(-i) : (uint64_t)i;
+        size_t n = 0, k = 0;
+
+        do {
+            tmp[n++] = (char)('0' + u % 10);
+            u /= 10;
+        } while (u);
+        if (i < 0)
+            out[k++] = '-';
+        while (n)
+            out[k++] = tmp[--n];
+        out[k] = '\0';
         return;
     }
-    for (int prec = 6; prec <= 17; prec++) {
+    /* Others: the shortest of %.15g / %.16g / %.17g that reads back exactly. */
+    for (int prec = 15; prec <= 17; prec++) {
         char *end;
         (void)snprintf(out, 32, "%.*g", prec, v);
-        if (strtod_c(out, &end) == v)
+        if (prec == 17 || strtod_c(out, &end) == v)
             return;
     }
 }
