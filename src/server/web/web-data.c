@@ -16,6 +16,7 @@
 
 #define SPARK_BUCKETS 60                     /* sparkline columns (each keeps min and max) */
 #define LATEST_WINDOW_MS (6 * 3600 * 1000LL) /* first look for the newest sample here */
+#define STALE_MIN_MS (5 * 60 * 1000LL)       /* a poll older than max(this, 3 intervals) is stale */
 
 int64_t
 web_now_ms(void)
@@ -234,7 +235,13 @@ load_stored(struct web_ctx *c, struct web_dev *d, const struct web_range *rg)
     }
     up = latest_value(st, d->id, "soak_poll_up", d->last_ms, &t);
     if (!isnan(up)) {
+        const struct web_device *cd = web_configured(c, d->name);
+        double iv = cd && cd->interval > 0 ? cd->interval : 60;
+        int64_t stale = MAX(STALE_MIN_MS, (int64_t)(3 * iv * 1000));
+
         d->reach = up > 0 ? REACH_UP : REACH_DOWN;
+        if (d->reach == REACH_UP && web_now_ms() - t > stale)
+            d->reach = REACH_STALE;
         d->last_poll_ms = t;
     }
     d->latency_s = latest_value(st, d->id, "soak_poll_duration_seconds", d->last_ms, NULL);
@@ -326,6 +333,8 @@ web_dev_score(const struct web_dev *d)
 
     if (d->reach == REACH_DOWN)
         s += 1000;
+    if (d->reach == REACH_STALE)
+        s += 200;
     if (d->leak == 1)
         s += 500;
     if (d->verdict == 1)
@@ -406,6 +415,8 @@ web_reach_name(enum web_reach r)
         return "up";
     case REACH_DOWN:
         return "down";
+    case REACH_STALE:
+        return "stale";
     default:
         return "unknown";
     }

@@ -153,6 +153,7 @@ enum web_reach {
     REACH_UNKNOWN, /* no poll recorded (e.g. an imported history) */
     REACH_UP,
     REACH_DOWN,
+    REACH_STALE, /* the newest poll succeeded but is older than 3 intervals (poller stopped?) */
 };
 
 /* One device as the farm page and /api/v1/devices see it. */

@@ -216,6 +216,8 @@ dev_badges(struct page *p, const struct web_dev *d)
         badge(p, "bad", "UNREACHABLE");
     else if (d->reach == REACH_UP)
         badge(p, "good", "UP");
+    else if (d->reach == REACH_STALE)
+        badge(p, "warn", "NO RECENT POLL");
     else
         badge(p, "", "HISTORY ONLY");
     if (d->leak == 1)
@@ -776,9 +778,10 @@ page_device(struct page *p)
     }
     fmt_time(buf, d.last_poll_ms);
     outf(p, "<tr><th>Reachable</th><td>%s (last poll %s)</td></tr>\n",
-         d.reach == REACH_UP     ? "yes"
-         : d.reach == REACH_DOWN ? "NO"
-                                 : "not polled",
+         d.reach == REACH_UP      ? "yes"
+         : d.reach == REACH_DOWN  ? "NO"
+         : d.reach == REACH_STALE ? "was, but no poll for a while (is soak server running?)"
+                                  : "not polled",
          buf);
     fmt_duration(buf, d.uptime_s);
     outf(p, "<tr><th>Uptime</th><td>%s</td></tr>\n", buf);

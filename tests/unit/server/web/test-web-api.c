@@ -110,7 +110,7 @@ setup(void **state)
 {
     struct fixture *fx = calloc(1, sizeof(*fx));
     char spec[96], err[256];
-    int64_t a, b;
+    int64_t a, b, o;
 
     assert_non_null(fx);
     (void)snprintf(fx->dir, sizeof(fx->dir), "/tmp/test-web-api.XXXXXX");
@@ -120,6 +120,7 @@ setup(void **state)
     struct store *st = fx->c.st;
     assert_int_equal(store_device(st, "rockpis-t", 1, &a), 0);
     assert_int_equal(store_device(st, "<b>x&y</b>", 1, &b), 0);
+    assert_int_equal(store_device(st, "old-board", 1, &o), 0);
     assert_int_equal(store_begin(st), 0);
     append(st, a, "node_memory_MemAvailable_bytes", avail);
     append(st, a, "node_memory_MemTotal_bytes", total);
@@ -139,6 +140,7 @@ setup(void **state)
            site_b);
     append(st, b, "node_memory_MemAvailable_bytes", avail);
     append(st, b, "soak_build_info{build=\"6.12.55 <old>\"}", one);
+    append(st, o, "soak_poll_up", one); /* polled fine, but a year ago: stale */
     assert_int_equal(store_commit(st), 0);
     struct store_event ev[] = {
         {.device_id = a,
@@ -221,7 +223,7 @@ test_devices(void **state)
     /* default window: 7 days ending at the newest sample */
     assert_true(json_real_value(json_object_get(j, "to")) == (T0 + (N - 1) * STEP) / 1000.0);
     json_t *devs = json_object_get(j, "devices");
-    assert_int_equal(json_array_size(devs), 2);
+    assert_int_equal(json_array_size(devs), 3);
     json_t *a = json_array_get(devs, 0); /* unreachable + open alert: first */
     assert_string_equal(json_string_value(json_object_get(a, "name")), "rockpis-t");
     assert_string_equal(json_string_value(json_object_get(a, "reachable")), "down");
@@ -232,7 +234,10 @@ test_devices(void **state)
     assert_int_equal(json_array_size(alerts), 1); /* unreachable resolved, panic open */
     assert_string_equal(json_string_value(json_array_get(alerts, 0)), "panic");
     assert_int_equal(json_integer_value(json_object_get(json_object_get(a, "events"), "panic")), 1);
-    json_t *b = json_array_get(devs, 1);
+    json_t *o = json_array_get(devs, 1); /* stale polls: second */
+    assert_string_equal(json_string_value(json_object_get(o, "name")), "old-board");
+    assert_string_equal(json_string_value(json_object_get(o, "reachable")), "stale");
+    json_t *b = json_array_get(devs, 2);
     assert_string_equal(json_string_value(json_object_get(b, "reachable")), "unknown");
     assert_true(json_is_null(json_object_get(b, "uptime_seconds")));
     json_decref(j);
@@ -347,6 +352,7 @@ test_pages(void **state)
     assert_non_null(strstr(s, ">UNREACHABLE<"));
     assert_non_null(strstr(s, ">ALERT panic<"));
     assert_non_null(strstr(s, ">PANIC x1<"));
+    assert_non_null(strstr(s, ">NO RECENT POLL<"));
     assert_non_null(strstr(s, "href=\"/device/%3Cb%3Ex%26y%3C%2Fb%3E?"));
     /* problems first */
     assert_true(strstr(s, ">rockpis-t<") < strstr(s, "&lt;b&gt;x&amp;y"));
