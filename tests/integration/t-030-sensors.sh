@@ -40,7 +40,7 @@ check "with a message naming it" grep -q '\[sensor x\]: no driver' "$WORK/nodrv.
 check "contrib/soakd-rockpie.conf: the outdoor SHT30 through its i2c device's hwmon" \
     grep -q '^soak_sensor_temperature_celsius{sensor="outdoor",chip="sht3x"} -10.001$' "$WORK/rockpie.prom"
 check "a configured userspace sensor on a missing bus is down with its reason" \
-    grep -q '^soak_sensor_error_info{sensor="aht20",error="ENOTTY"} 1$' "$WORK/rockpie.prom"
+    grep -q '^soak_sensor_error_info{sensor="baro",error="ENOTTY"} 1$' "$WORK/rockpie.prom"
 
 # A copy of the tree plus a TMP117-like IIO device whose in_temp_input is a FIFO
 # nobody writes: its worker blocks in open() for good, like a wedged bus.
