@@ -538,8 +538,14 @@ draw_legend(cairo_t *cr, const struct plot_pane *p, const struct plot_area *a, d
     for (size_t j = 0; j < p->n_lines; j++) {
         const struct plot_line *l = &p->lines[j];
         double tw = text_width(cr, l->label);
-        if (x + 30 + tw > fig_w - 4)
-            break; /* out of room: the first lines win */
+        if (x + 30 + tw > fig_w - 60) {
+            /* out of room: the first lines win, and the legend says how many it left out */
+            char more[32];
+            (void)snprintf(more, sizeof(more), "+%zu more", p->n_lines - j);
+            set_rgb(cr, 0x555555);
+            text_at(cr, MIN(x, fig_w - 58), y, 0, more);
+            break;
+        }
         cairo_new_path(cr);
         cairo_move_to(cr, x, y - 4);
         cairo_line_to(cr, x + 24, y - 4);
