@@ -81,9 +81,9 @@ static void
 test_discover(void **state)
 {
     static const char *labels[] = {
-        "28-0000075a1b2c", "28-0316a2791aff", "28-04160b1e64ff", "aht20@1-0038",
-        "bh1750@1-0023",   "bme280@1-0076",   "lps25h@1-005d",   "mcp3002@spi0.0",
-        "sht3x@1-0044",    "sht3x@1-0045",    "shtc3@1-0070",
+        "28-0000075a1b2c", "28-0316a2791aff", "28-04160b1e64ff", "ads1015@1-0049",
+        "aht20@1-0038",    "bh1750@1-0023",   "bme280@1-0076",   "lps25h@1-005d",
+        "mcp3002@spi0.0",  "sht3x@1-0044",    "sht3x@1-0045",    "shtc3@1-0070",
     };
     struct sensor_found found[32];
     int n;
@@ -95,13 +95,13 @@ test_discover(void **state)
         assert_string_equal(found[i].label, labels[i]);
     assert_ptr_equal(found[0].driver, &sensor_driver_w1);
     assert_string_equal(found[0].chip, "ds18b20");
-    assert_ptr_equal(found[3].driver, &sensor_driver_hwmon);
+    assert_ptr_equal(found[4].driver, &sensor_driver_hwmon);
     /* The bus device path: stable when the driver is rebound and hwmonK changes. */
-    assert_string_equal(found[3].device, "/sys/bus/i2c/devices/1-0038");
-    assert_ptr_equal(found[4].driver, &sensor_driver_iio);
-    assert_string_equal(found[4].device, "/sys/bus/i2c/devices/1-0023");
-    assert_string_equal(found[7].label, "mcp3002@spi0.0");
-    assert_string_equal(found[7].device, "/sys/bus/spi/devices/spi0.0");
+    assert_string_equal(found[4].device, "/sys/bus/i2c/devices/1-0038");
+    assert_ptr_equal(found[5].driver, &sensor_driver_iio);
+    assert_string_equal(found[5].device, "/sys/bus/i2c/devices/1-0023");
+    assert_string_equal(found[8].label, "mcp3002@spi0.0");
+    assert_string_equal(found[8].device, "/sys/bus/spi/devices/spi0.0");
     /* A too-small array still reports the total. */
     assert_int_equal(sensor_discover(farm, found, 2), n);
     /* No tree at all: nothing, no error. */
@@ -117,7 +117,7 @@ test_zero_config(void **state)
     (void)state;
     assert_int_equal(sensors_configure(s, NULL, "timing_metrics", "no"), 0);
     assert_int_equal(sensors_prepare(s, farm), 0);
-    assert_int_equal(sensors_count(s), 11);
+    assert_int_equal(sensors_count(s), 12);
     sample_all(s);
     out = render(s);
     /* Nothing that varies from run to run (golden files stay stable). */
@@ -137,6 +137,8 @@ test_zero_config(void **state)
     /* IIO shared in_voltage_scale (mV) per channel */
     NEAR(value(out, "soak_sensor_voltage_volts{sensor=\"mcp3002@spi0.0_voltage0\",chip=\"mcp3002\"}"), 1.65, 1e-12);
     NEAR(value(out, "soak_sensor_voltage_volts{sensor=\"mcp3002@spi0.0_voltage1\",chip=\"mcp3002\"}"), 3.29677734375, 1e-12);
+    /* One channel of its quantity: no suffix; its own in_voltage2_scale. */
+    NEAR(value(out, "soak_sensor_voltage_volts{sensor=\"ads1015@1-0049\",chip=\"ads1015\"}"), 3.0, 1e-12);
     /* IIO _input: m°C, m%, kPa */
     NEAR(value(out, "soak_sensor_temperature_celsius{sensor=\"bme280@1-0076\",chip=\"bme280\"}"), 25.73, 1e-9);
     NEAR(value(out, "soak_sensor_humidity_percent{sensor=\"bme280@1-0076\",chip=\"bme280\"}"), 48.56, 1e-9);
@@ -169,7 +171,7 @@ test_configured_wins(void **state)
     assert_int_equal(sensors_configure(s, "baro", "device", "/sys/bus/iio/devices/iio:device1"), 0);
     assert_int_equal(sensors_configure(s, "baro", "chip", "lps25hb"), 0);
     assert_int_equal(sensors_prepare(s, farm), 0);
-    assert_int_equal(sensors_count(s), 11); /* 3 configured + 8 discovered */
+    assert_int_equal(sensors_count(s), 12); /* 3 configured + 9 discovered */
     sample_all(s);
     out = render(s);
     NEAR(value(out, "soak_sensor_temperature_celsius{sensor=\"indoor\",chip=\"sht3x\"}"), 24.998, 1e-9);

@@ -145,6 +145,21 @@ channel_cmp(const void *a, const void *b)
     return strcmp(x->base, y->base);
 }
 
+/* A channel suffix is only needed to tell several channels of one quantity apart. */
+static void
+drop_lone_suffixes(struct sensor_dev *d)
+{
+    for (size_t i = 0; i < d->nchannels; i++) {
+        size_t same = 0;
+
+        for (size_t j = 0; j < d->nchannels; j++)
+            if (d->channels[j].quantity == d->channels[i].quantity)
+                same++;
+        if (same == 1)
+            d->channels[i].channel[0] = '\0';
+    }
+}
+
 static int
 has_suffix(const char *s, const char *suffix, size_t *ret_stem)
 {
@@ -290,6 +305,7 @@ hwmon_probe(struct sensor_dev *d)
     if (d->nchannels == 0)
         return -ENODATA;
     qsort(d->channels, d->nchannels, sizeof(d->channels[0]), channel_cmp);
+    drop_lone_suffixes(d);
     return 0;
 }
 
@@ -445,6 +461,7 @@ iio_probe(struct sensor_dev *d)
     if (d->nchannels == 0)
         return -ENODATA;
     qsort(d->channels, d->nchannels, sizeof(d->channels[0]), channel_cmp);
+    drop_lone_suffixes(d);
     return 0;
 }
 
