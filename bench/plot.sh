@@ -49,7 +49,7 @@ for t in ts:
         series[i].append((t, v[i]))
     upd.write('%d:%.0f:%.0f:%.0f\n' % (t, v[0], v[1], v[2]))
     dat.write('%d %.0f %.0f %.0f\n' % (t, v[0], v[1], v[2]))
-names = ['node_memory_MemTotal_bytes', 'node_memory_MemAvailable_bytes', 'node_memory_MemFree_bytes']
+names = sorted(want, key=want.get)
 for i, n in enumerate(names):
     om.write('# TYPE %s gauge\n' % n)
     for t, v in series[i]:
@@ -164,7 +164,8 @@ fi
     echo "--width/--height size the plot area, soak's the whole image. Load average at the"
     echo "start: $load."
     echo
-    echo "| tool | wall (ms) | CPU (ms) | peak RSS (MB) | wall vs rrdtool | CPU vs rrdtool | RSS vs rrdtool |"
+    printf '| tool | wall (ms) | CPU (ms) | peak RSS (MB) | wall vs rrdtool | CPU vs rrdtool '
+    echo '| RSS vs rrdtool |'
     echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
     row "soak plot --no-leak" soak
     row "soak plot (leak analysis + projection)" soak_leak

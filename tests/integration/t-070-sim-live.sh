@@ -6,7 +6,8 @@
 
 "$SOAK" sim --help >"$WORK/help" 2>&1
 check "sim --help exits 0" [ $? -eq 0 ]
-check "sim --help documents the modes" grep -q 'soak sim live --root DIR --device NAME' "$WORK/help"
+check "sim --help documents the modes" \
+    grep -q 'soak sim live --root DIR --device NAME' "$WORK/help"
 check "sim --help names the devices" grep -q 'rock-pi-s rock-pi-e zero-3e rock-5b' "$WORK/help"
 "$SOAK" sim history --out "$WORK/x" --device nosuch >/dev/null 2>"$WORK/err"
 check "an unknown device exits 2" [ $? -eq 2 ]
@@ -25,7 +26,10 @@ root="$WORK/rockpis"
 BG_PIDS="$BG_PIDS $!"
 # The first tick creates ~1,300 /proc/<pid>/fd entries (slow on some file systems).
 i=0
-while ! grep -q 'tree(s) written' "$WORK/live.log" && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+while ! grep -q 'tree(s) written' "$WORK/live.log" && [ $i -lt 300 ]; do
+    sleep 0.1
+    i=$((i + 1))
+done
 check "live mode writes /proc/meminfo" [ -e "$root/proc/meminfo" ]
 "$SOAKD" --root "$root" --once >"$WORK/a.prom" 2>"$WORK/a.err"
 check "soakd --root serves the live tree" [ $? -eq 0 ]
@@ -46,8 +50,8 @@ check "the build is 6.17.6" grep -q 'soak_build_info{build="6.17.6-yocto-standar
 check "the boot id comes from the tree" grep -q '^soak_boot_info{boot_id="[0-9a-f-]\{36\}"} 1' \
     "$WORK/a.prom"
 check "the panic of the previous boot is in pstore" grep -q '^soak_pstore_panic 1' "$WORK/a.prom"
-check "filp is the largest slab cache" grep -q '^node_slabinfo_active_objects{slab="filp"} [0-9]\{6\}' \
-    "$WORK/a.prom"
+check "filp is the largest slab cache" \
+    grep -q '^node_slabinfo_active_objects{slab="filp"} [0-9]\{6\}' "$WORK/a.prom"
 check "open descriptors are counted over /proc/*/fd" grep -q '^soak_open_fds 1[0-9][0-9][0-9]$' \
     "$WORK/a.prom"
 check "eth0 is up" grep -q '^node_network_up{device="eth0"} 1' "$WORK/a.prom"
