@@ -177,7 +177,8 @@ load_segments(struct store *st, int64_t dev, int64_t at, struct judge_segment **
         if (r < 0)
             goto out;
     }
-    qsort(seg, n, sizeof(seg[0]), cmp_seg);
+    if (n > 1) /* seg is NULL for a device without boot information */
+        qsort(seg, n, sizeof(seg[0]), cmp_seg);
 
     r = store_series(st, dev, "soak_build_info", &keys);
     if (r < 0)
@@ -1476,7 +1477,8 @@ judge_slab_load(struct store *st, const char *device, int64_t at_ms, struct judg
         free(slab);
         sample_array_free(&a);
     }
-    qsort(v.c, v.n, sizeof(v.c[0]), cmp_slab);
+    if (v.n > 1) /* v.c is NULL when the device has no slab caches */
+        qsort(v.c, v.n, sizeof(v.c[0]), cmp_slab);
     r = read_metric(st, dev, "soak_open_fds", to, &a);
     if (r < 0)
         goto out;
