@@ -51,9 +51,9 @@ static const struct sensor_bus_ops fake_ops = {
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct fake f = { data, size, size > 0 && data[0] == 'T' };
-    struct sensor_bus bus = { &fake_ops, &f };
-    const struct sensor_driver *drivers[2] = { &sensor_driver_ds18b20, &sensor_driver_w1 };
+    struct fake f = {data, size, size > 0 && data[0] == 'T'};
+    struct sensor_bus bus = {&fake_ops, &f};
+    const struct sensor_driver *drivers[2] = {&sensor_driver_ds18b20, &sensor_driver_w1};
     struct w1_slave_text w;
     char text[256];
     size_t n = size < sizeof(text) - 1 ? size : sizeof(text) - 1;
@@ -62,7 +62,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(text, data, n);
     text[n] = '\0';
     if (w1_parse_slave(text, n, &w) == 0) {
-        static const unsigned families[] = { 0x10, 0x22, 0x28, 0x3b, 0x42 };
+        static const unsigned families[] = {0x10, 0x22, 0x28, 0x3b, 0x42};
 
         for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
             if (ds18b20_decode(families[i], w.bytes, &c) == 0 && !isfinite(c))

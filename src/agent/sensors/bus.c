@@ -45,7 +45,7 @@ sensor_reading_add(struct sensor_reading *r, enum sensor_quantity q, double valu
 int
 sensor_i2c_write(struct sensor_bus *b, uint16_t addr, const uint8_t *buf, size_t n)
 {
-    struct sensor_i2c_msg m = { addr, 0, (uint16_t)n, (uint8_t *)(uintptr_t)buf };
+    struct sensor_i2c_msg m = {addr, 0, (uint16_t)n, (uint8_t *)(uintptr_t)buf};
 
     if (!b->ops->i2c_transfer)
         return -EOPNOTSUPP;
@@ -55,7 +55,7 @@ sensor_i2c_write(struct sensor_bus *b, uint16_t addr, const uint8_t *buf, size_t
 int
 sensor_i2c_read(struct sensor_bus *b, uint16_t addr, uint8_t *buf, size_t n)
 {
-    struct sensor_i2c_msg m = { addr, SENSOR_I2C_RD, (uint16_t)n, buf };
+    struct sensor_i2c_msg m = {addr, SENSOR_I2C_RD, (uint16_t)n, buf};
 
     if (!b->ops->i2c_transfer)
         return -EOPNOTSUPP;
@@ -67,8 +67,8 @@ sensor_i2c_write_read(struct sensor_bus *b, uint16_t addr, const uint8_t *wbuf, 
                       uint8_t *rbuf, size_t rn)
 {
     struct sensor_i2c_msg m[2] = {
-        { addr, 0, (uint16_t)wn, (uint8_t *)(uintptr_t)wbuf },
-        { addr, SENSOR_I2C_RD, (uint16_t)rn, rbuf },
+        {addr, 0, (uint16_t)wn, (uint8_t *)(uintptr_t)wbuf},
+        {addr, SENSOR_I2C_RD, (uint16_t)rn, rbuf},
     };
 
     if (!b->ops->i2c_transfer)
@@ -114,7 +114,7 @@ sensor_bus_close(struct sensor_bus *b)
 static void
 real_sleep_us(void *ctx, unsigned us)
 {
-    struct timespec ts = { us / 1000000u, (long)(us % 1000000u) * 1000L };
+    struct timespec ts = {us / 1000000u, (long)(us % 1000000u) * 1000L};
 
     (void)ctx;
     while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
@@ -192,8 +192,7 @@ bus_new(const struct sensor_bus_ops *ops, void *ctx, struct sensor_bus **ret_bus
 }
 
 int
-sensor_bus_open_i2c(const char *root, const char *path, uint16_t addr,
-                    struct sensor_bus **ret_bus)
+sensor_bus_open_i2c(const char *root, const char *path, uint16_t addr, struct sensor_bus **ret_bus)
 {
     _cleanup_close_ int fd = -1;
     struct fd_bus *fb;

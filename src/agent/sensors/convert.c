@@ -87,7 +87,8 @@ bh1750_lux(uint16_t raw, unsigned mtreg, int hres2)
 void
 lps25_convert(const uint8_t p[3], const uint8_t t[2], double *ret_pascals, double *ret_celsius)
 {
-    int32_t praw = (int32_t)((uint32_t)p[2] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[0] << 8) >> 8;
+    int32_t praw =
+        (int32_t)((uint32_t)p[2] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[0] << 8) >> 8;
     int16_t traw = (int16_t)(uint16_t)(t[1] << 8 | t[0]);
 
     *ret_pascals = praw / 4096.0 * 100.0;

@@ -97,8 +97,8 @@ _warn_unused_result_ int sensor_i2c_write_read(struct sensor_bus *b, uint16_t ad
                                                size_t rn);
 _warn_unused_result_ int sensor_spi_transfer(struct sensor_bus *b, const uint8_t *tx, uint8_t *rx,
                                              size_t len);
-_warn_unused_result_ ssize_t sensor_w1_read(struct sensor_bus *b, const char *id,
-                                            const char *attr, char *out, size_t size);
+_warn_unused_result_ ssize_t sensor_w1_read(struct sensor_bus *b, const char *id, const char *attr,
+                                            char *out, size_t size);
 void sensor_sleep_us(struct sensor_bus *b, unsigned us);
 /* Close and free a bus from one of the open functions; accepts NULL; returns NULL. */
 struct sensor_bus *sensor_bus_close(struct sensor_bus *b);
@@ -117,8 +117,8 @@ _warn_unused_result_ int sensor_bus_open_i2c(const char *root, const char *path,
  * Open /dev/spidevB.C under root in SPI mode 0, 8 bits per word, at speed_hz.
  * Returns 0 and *ret_bus, or a negative errno.
  */
-_warn_unused_result_ int sensor_bus_open_spi(const char *root, const char *path,
-                                             uint32_t speed_hz, struct sensor_bus **ret_bus);
+_warn_unused_result_ int sensor_bus_open_spi(const char *root, const char *path, uint32_t speed_hz,
+                                             struct sensor_bus **ret_bus);
 
 /*
  * A 1-Wire "bus" backed by the kernel's w1 sysfs tree under root
@@ -142,33 +142,33 @@ enum sensor_bus_kind {
 /* One channel of a sysfs device, found when the device is probed. */
 struct sensor_sysfs_channel {
     enum sensor_quantity quantity;
-    char base[64];         /* "temp1", "in_voltage0", "in_pressure" */
-    char type_base[40];    /* "in_voltage": where a shared _scale/_offset lives (iio) */
-    int has_input;         /* iio: *_input exists (else *_raw with scale/offset) */
+    char base[64];      /* "temp1", "in_voltage0", "in_pressure" */
+    char type_base[40]; /* "in_voltage": where a shared _scale/_offset lives (iio) */
+    int has_input;      /* iio: *_input exists (else *_raw with scale/offset) */
     char channel[SENSOR_CHANNEL_MAX];
 };
 
 /* A device as a driver sees it: the bus plus what the config said. */
 struct sensor_dev {
-    struct sensor_bus *bus; /* not owned; NULL for sysfs drivers */
-    const char *root;       /* for sysfs drivers; not owned */
-    uint16_t addr;          /* I2C address */
-    unsigned channel;       /* ADC channel */
-    int differential;       /* ADC: channel N minus its pair */
-    double vref;            /* ADC reference in volts */
+    struct sensor_bus *bus;       /* not owned; NULL for sysfs drivers */
+    const char *root;             /* for sysfs drivers; not owned */
+    uint16_t addr;                /* I2C address */
+    unsigned channel;             /* ADC channel */
+    int differential;             /* ADC: channel N minus its pair */
+    double vref;                  /* ADC reference in volts */
     char device[SENSOR_PATH_MAX]; /* w1 id, or a sysfs directory (absolute, without root) */
-    unsigned model;         /* driver-specific variant (MCP300x channel count, BH1750 MTreg) */
+    unsigned model; /* driver-specific variant (MCP300x channel count, BH1750 MTreg) */
     /* filled by probe */
     char sysfs_dir[SENSOR_PATH_MAX]; /* hwmon/iio: the node device resolved to (may move) */
-    int ready;              /* probe succeeded; a failed read clears it (reset again next time) */
+    int ready; /* probe succeeded; a failed read clears it (reset again next time) */
     size_t nchannels;
     struct sensor_sysfs_channel channels[SENSOR_SYSFS_CHANNELS];
-    char chip[32];          /* what the probe found ("shtc3", sysfs name, w1 family) */
+    char chip[32]; /* what the probe found ("shtc3", sysfs name, w1 family) */
 };
 
 struct sensor_driver {
-    const char *name;      /* config "driver = " value */
-    const char *chip;      /* default chip label */
+    const char *name; /* config "driver = " value */
+    const char *chip; /* default chip label */
     enum sensor_bus_kind bus;
     uint16_t default_addr; /* I2C; 0 if none */
     /* Reset the chip and check its identity. 0 or negative errno (-ENODEV wrong chip). */
@@ -266,10 +266,10 @@ _warn_unused_result_ int sensor_discover(const char *root, struct sensor_found *
 /* ---- 1-Wire text --------------------------------------------------------------------------- */
 
 struct w1_slave_text {
-    uint8_t bytes[9];  /* scratchpad as printed on line 1 */
-    int crc_yes;       /* line 1 ends in YES */
-    int has_t;         /* line 2 had t= */
-    int64_t t_milli;   /* the kernel's t= value */
+    uint8_t bytes[9]; /* scratchpad as printed on line 1 */
+    int crc_yes;      /* line 1 ends in YES */
+    int has_t;        /* line 2 had t= */
+    int64_t t_milli;  /* the kernel's t= value */
 };
 
 /*

@@ -333,14 +333,13 @@ static const struct {
     const char *driver;
     unsigned model;
 } driver_aliases[] = {
-    { "sht30", "sht3x", 0 }, { "sht31", "sht3x", 0 }, { "sht35", "sht3x", 0 },
-    { "aht10", "aht20", 0 }, { "aht21", "aht20", 0 }, { "lps25h", "lps25", 0 },
-    { "lps25hb", "lps25", 0 }, { "mcp3004", "mcp3002", 4 }, { "mcp3008", "mcp3002", 8 },
+    {"sht30", "sht3x", 0},   {"sht31", "sht3x", 0},     {"sht35", "sht3x", 0},
+    {"aht10", "aht20", 0},   {"aht21", "aht20", 0},     {"lps25h", "lps25", 0},
+    {"lps25hb", "lps25", 0}, {"mcp3004", "mcp3002", 4}, {"mcp3008", "mcp3002", 8},
 };
 
 int
-sensors_configure(struct sensors *s, const char *section_label, const char *key,
-                  const char *value)
+sensors_configure(struct sensors *s, const char *section_label, const char *key, const char *value)
 {
     struct sensor *x = NULL;
     uint64_t u;
@@ -531,10 +530,12 @@ sensors_prepare(struct sensors *s, const char *root)
 
                 if (strcmp(c->label, f->label) == 0)
                     dup = 1;
-                else if (c->drv && (c->drv->bus == SENSOR_BUS_SYSFS || c->drv->bus == SENSOR_BUS_W1) &&
+                else if (c->drv &&
+                         (c->drv->bus == SENSOR_BUS_SYSFS || c->drv->bus == SENSOR_BUS_W1) &&
                          c->dev.device[0] &&
-                         (c->drv->bus == SENSOR_BUS_W1 ? strcmp(c->dev.device, f->device) == 0
-                                                       : same_device(s->root, c->dev.device, f->device)))
+                         (c->drv->bus == SENSOR_BUS_W1
+                              ? strcmp(c->dev.device, f->device) == 0
+                              : same_device(s->root, c->dev.device, f->device)))
                     dup = 1;
             }
             if (dup)
@@ -616,23 +617,23 @@ static const struct {
     const char *name;
     const char *meaning; /* for the log, in sensor terms */
 } sensor_errors[] = {
-    { ENXIO, "ENXIO", "no acknowledge (unplugged, wrong address, or asleep)" },
-    { EREMOTEIO, "EREMOTEIO", "no acknowledge" },
-    { EBADMSG, "EBADMSG", "CRC mismatch or corrupted frame" },
-    { ETIMEDOUT, "ETIMEDOUT", "timed out (busy bit stuck, bus hung, or over its time budget)" },
-    { EAGAIN, "EAGAIN", "no new conversion (DS18B20 power-on value, data-ready bits clear)" },
-    { EIO, "EIO", "implausible data (bus stuck high/low, uncalibrated, fault flag)" },
-    { ERANGE, "ERANGE", "value outside the chip's range" },
-    { ENODEV, "ENODEV", "wrong chip (identity check failed)" },
-    { EBUSY, "EBUSY", "a kernel driver owns this address: use driver = hwmon or iio" },
-    { ENOENT, "ENOENT", "device or bus node not found" },
-    { ENOTTY, "ENOTTY", "not an i2c-dev/spidev node" },
-    { EACCES, "EACCES", "permission denied" },
-    { EPERM, "EPERM", "permission denied" },
-    { EINVAL, "EINVAL", "unparsable value or bad setting" },
-    { ENODATA, "ENODATA", "no channels to read" },
-    { EOPNOTSUPP, "EOPNOTSUPP", "not supported by this bus" },
-    { ENOMEM, "ENOMEM", "out of memory" },
+    {ENXIO, "ENXIO", "no acknowledge (unplugged, wrong address, or asleep)"},
+    {EREMOTEIO, "EREMOTEIO", "no acknowledge"},
+    {EBADMSG, "EBADMSG", "CRC mismatch or corrupted frame"},
+    {ETIMEDOUT, "ETIMEDOUT", "timed out (busy bit stuck, bus hung, or over its time budget)"},
+    {EAGAIN, "EAGAIN", "no new conversion (DS18B20 power-on value, data-ready bits clear)"},
+    {EIO, "EIO", "implausible data (bus stuck high/low, uncalibrated, fault flag)"},
+    {ERANGE, "ERANGE", "value outside the chip's range"},
+    {ENODEV, "ENODEV", "wrong chip (identity check failed)"},
+    {EBUSY, "EBUSY", "a kernel driver owns this address: use driver = hwmon or iio"},
+    {ENOENT, "ENOENT", "device or bus node not found"},
+    {ENOTTY, "ENOTTY", "not an i2c-dev/spidev node"},
+    {EACCES, "EACCES", "permission denied"},
+    {EPERM, "EPERM", "permission denied"},
+    {EINVAL, "EINVAL", "unparsable value or bad setting"},
+    {ENODATA, "ENODATA", "no channels to read"},
+    {EOPNOTSUPP, "EOPNOTSUPP", "not supported by this bus"},
+    {ENOMEM, "ENOMEM", "out of memory"},
 };
 
 /* The symbolic name of an error (a label value), "other" when not one of ours. */
@@ -708,7 +709,7 @@ sensor_complain(struct sensor *x, int r, double now, double next)
 int
 sensors_sample(struct sensors *s, size_t i)
 {
-    struct sensor_reading rd = { 0 };
+    struct sensor_reading rd = {0};
     struct sensor *x;
     double t0, next;
     int r;
@@ -770,7 +771,7 @@ sensor_worker(void *arg)
 
     (void)pthread_mutex_lock(&s->lock);
     while (!s->stop) {
-        struct sensor_reading rd = { 0 };
+        struct sensor_reading rd = {0};
         double t0 = now_mono(), next;
         int r;
 
@@ -849,11 +850,12 @@ static const struct {
     const char *name;
     const char *help;
 } quantity_family[_SENSOR_QUANTITY_MAX] = {
-    [SENSOR_TEMPERATURE] = { "soak_sensor_temperature_celsius", "Sensor temperature in degrees Celsius." },
-    [SENSOR_HUMIDITY] = { "soak_sensor_humidity_percent", "Sensor relative humidity in percent." },
-    [SENSOR_ILLUMINANCE] = { "soak_sensor_illuminance_lux", "Sensor illuminance in lux." },
-    [SENSOR_PRESSURE] = { "soak_sensor_pressure_pascals", "Sensor air pressure in pascals." },
-    [SENSOR_VOLTAGE] = { "soak_sensor_voltage_volts", "Sensor (ADC) voltage in volts." },
+    [SENSOR_TEMPERATURE] = {"soak_sensor_temperature_celsius",
+                            "Sensor temperature in degrees Celsius."},
+    [SENSOR_HUMIDITY] = {"soak_sensor_humidity_percent", "Sensor relative humidity in percent."},
+    [SENSOR_ILLUMINANCE] = {"soak_sensor_illuminance_lux", "Sensor illuminance in lux."},
+    [SENSOR_PRESSURE] = {"soak_sensor_pressure_pascals", "Sensor air pressure in pascals."},
+    [SENSOR_VOLTAGE] = {"soak_sensor_voltage_volts", "Sensor (ADC) voltage in volts."},
 };
 
 static const char *
@@ -931,8 +933,8 @@ sensors_write(struct sensors *s, struct expo_writer *w)
                     (void)snprintf(label, sizeof(label), "%s_%s", x->label, v->channel);
                 else
                     copy_str(label, sizeof(label), x->label);
-                l[0] = (struct expo_label){ "sensor", label };
-                l[1] = (struct expo_label){ "chip", sensor_chip(x) };
+                l[0] = (struct expo_label){"sensor", label};
+                l[1] = (struct expo_label){"chip", sensor_chip(x)};
                 (void)expo_sample(w, quantity_family[q].name, l, 2, v->value);
             }
         }
@@ -941,17 +943,18 @@ sensors_write(struct sensors *s, struct expo_writer *w)
         family(w, "soak_sensor_up", METRIC_GAUGE,
                "1 when the sensor's latest read succeeded within its time budget.");
         for (size_t i = 0; i < s->n; i++) {
-            struct expo_label l = { "sensor", s->v[i]->label };
+            struct expo_label l = {"sensor", s->v[i]->label};
 
             (void)expo_sample(w, "soak_sensor_up", &l, 1, up[i]);
         }
         family(w, "soak_sensor_error_info", METRIC_GAUGE,
                "The error of a sensor that is down (ENXIO no ACK, EBADMSG CRC, ETIMEDOUT, "
-               "EAGAIN no conversion, EIO implausible data, ENODEV wrong chip, EBUSY kernel driver bound).");
+               "EAGAIN no conversion, EIO implausible data, ENODEV wrong chip, EBUSY kernel driver "
+               "bound).");
         for (size_t i = 0; i < s->n; i++) {
             const struct sensor *x = s->v[i];
             int err = x->in_flight && !up[i] && x->overrun_counted ? -ETIMEDOUT : x->last_error;
-            struct expo_label l[2] = { { "sensor", x->label }, { "error", error_name(err) } };
+            struct expo_label l[2] = {{"sensor", x->label}, {"error", error_name(err)}};
 
             if (!up[i] && err)
                 (void)expo_sample(w, "soak_sensor_error_info", l, 2, 1);
@@ -959,23 +962,24 @@ sensors_write(struct sensors *s, struct expo_writer *w)
         family(w, "soak_sensor_read_errors_total", METRIC_COUNTER,
                "Failed sensor reads (NACK, CRC, timeout, implausible value).");
         for (size_t i = 0; i < s->n; i++) {
-            struct expo_label l = { "sensor", s->v[i]->label };
+            struct expo_label l = {"sensor", s->v[i]->label};
 
             (void)expo_sample(w, "soak_sensor_read_errors_total", &l, 1, (double)s->v[i]->errors);
         }
         family(w, "soak_sensor_read_timeouts_total", METRIC_COUNTER,
                "Sensor reads that overran their time budget (also counted as errors).");
         for (size_t i = 0; i < s->n; i++) {
-            struct expo_label l = { "sensor", s->v[i]->label };
+            struct expo_label l = {"sensor", s->v[i]->label};
 
-            (void)expo_sample(w, "soak_sensor_read_timeouts_total", &l, 1, (double)s->v[i]->timeouts);
+            (void)expo_sample(w, "soak_sensor_read_timeouts_total", &l, 1,
+                              (double)s->v[i]->timeouts);
         }
     }
     if (s->n && s->timing_metrics) {
         family(w, "soak_sensor_read_duration_seconds", METRIC_GAUGE,
                "Duration of the sensor's latest completed read attempt.");
         for (size_t i = 0; i < s->n; i++) {
-            struct expo_label l = { "sensor", s->v[i]->label };
+            struct expo_label l = {"sensor", s->v[i]->label};
 
             if (s->v[i]->attempts)
                 (void)expo_sample(w, "soak_sensor_read_duration_seconds", &l, 1, s->v[i]->duration);
@@ -983,7 +987,7 @@ sensors_write(struct sensors *s, struct expo_writer *w)
         family(w, "soak_sensor_last_read_timestamp_seconds", METRIC_GAUGE,
                "Unix time of the sensor's latest successful read.");
         for (size_t i = 0; i < s->n; i++) {
-            struct expo_label l = { "sensor", s->v[i]->label };
+            struct expo_label l = {"sensor", s->v[i]->label};
 
             if (s->v[i]->last_ok_wall > 0)
                 (void)expo_sample(w, "soak_sensor_last_read_timestamp_seconds", &l, 1,
@@ -992,11 +996,12 @@ sensors_write(struct sensors *s, struct expo_writer *w)
         family(w, "soak_sensor_reading_age_seconds", METRIC_GAUGE,
                "Seconds since the sensor's latest successful read.");
         for (size_t i = 0; i < s->n; i++) {
-            struct expo_label l = { "sensor", s->v[i]->label };
+            struct expo_label l = {"sensor", s->v[i]->label};
 
             if (s->v[i]->last_ok_wall > 0)
-                (void)expo_sample(w, "soak_sensor_reading_age_seconds", &l, 1,
-                                  MAX(0.0, floor((wall - s->v[i]->last_ok_wall) * 1000.0) / 1000.0));
+                (void)expo_sample(
+                    w, "soak_sensor_reading_age_seconds", &l, 1,
+                    MAX(0.0, floor((wall - s->v[i]->last_ok_wall) * 1000.0) / 1000.0));
         }
     }
     (void)pthread_mutex_unlock(&s->lock);
@@ -1060,7 +1065,8 @@ collector_fini(void *ctx)
 
 const struct collector_ops sensors_collector = {
     .name = "sensors",
-    .help = "I2C/SPI/1-Wire sensors (userspace drivers) and hwmon/IIO/w1 devices, read by worker threads",
+    .help = "I2C/SPI/1-Wire sensors (userspace drivers) and hwmon/IIO/w1 devices, read by worker "
+            "threads",
     .flags = COLLECTOR_SLOW,
     .interval = 0,
     .init = collector_init,

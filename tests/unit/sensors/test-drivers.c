@@ -294,7 +294,7 @@ test_mcp3002(void **state)
     assert_int_equal(rig_read(&r, &rd), 0);
     NEAR(value_of(&rd, SENSOR_VOLTAGE), 1.0, 3.3 / 1024);
     r.dev.differential = 0;
-    fault_then_recover(&r, SIM_FAULT_NACK, -EIO);   /* MISO floats high: null bit 1 */
+    fault_then_recover(&r, SIM_FAULT_NACK, -EIO); /* MISO floats high: null bit 1 */
     fault_then_recover(&r, SIM_FAULT_ALL_FF, -EIO);
     fault_then_recover(&r, SIM_FAULT_CRC, -EBADMSG); /* LSB-first repeat disagrees */
     /* MISO shorted low reads as 0 V: SPI cannot tell (documented). */
@@ -422,9 +422,12 @@ test_manager(void **state)
     assert_int_equal(sensors_sample(s, 1), 0);
     out = render(s);
     assert_non_null(strstr(out, "# TYPE soak_sensor_temperature_celsius gauge\n"));
-    assert_non_null(strstr(out, "soak_sensor_temperature_celsius{sensor=\"outdoor\",chip=\"sht3x\"} 25\n"));
-    assert_non_null(strstr(out, "soak_sensor_humidity_percent{sensor=\"outdoor\",chip=\"sht3x\"} 50.00"));
-    assert_non_null(strstr(out, "soak_sensor_temperature_celsius{sensor=\"water\",chip=\"ds18b20\"} 25\n"));
+    assert_non_null(
+        strstr(out, "soak_sensor_temperature_celsius{sensor=\"outdoor\",chip=\"sht3x\"} 25\n"));
+    assert_non_null(
+        strstr(out, "soak_sensor_humidity_percent{sensor=\"outdoor\",chip=\"sht3x\"} 50.00"));
+    assert_non_null(
+        strstr(out, "soak_sensor_temperature_celsius{sensor=\"water\",chip=\"ds18b20\"} 25\n"));
     assert_non_null(strstr(out, "soak_sensor_up{sensor=\"outdoor\"} 1\n"));
     assert_non_null(strstr(out, "soak_sensor_read_errors_total{sensor=\"outdoor\"} 0\n"));
     assert_non_null(strstr(out, "soak_sensor_last_read_timestamp_seconds{sensor=\"water\"} "));
@@ -464,7 +467,8 @@ test_manager(void **state)
     NEAR(st.next_interval, 10.0, 1e-9);
     out = render(s);
     assert_non_null(strstr(out, "soak_sensor_up{sensor=\"outdoor\"} 1\n"));
-    assert_non_null(strstr(out, "soak_sensor_temperature_celsius{sensor=\"outdoor\",chip=\"sht3x\"}"));
+    assert_non_null(
+        strstr(out, "soak_sensor_temperature_celsius{sensor=\"outdoor\",chip=\"sht3x\"}"));
     free(out);
 
     /* The DS18B20's power-on value is discarded and counted. */
@@ -551,8 +555,8 @@ conf_route(void *ctx, const char *section, const char *key, const char *value, i
 static void
 test_contrib_configs(void **state)
 {
-    static const char *boards[] = { "rockpis", "rockpie", "zero3e" };
-    static const size_t nsensors[] = { 3, 4, 2 };
+    static const char *boards[] = {"rockpis", "rockpie", "zero3e"};
+    static const size_t nsensors[] = {3, 4, 2};
 
     (void)state;
     for (size_t i = 0; i < 3; i++) {
@@ -588,7 +592,8 @@ test_real_buses(void **state)
         char text[64];
 
         assert_int_equal(sensor_w1_read(b, "../..", "w1_slave", text, sizeof(text)), -EINVAL);
-        assert_int_equal(sensor_w1_read(b, "28-000000000000", "w1_slave", text, sizeof(text)), -ENOENT);
+        assert_int_equal(sensor_w1_read(b, "28-000000000000", "w1_slave", text, sizeof(text)),
+                         -ENOENT);
     }
     b = sensor_bus_close(b);
 }
@@ -597,11 +602,11 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sht3x),   cmocka_unit_test(test_shtc3),
-        cmocka_unit_test(test_aht20),   cmocka_unit_test(test_bh1750),
-        cmocka_unit_test(test_lps25),   cmocka_unit_test(test_mcp3002),
-        cmocka_unit_test(test_ds18b20), cmocka_unit_test(test_manager),
-        cmocka_unit_test(test_config_errors), cmocka_unit_test(test_real_buses),
+        cmocka_unit_test(test_sht3x),           cmocka_unit_test(test_shtc3),
+        cmocka_unit_test(test_aht20),           cmocka_unit_test(test_bh1750),
+        cmocka_unit_test(test_lps25),           cmocka_unit_test(test_mcp3002),
+        cmocka_unit_test(test_ds18b20),         cmocka_unit_test(test_manager),
+        cmocka_unit_test(test_config_errors),   cmocka_unit_test(test_real_buses),
         cmocka_unit_test(test_contrib_configs),
     };
 

@@ -125,28 +125,47 @@ test_zero_config(void **state)
     assert_null(strstr(out, "_timestamp_seconds"));
     assert_null(strstr(out, "_age_seconds"));
     /* hwmon: m°C and m%RH */
-    NEAR(value(out, "soak_sensor_temperature_celsius{sensor=\"sht3x@1-0044\",chip=\"sht3x\"}"), 24.998, 1e-9);
-    NEAR(value(out, "soak_sensor_humidity_percent{sensor=\"sht3x@1-0044\",chip=\"sht3x\"}"), 50.0, 1e-9);
-    NEAR(value(out, "soak_sensor_temperature_celsius{sensor=\"sht3x@1-0045\",chip=\"sht3x\"}"), -10.001, 1e-9);
-    NEAR(value(out, "soak_sensor_humidity_percent{sensor=\"aht20@1-0038\",chip=\"aht20\"}"), 23.19, 1e-9);
-    NEAR(value(out, "soak_sensor_temperature_celsius{sensor=\"shtc3@1-0070\",chip=\"shtc3\"}"), 19.38, 1e-9);
+    NEAR(value(out, "soak_sensor_temperature_celsius{sensor=\"sht3x@1-0044\",chip=\"sht3x\"}"),
+         24.998, 1e-9);
+    NEAR(value(out, "soak_sensor_humidity_percent{sensor=\"sht3x@1-0044\",chip=\"sht3x\"}"), 50.0,
+         1e-9);
+    NEAR(value(out, "soak_sensor_temperature_celsius{sensor=\"sht3x@1-0045\",chip=\"sht3x\"}"),
+         -10.001, 1e-9);
+    NEAR(value(out, "soak_sensor_humidity_percent{sensor=\"aht20@1-0038\",chip=\"aht20\"}"), 23.19,
+         1e-9);
+    NEAR(value(out, "soak_sensor_temperature_celsius{sensor=\"shtc3@1-0070\",chip=\"shtc3\"}"),
+         19.38, 1e-9);
     /* IIO raw * scale: lux; kPa -> Pa; (raw + offset) * scale m°C */
-    NEAR(value(out, "soak_sensor_illuminance_lux{sensor=\"bh1750@1-0023\",chip=\"bh1750\"}"), 99.99996, 1e-9);
-    NEAR(value(out, "soak_sensor_pressure_pascals{sensor=\"lps25h@1-005d\",chip=\"lps25h\"}"), 101324.740608, 1e-6);
-    NEAR(value(out, "soak_sensor_temperature_celsius{sensor=\"lps25h@1-005d\",chip=\"lps25h\"}"), 25.0, 1e-8);
+    NEAR(value(out, "soak_sensor_illuminance_lux{sensor=\"bh1750@1-0023\",chip=\"bh1750\"}"),
+         99.99996, 1e-9);
+    NEAR(value(out, "soak_sensor_pressure_pascals{sensor=\"lps25h@1-005d\",chip=\"lps25h\"}"),
+         101324.740608, 1e-6);
+    NEAR(value(out, "soak_sensor_temperature_celsius{sensor=\"lps25h@1-005d\",chip=\"lps25h\"}"),
+         25.0, 1e-8);
     /* IIO shared in_voltage_scale (mV) per channel */
-    NEAR(value(out, "soak_sensor_voltage_volts{sensor=\"mcp3002@spi0.0_voltage0\",chip=\"mcp3002\"}"), 1.65, 1e-12);
-    NEAR(value(out, "soak_sensor_voltage_volts{sensor=\"mcp3002@spi0.0_voltage1\",chip=\"mcp3002\"}"), 3.29677734375, 1e-12);
+    NEAR(value(out,
+               "soak_sensor_voltage_volts{sensor=\"mcp3002@spi0.0_voltage0\",chip=\"mcp3002\"}"),
+         1.65, 1e-12);
+    NEAR(value(out,
+               "soak_sensor_voltage_volts{sensor=\"mcp3002@spi0.0_voltage1\",chip=\"mcp3002\"}"),
+         3.29677734375, 1e-12);
     /* One channel of its quantity: no suffix; its own in_voltage2_scale. */
-    NEAR(value(out, "soak_sensor_voltage_volts{sensor=\"ads1015@1-0049\",chip=\"ads1015\"}"), 3.0, 1e-12);
+    NEAR(value(out, "soak_sensor_voltage_volts{sensor=\"ads1015@1-0049\",chip=\"ads1015\"}"), 3.0,
+         1e-12);
     /* IIO _input: m°C, m%, kPa */
-    NEAR(value(out, "soak_sensor_temperature_celsius{sensor=\"bme280@1-0076\",chip=\"bme280\"}"), 25.73, 1e-9);
-    NEAR(value(out, "soak_sensor_humidity_percent{sensor=\"bme280@1-0076\",chip=\"bme280\"}"), 48.56, 1e-9);
-    NEAR(value(out, "soak_sensor_pressure_pascals{sensor=\"bme280@1-0076\",chip=\"bme280\"}"), 101325.0, 1e-6);
+    NEAR(value(out, "soak_sensor_temperature_celsius{sensor=\"bme280@1-0076\",chip=\"bme280\"}"),
+         25.73, 1e-9);
+    NEAR(value(out, "soak_sensor_humidity_percent{sensor=\"bme280@1-0076\",chip=\"bme280\"}"),
+         48.56, 1e-9);
+    NEAR(value(out, "soak_sensor_pressure_pascals{sensor=\"bme280@1-0076\",chip=\"bme280\"}"),
+         101325.0, 1e-6);
     /* w1: w1_slave with crc YES (exact, not the kernel's truncated t=), and `temperature` */
-    NEAR(value(out, "soak_sensor_temperature_celsius{sensor=\"28-04160b1e64ff\",chip=\"ds18b20\"}"), 23.125, 1e-12);
-    NEAR(value(out, "soak_sensor_temperature_celsius{sensor=\"28-0316a2791aff\",chip=\"ds18b20\"}"), 25.0625, 1e-12);
-    NEAR(value(out, "soak_sensor_temperature_celsius{sensor=\"28-0000075a1b2c\",chip=\"ds18b20\"}"), -10.125, 1e-12);
+    NEAR(value(out, "soak_sensor_temperature_celsius{sensor=\"28-04160b1e64ff\",chip=\"ds18b20\"}"),
+         23.125, 1e-12);
+    NEAR(value(out, "soak_sensor_temperature_celsius{sensor=\"28-0316a2791aff\",chip=\"ds18b20\"}"),
+         25.0625, 1e-12);
+    NEAR(value(out, "soak_sensor_temperature_celsius{sensor=\"28-0000075a1b2c\",chip=\"ds18b20\"}"),
+         -10.125, 1e-12);
     NEAR(value(out, "soak_sensor_up{sensor=\"lps25h@1-005d\"}"), 1, 0);
     /* The SoC's own hwmon and an accelerometer are not sensors of ours. */
     assert_null(strstr(out, "cpu_thermal"));
@@ -163,8 +182,9 @@ test_configured_wins(void **state)
 
     (void)state;
     assert_int_equal(sensors_configure(s, "indoor", "driver", "hwmon"), 0);
-    assert_int_equal(sensors_configure(s, "indoor", "device",
-                                       "/sys/devices/platform/ff150000.i2c/i2c-1/1-0044"), 0);
+    assert_int_equal(
+        sensors_configure(s, "indoor", "device", "/sys/devices/platform/ff150000.i2c/i2c-1/1-0044"),
+        0);
     assert_int_equal(sensors_configure(s, "tank", "driver", "ds18b20"), 0);
     assert_int_equal(sensors_configure(s, "tank", "device", "28-04160b1e64ff"), 0);
     assert_int_equal(sensors_configure(s, "baro", "driver", "iio"), 0);
@@ -174,9 +194,12 @@ test_configured_wins(void **state)
     assert_int_equal(sensors_count(s), 12); /* 3 configured + 9 discovered */
     sample_all(s);
     out = render(s);
-    NEAR(value(out, "soak_sensor_temperature_celsius{sensor=\"indoor\",chip=\"sht3x\"}"), 24.998, 1e-9);
-    NEAR(value(out, "soak_sensor_temperature_celsius{sensor=\"tank\",chip=\"ds18b20\"}"), 23.125, 1e-12);
-    NEAR(value(out, "soak_sensor_pressure_pascals{sensor=\"baro\",chip=\"lps25hb\"}"), 101324.740608, 1e-6);
+    NEAR(value(out, "soak_sensor_temperature_celsius{sensor=\"indoor\",chip=\"sht3x\"}"), 24.998,
+         1e-9);
+    NEAR(value(out, "soak_sensor_temperature_celsius{sensor=\"tank\",chip=\"ds18b20\"}"), 23.125,
+         1e-12);
+    NEAR(value(out, "soak_sensor_pressure_pascals{sensor=\"baro\",chip=\"lps25hb\"}"),
+         101324.740608, 1e-6);
     assert_null(strstr(out, "sht3x@1-0044"));
     assert_null(strstr(out, "28-04160b1e64ff"));
     assert_null(strstr(out, "lps25h@1-005d"));
@@ -192,12 +215,12 @@ test_faults(void **state)
         const char *label;
         int err;
     } want[] = {
-        { "28-00000000aaaa", -EBADMSG }, /* empty w1_slave (kernel >= 5.9 CRC failure) */
-        { "28-00000000bbbb", -EAGAIN },  /* 85 °C power-on value */
-        { "28-00000000cccc", -EBADMSG }, /* crc=c9 NO, bus stuck high */
-        { "28-00000000dddd", -EIO },     /* all zeros: CRC passes, bytes 5/7 wrong */
-        { "bh1750@1-0023", -EINVAL },    /* empty in_illuminance_raw */
-        { "sht3x@1-0044", -EINVAL },     /* garbage in temp1_input */
+        {"28-00000000aaaa", -EBADMSG}, /* empty w1_slave (kernel >= 5.9 CRC failure) */
+        {"28-00000000bbbb", -EAGAIN},  /* 85 °C power-on value */
+        {"28-00000000cccc", -EBADMSG}, /* crc=c9 NO, bus stuck high */
+        {"28-00000000dddd", -EIO},     /* all zeros: CRC passes, bytes 5/7 wrong */
+        {"bh1750@1-0023", -EINVAL},    /* empty in_illuminance_raw */
+        {"sht3x@1-0044", -EINVAL},     /* garbage in temp1_input */
     };
     struct sensors *s = fresh();
     char *out;
@@ -333,9 +356,9 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_discover),   cmocka_unit_test(test_zero_config),
+        cmocka_unit_test(test_discover),        cmocka_unit_test(test_zero_config),
         cmocka_unit_test(test_configured_wins), cmocka_unit_test(test_faults),
-        cmocka_unit_test(test_vanishing), cmocka_unit_test(test_rebind),
+        cmocka_unit_test(test_vanishing),       cmocka_unit_test(test_rebind),
     };
 
     (void)snprintf(farm, sizeof(farm), "%s/tests/fixtures/sysfs/farm", SOAK_SRC);

@@ -31,7 +31,7 @@
 static void
 nap(void)
 {
-    struct timespec ts = { 0, 1000000L };
+    struct timespec ts = {0, 1000000L};
 
     (void)nanosleep(&ts, NULL);
 }
@@ -117,7 +117,9 @@ test_slow_sensor_does_not_delay_read(void **state)
     /* start() waited for the first round: both are up with values. */
     out = render(s);
     assert_true(value(out, "soak_sensor_up{sensor=\"slow\"} ") == 1);
-    assert_true(fabs(value(out, "soak_sensor_temperature_celsius{sensor=\"slow\",chip=\"sht3x\"} ") - 25.0) < 0.01);
+    assert_true(
+        fabs(value(out, "soak_sensor_temperature_celsius{sensor=\"slow\",chip=\"sht3x\"} ") -
+             25.0) < 0.01);
     free(out);
 
     sb = sim_bus_from(sensors_bus(s, 0));
@@ -136,7 +138,9 @@ test_slow_sensor_does_not_delay_read(void **state)
     assert_true(slow.in_flight);
     assert_true(sim_bus_blocked(sb) > 0);
     assert_true(value(out, "soak_sensor_up{sensor=\"slow\"} ") == 1);
-    assert_true(fabs(value(out, "soak_sensor_temperature_celsius{sensor=\"slow\",chip=\"sht3x\"} ") - 25.0) < 0.01);
+    assert_true(
+        fabs(value(out, "soak_sensor_temperature_celsius{sensor=\"slow\",chip=\"sht3x\"} ") -
+             25.0) < 0.01);
     free(out);
 
     /* The other sensor keeps being read meanwhile. */
@@ -151,7 +155,9 @@ test_slow_sensor_does_not_delay_read(void **state)
     sim_bus_hold(sb, 0);
     wait_attempts(s, 0, slow.attempts + 1); /* the frozen read, then a fresh one */
     out = render(s);
-    assert_true(fabs(value(out, "soak_sensor_temperature_celsius{sensor=\"slow\",chip=\"sht3x\"} ") - 30.0) < 0.01);
+    assert_true(
+        fabs(value(out, "soak_sensor_temperature_celsius{sensor=\"slow\",chip=\"sht3x\"} ") -
+             30.0) < 0.01);
     free(out);
     s = sensors_free(s);
 }
@@ -162,7 +168,7 @@ test_overrun_counted_once(void **state)
     struct sensors *s = two_sensors("0.02s");
     struct sensors_state st;
     struct sim_bus *sb;
-    struct timespec ts = { 0, 100000000L }; /* 100 ms: past the 20 ms budget */
+    struct timespec ts = {0, 100000000L}; /* 100 ms: past the 20 ms budget */
     char *out;
 
     (void)state;

@@ -8,11 +8,11 @@
 
 #include "sensor.h"
 
-#define AHT20_RESET_US 20000   /* soft reset, max */
-#define AHT20_INIT_US 10000    /* after BE 08 00 */
-#define AHT20_MEAS_US 80000    /* measurement */
-#define AHT20_POLL_US 10000    /* busy poll step */
-#define AHT20_POLL_MAX 12      /* polls after the 80 ms wait: 200 ms overall */
+#define AHT20_RESET_US 20000 /* soft reset, max */
+#define AHT20_INIT_US 10000  /* after BE 08 00 */
+#define AHT20_MEAS_US 80000  /* measurement */
+#define AHT20_POLL_US 10000  /* busy poll step */
+#define AHT20_POLL_MAX 12    /* polls after the 80 ms wait: 200 ms overall */
 
 static int
 aht20_status(struct sensor_dev *d, uint8_t *ret)
@@ -23,7 +23,7 @@ aht20_status(struct sensor_dev *d, uint8_t *ret)
 static int
 aht20_calibrate(struct sensor_dev *d)
 {
-    static const uint8_t init[3] = { 0xbe, 0x08, 0x00 };
+    static const uint8_t init[3] = {0xbe, 0x08, 0x00};
     uint8_t st;
     int r;
 
@@ -58,8 +58,8 @@ aht20_probe(struct sensor_dev *d)
 static int
 aht20_read(struct sensor_dev *d, struct sensor_reading *ret)
 {
-    static const uint8_t trigger[3] = { 0xac, 0x33, 0x00 };
-    struct sensor_reading rd = { 0 };
+    static const uint8_t trigger[3] = {0xac, 0x33, 0x00};
+    struct sensor_reading rd = {0};
     uint8_t b[7], st;
     double t, rh;
     int r, i;

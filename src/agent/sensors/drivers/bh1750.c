@@ -46,7 +46,7 @@ bh1750_probe(struct sensor_dev *d)
 static int
 bh1750_read(struct sensor_dev *d, struct sensor_reading *ret)
 {
-    struct sensor_reading rd = { 0 };
+    struct sensor_reading rd = {0};
     unsigned mt = bh1750_mt(d);
     uint8_t b[2];
     int r;

@@ -31,7 +31,7 @@ lps25_reg_read(struct sensor_dev *d, uint8_t reg, uint8_t *buf, size_t n)
 static int
 lps25_reg_write(struct sensor_dev *d, uint8_t reg, uint8_t val)
 {
-    uint8_t b[2] = { reg, val };
+    uint8_t b[2] = {reg, val};
 
     return sensor_i2c_write(d->bus, d->addr, b, 2);
 }
@@ -77,7 +77,7 @@ lps25_probe(struct sensor_dev *d)
 static int
 lps25_read(struct sensor_dev *d, struct sensor_reading *ret)
 {
-    struct sensor_reading rd = { 0 };
+    struct sensor_reading rd = {0};
     uint8_t p[3], t[2], status;
     double pa, c;
     int r;

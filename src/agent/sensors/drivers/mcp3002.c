@@ -52,10 +52,10 @@ mcp300x_decode(unsigned nch, const uint8_t rx[3], unsigned *ret_code)
 static int
 mcp3002_read(struct sensor_dev *d, struct sensor_reading *ret)
 {
-    struct sensor_reading rd = { 0 };
+    struct sensor_reading rd = {0};
     unsigned nch = d->model ? d->model : 2, code;
     unsigned sgl = d->differential ? 0 : 1;
-    uint8_t tx[3] = { 0 }, rx[3] = { 0 };
+    uint8_t tx[3] = {0}, rx[3] = {0};
     int r;
 
     if (nch == 2) {

@@ -5,9 +5,17 @@
 #include "sensor.h"
 
 const struct sensor_driver *const sensor_drivers[] = {
-    &sensor_driver_sht3x, &sensor_driver_shtc3, &sensor_driver_aht20, &sensor_driver_bh1750,
-    &sensor_driver_lps25, &sensor_driver_mcp3002, &sensor_driver_ds18b20, &sensor_driver_w1,
-    &sensor_driver_hwmon, &sensor_driver_iio, NULL,
+    &sensor_driver_sht3x,
+    &sensor_driver_shtc3,
+    &sensor_driver_aht20,
+    &sensor_driver_bh1750,
+    &sensor_driver_lps25,
+    &sensor_driver_mcp3002,
+    &sensor_driver_ds18b20,
+    &sensor_driver_w1,
+    &sensor_driver_hwmon,
+    &sensor_driver_iio,
+    NULL,
 };
 
 const struct sensor_driver *

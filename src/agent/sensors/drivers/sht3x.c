@@ -16,7 +16,7 @@
 static int
 sht3x_cmd(struct sensor_dev *d, uint8_t hi, uint8_t lo)
 {
-    uint8_t c[2] = { hi, lo };
+    uint8_t c[2] = {hi, lo};
 
     return sensor_i2c_write(d->bus, d->addr, c, 2);
 }
@@ -51,7 +51,7 @@ sht3x_probe(struct sensor_dev *d)
 static int
 sht3x_read(struct sensor_dev *d, struct sensor_reading *ret)
 {
-    struct sensor_reading rd = { 0 };
+    struct sensor_reading rd = {0};
     uint8_t b[6];
     uint16_t st, srh;
     double t, rh;

@@ -8,15 +8,15 @@
 
 #include "sensor.h"
 
-#define SHTC3_WAKE_US 240      /* wake-up time, max */
-#define SHTC3_RESET_US 1000    /* soft reset */
-#define SHTC3_MEAS_US 12100    /* normal mode measurement, max */
-#define SHTC3_RETRY_US 2000    /* before the one retry of an early read */
+#define SHTC3_WAKE_US 240   /* wake-up time, max */
+#define SHTC3_RESET_US 1000 /* soft reset */
+#define SHTC3_MEAS_US 12100 /* normal mode measurement, max */
+#define SHTC3_RETRY_US 2000 /* before the one retry of an early read */
 
 static int
 shtc3_cmd(struct sensor_dev *d, uint8_t hi, uint8_t lo)
 {
-    uint8_t c[2] = { hi, lo };
+    uint8_t c[2] = {hi, lo};
 
     return sensor_i2c_write(d->bus, d->addr, c, 2);
 }
@@ -62,7 +62,7 @@ shtc3_probe(struct sensor_dev *d)
 static int
 shtc3_read(struct sensor_dev *d, struct sensor_reading *ret)
 {
-    struct sensor_reading rd = { 0 };
+    struct sensor_reading rd = {0};
     uint8_t b[6];
     uint16_t st, srh;
     double t, rh;

@@ -193,9 +193,9 @@ struct hwmon_type {
 };
 
 static const struct hwmon_type hwmon_types[] = {
-    { "temp", SENSOR_TEMPERATURE, 0.001 },    /* m°C */
-    { "humidity", SENSOR_HUMIDITY, 0.001 },   /* m%RH */
-    { "in", SENSOR_VOLTAGE, 0.001 },          /* mV */
+    {"temp", SENSOR_TEMPERATURE, 0.001},  /* m°C */
+    {"humidity", SENSOR_HUMIDITY, 0.001}, /* m%RH */
+    {"in", SENSOR_VOLTAGE, 0.001},        /* mV */
 };
 
 static const struct hwmon_type *
@@ -321,7 +321,7 @@ hwmon_factor(enum sensor_quantity q)
 static int
 hwmon_read(struct sensor_dev *d, struct sensor_reading *ret)
 {
-    struct sensor_reading rd = { 0 };
+    struct sensor_reading rd = {0};
 
     for (size_t i = 0; i < d->nchannels; i++) {
         const struct sensor_sysfs_channel *c = &d->channels[i];
@@ -358,11 +358,11 @@ struct iio_type {
 };
 
 static const struct iio_type iio_types[] = {
-    { "illuminance", SENSOR_ILLUMINANCE, 1.0 },    /* lux */
-    { "pressure", SENSOR_PRESSURE, 1000.0 },       /* kPa */
-    { "temp", SENSOR_TEMPERATURE, 0.001 },         /* m°C */
-    { "humidityrelative", SENSOR_HUMIDITY, 0.001 }, /* m% */
-    { "voltage", SENSOR_VOLTAGE, 0.001 },          /* mV */
+    {"illuminance", SENSOR_ILLUMINANCE, 1.0},     /* lux */
+    {"pressure", SENSOR_PRESSURE, 1000.0},        /* kPa */
+    {"temp", SENSOR_TEMPERATURE, 0.001},          /* m°C */
+    {"humidityrelative", SENSOR_HUMIDITY, 0.001}, /* m% */
+    {"voltage", SENSOR_VOLTAGE, 0.001},           /* mV */
 };
 
 static const struct iio_type *
@@ -470,7 +470,7 @@ static int
 iio_attr(const struct sensor_dev *d, const struct sensor_sysfs_channel *c, const char *suffix,
          double dflt, double *ret)
 {
-    const char *bases[2] = { c->base, c->type_base };
+    const char *bases[2] = {c->base, c->type_base};
 
     for (size_t i = 0; i < 2; i++) {
         char file[128];
@@ -501,7 +501,7 @@ iio_factor(enum sensor_quantity q)
 static int
 iio_read(struct sensor_dev *d, struct sensor_reading *ret)
 {
-    struct sensor_reading rd = { 0 };
+    struct sensor_reading rd = {0};
 
     for (size_t i = 0; i < d->nchannels; i++) {
         const struct sensor_sysfs_channel *c = &d->channels[i];

@@ -36,12 +36,18 @@ const char *
 w1_family_chip(unsigned family)
 {
     switch (family) {
-    case 0x10: return "ds18s20";
-    case 0x22: return "ds1822";
-    case 0x28: return "ds18b20";
-    case 0x3b: return "ds1825";
-    case 0x42: return "ds28ea00";
-    default: return NULL;
+    case 0x10:
+        return "ds18s20";
+    case 0x22:
+        return "ds1822";
+    case 0x28:
+        return "ds18b20";
+    case 0x3b:
+        return "ds1825";
+    case 0x42:
+        return "ds28ea00";
+    default:
+        return NULL;
     }
 }
 
@@ -58,8 +64,7 @@ w1_probe_any(struct sensor_dev *d, int ds18b20_only)
         return -ENODEV;
     if (ds18b20_only && fam != 0x28 && fam != 0x22 && fam != 0x3b)
         return -ENODEV;
-    strncpy(d->chip, chip, sizeof(d->chip) - 1);
-    d->chip[sizeof(d->chip) - 1] = '\0';
+    memcpy(d->chip, chip, strlen(chip) + 1); /* short literals from w1_family_chip() */
     return 0;
 }
 
@@ -78,7 +83,7 @@ w1_probe(struct sensor_dev *d)
 static int
 w1_read_any(struct sensor_dev *d, int allow_temperature_file, struct sensor_reading *ret)
 {
-    struct sensor_reading rd = { 0 };
+    struct sensor_reading rd = {0};
     struct w1_slave_text w;
     char text[W1_TEXT_MAX];
     unsigned fam = 0;

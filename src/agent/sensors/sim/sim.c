@@ -47,7 +47,7 @@ struct sim_chip {
     int powered;         /* BH1750 */
     unsigned mtreg;
     uint16_t bh_data, bh_pending;
-    uint8_t regs[0x40];  /* LPS25 */
+    uint8_t regs[0x40]; /* LPS25 */
     uint8_t ptr;
     int autoinc;
 };
@@ -90,10 +90,10 @@ static const struct {
     enum sim_kind kind;
     unsigned nch;
 } sim_kinds[] = {
-    { "sht3x", SIM_SHT3X, 0 },   { "shtc3", SIM_SHTC3, 0 },     { "aht20", SIM_AHT20, 0 },
-    { "bh1750", SIM_BH1750, 0 }, { "lps25", SIM_LPS25, 0 },     { "mcp3002", SIM_MCP300X, 2 },
-    { "mcp3004", SIM_MCP300X, 4 }, { "mcp3008", SIM_MCP300X, 8 }, { "ds18b20", SIM_DS18B20, 0 },
-    { "w1", SIM_DS18B20, 0 },
+    {"sht3x", SIM_SHT3X, 0},     {"shtc3", SIM_SHTC3, 0},     {"aht20", SIM_AHT20, 0},
+    {"bh1750", SIM_BH1750, 0},   {"lps25", SIM_LPS25, 0},     {"mcp3002", SIM_MCP300X, 2},
+    {"mcp3004", SIM_MCP300X, 4}, {"mcp3008", SIM_MCP300X, 8}, {"ds18b20", SIM_DS18B20, 0},
+    {"w1", SIM_DS18B20, 0},
 };
 
 static void
@@ -267,7 +267,7 @@ sensirion_word(uint8_t *out, uint16_t w)
 static void
 real_sleep(unsigned us)
 {
-    struct timespec ts = { us / 1000000u, (long)(us % 1000000u) * 1000L };
+    struct timespec ts = {us / 1000000u, (long)(us % 1000000u) * 1000L};
 
     while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
         ;
@@ -319,15 +319,27 @@ sht3x_write(struct sim_chip *c, const uint8_t *buf, size_t n)
         return 0;
     cmd = (uint16_t)(buf[0] << 8 | buf[1]);
     switch (cmd) {
-    case 0x2400: case 0x2c06: sht3x_measure(c, 12500); break;
-    case 0x240b: case 0x2c0d: sht3x_measure(c, 4500); break;
-    case 0x2416: case 0x2c10: sht3x_measure(c, 2500); break;
+    case 0x2400:
+    case 0x2c06:
+        sht3x_measure(c, 12500);
+        break;
+    case 0x240b:
+    case 0x2c0d:
+        sht3x_measure(c, 4500);
+        break;
+    case 0x2416:
+    case 0x2c10:
+        sht3x_measure(c, 2500);
+        break;
     case 0x30a2:
         c->status = 0x8010;
         c->out_len = 0;
         break;
-    case 0x3093: break;
-    case 0x3041: c->status = 0; break;
+    case 0x3093:
+        break;
+    case 0x3041:
+        c->status = 0;
+        break;
     case 0xf32d:
         sensirion_word(c->out, c->status);
         c->out_len = 3;
@@ -371,9 +383,15 @@ shtc3_write(struct sim_chip *c, const uint8_t *buf, size_t n)
     if (c->asleep && cmd != 0x3517)
         return -ENXIO; /* asleep: only wake-up is acknowledged */
     switch (cmd) {
-    case 0x3517: c->asleep = 0; break;
-    case 0xb098: c->asleep = 1; break;
-    case 0x805d: c->out_len = 0; break;
+    case 0x3517:
+        c->asleep = 0;
+        break;
+    case 0xb098:
+        c->asleep = 1;
+        break;
+    case 0x805d:
+        c->out_len = 0;
+        break;
     case 0xefc8:
         sensirion_word(c->out, (c->faults & SIM_FAULT_WRONG_ID) ? 0x0007 : 0x0887);
         c->out_len = 3;
@@ -391,7 +409,8 @@ shtc3_write(struct sim_chip *c, const uint8_t *buf, size_t n)
         c->busy_until = (c->faults & SIM_FAULT_BUSY) ? SIM_NEVER : c->bus->now_us + 10800;
         break;
     }
-    default: return -ENXIO;
+    default:
+        return -ENXIO;
     }
     return 0;
 }
@@ -547,7 +566,8 @@ lps25_write(struct sim_chip *c, const uint8_t *buf, size_t n)
                     c->regs[0x21] &= (uint8_t)~0x01; /* powered down: ignored */
                 else {
                     c->regs[0x27] &= (uint8_t)~0x03;
-                    c->busy_until = (c->faults & SIM_FAULT_BUSY) ? SIM_NEVER : c->bus->now_us + 36000;
+                    c->busy_until =
+                        (c->faults & SIM_FAULT_BUSY) ? SIM_NEVER : c->bus->now_us + 36000;
                 }
             }
         }
@@ -575,12 +595,18 @@ static int
 chip_write(struct sim_chip *c, const uint8_t *buf, size_t n)
 {
     switch (c->kind) {
-    case SIM_SHT3X: return sht3x_write(c, buf, n);
-    case SIM_SHTC3: return shtc3_write(c, buf, n);
-    case SIM_AHT20: return aht20_write(c, buf, n);
-    case SIM_BH1750: return bh1750_write(c, buf, n);
-    case SIM_LPS25: return lps25_write(c, buf, n);
-    default: return -ENXIO;
+    case SIM_SHT3X:
+        return sht3x_write(c, buf, n);
+    case SIM_SHTC3:
+        return shtc3_write(c, buf, n);
+    case SIM_AHT20:
+        return aht20_write(c, buf, n);
+    case SIM_BH1750:
+        return bh1750_write(c, buf, n);
+    case SIM_LPS25:
+        return lps25_write(c, buf, n);
+    default:
+        return -ENXIO;
     }
 }
 
@@ -590,12 +616,23 @@ chip_read(struct sim_chip *c, uint8_t *buf, size_t n)
     int r;
 
     switch (c->kind) {
-    case SIM_SHT3X: r = sht3x_read(c, buf, n); break;
-    case SIM_SHTC3: r = shtc3_read(c, buf, n); break;
-    case SIM_AHT20: r = aht20_read(c, buf, n); break;
-    case SIM_BH1750: r = bh1750_read(c, buf, n); break;
-    case SIM_LPS25: r = lps25_read(c, buf, n); break;
-    default: return -ENXIO;
+    case SIM_SHT3X:
+        r = sht3x_read(c, buf, n);
+        break;
+    case SIM_SHTC3:
+        r = shtc3_read(c, buf, n);
+        break;
+    case SIM_AHT20:
+        r = aht20_read(c, buf, n);
+        break;
+    case SIM_BH1750:
+        r = bh1750_read(c, buf, n);
+        break;
+    case SIM_LPS25:
+        r = lps25_read(c, buf, n);
+        break;
+    default:
+        return -ENXIO;
     }
     if (r == 0 && (c->faults & (SIM_FAULT_ALL_FF | SIM_FAULT_ALL_ZERO)))
         memset(buf, (c->faults & SIM_FAULT_ALL_FF) ? 0xff : 0x00, n);
@@ -713,7 +750,8 @@ sim_spi_transfer(void *ctx, const uint8_t *tx, uint8_t *rx, size_t len)
         set_bit(rx, null_at + 1 + k, (code >> (9 - k)) & 1u);
     if (c->nch == 2 && !msbf)
         for (size_t k = 1; k <= 9 && null_at + 10 + k < bits; k++)
-            set_bit(rx, null_at + 10 + k, ((code >> k) & 1u) ^ ((c->faults & SIM_FAULT_CRC) && k == 4));
+            set_bit(rx, null_at + 10 + k,
+                    ((code >> k) & 1u) ^ ((c->faults & SIM_FAULT_CRC) && k == 4));
     (void)pthread_mutex_unlock(&b->lock);
     return 0;
 }
@@ -790,7 +828,8 @@ ds18b20_render(struct sim_chip *c, const char *attr, char *out, size_t size)
     sp[3] = 0x46;
     sp[4] = 0x7f;
     sp[5] = 0xff;
-    sp[6] = (c->faults & (SIM_FAULT_POWER_ON | SIM_FAULT_BUSY)) ? 0x0c : (uint8_t)(0x10 - (raw & 0x0f));
+    sp[6] =
+        (c->faults & (SIM_FAULT_POWER_ON | SIM_FAULT_BUSY)) ? 0x0c : (uint8_t)(0x10 - (raw & 0x0f));
     sp[7] = 0x10;
     sp[8] = sensor_crc8_dallas(sp, 8);
     if (c->faults & SIM_FAULT_CRC)

@@ -23,18 +23,18 @@
 #define SIM_CHIPS_MAX 8
 
 enum sim_fault {
-    SIM_FAULT_NACK = 1 << 0,      /* unplugged: address NACK (ENXIO); w1 slave gone (ENOENT);
-                                     SPI: MISO floats high */
-    SIM_FAULT_CRC = 1 << 1,       /* corrupted CRC (SPI: corrupted LSB-first repeat) */
-    SIM_FAULT_BUSY = 1 << 2,      /* measurement never completes: SHT3x/SHTC3 NACK the read,
-                                     AHT20 busy bit stuck, LPS25 ONE_SHOT never clears,
-                                     DS18B20 no conversion (power-on value) */
-    SIM_FAULT_POWER_ON = 1 << 3,  /* DS18B20: scratchpad still holds +85 °C, byte 6 = 0x0C */
-    SIM_FAULT_ALL_FF = 1 << 4,    /* floating bus: every byte read is 0xFF */
-    SIM_FAULT_ALL_ZERO = 1 << 5,  /* bus shorted low: every byte read is 0x00 */
-    SIM_FAULT_WRONG_ID = 1 << 6,  /* LPS25 WHO_AM_I 0xB1 (an LPS22HB); SHTC3 ID of an SHTC1 */
-    SIM_FAULT_UNCAL = 1 << 7,     /* AHT20: CAL bit clear and the init command does not set it */
-    SIM_FAULT_SLOW = 1 << 8,      /* every transfer really sleeps slow_us (default 200 ms) */
+    SIM_FAULT_NACK = 1 << 0,     /* unplugged: address NACK (ENXIO); w1 slave gone (ENOENT);
+                                    SPI: MISO floats high */
+    SIM_FAULT_CRC = 1 << 1,      /* corrupted CRC (SPI: corrupted LSB-first repeat) */
+    SIM_FAULT_BUSY = 1 << 2,     /* measurement never completes: SHT3x/SHTC3 NACK the read,
+                                    AHT20 busy bit stuck, LPS25 ONE_SHOT never clears,
+                                    DS18B20 no conversion (power-on value) */
+    SIM_FAULT_POWER_ON = 1 << 3, /* DS18B20: scratchpad still holds +85 °C, byte 6 = 0x0C */
+    SIM_FAULT_ALL_FF = 1 << 4,   /* floating bus: every byte read is 0xFF */
+    SIM_FAULT_ALL_ZERO = 1 << 5, /* bus shorted low: every byte read is 0x00 */
+    SIM_FAULT_WRONG_ID = 1 << 6, /* LPS25 WHO_AM_I 0xB1 (an LPS22HB); SHTC3 ID of an SHTC1 */
+    SIM_FAULT_UNCAL = 1 << 7,    /* AHT20: CAL bit clear and the init command does not set it */
+    SIM_FAULT_SLOW = 1 << 8,     /* every transfer really sleeps slow_us (default 200 ms) */
 };
 
 struct sim_bus;
@@ -59,8 +59,7 @@ struct sim_bus *sim_bus_from(struct sensor_bus *sb);
  * ds18b20. Returns the chip (owned by the bus) or NULL (unknown kind, full).
  * Initial values: 25 °C, 50 %RH, 100 lux, 101325 Pa, 1.65 V on every channel.
  */
-struct sim_chip *sim_bus_add(struct sim_bus *b, const char *kind, uint16_t addr,
-                             const char *w1_id);
+struct sim_chip *sim_bus_add(struct sim_bus *b, const char *kind, uint16_t addr, const char *w1_id);
 /* The chip at index i (0 = first added), NULL past the end. */
 struct sim_chip *sim_bus_chip(struct sim_bus *b, size_t i);
 
