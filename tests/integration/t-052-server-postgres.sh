@@ -8,7 +8,8 @@
 pg_available || skip_all "PostgreSQL server binaries (or the postgres user) not available"
 "$SOAK" export --help >/dev/null 2>&1 || skip_all "soak export is not built yet"
 pg_cleanup() { pg_stop; cleanup; }
-trap pg_cleanup EXIT INT TERM
+trap pg_cleanup EXIT
+trap "exit 1" INT TERM
 pg_start || { echo "Bail out! cannot start PostgreSQL"; exit 1; }
 
 start_soakd A "$ROOTS/rockpis-6.17" || exit 1

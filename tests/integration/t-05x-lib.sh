@@ -17,7 +17,8 @@ cleanup() {
     for _p in $PIDS; do wait "$_p" 2>/dev/null; done
     rm -rf "$WORK"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap "exit 1" INT TERM
 
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() {

@@ -40,8 +40,10 @@
 #define STORE_RETRY_MAX 30.0
 #define WAIT_MAX_MS 250             /* longest sleep of the loop (signal latency) */
 #define STOP_GRACE 3.0              /* seconds in-flight polls get on SIGTERM */
+#define STOP_DRAIN 10.0             /* seconds the writer gets to store what is queued */
 #define KEYS_PER_BODY 4             /* key bytes kept per body byte, at most */
 #define QUEUE_MAX 4096              /* jobs waiting for the writer before the loop waits */
+#define QUEUE_BYTES_MAX (64u << 20) /* bytes of queued batches before the loop waits */
 #define WEBHOOK_TIMEOUT 10.0        /* seconds */
 
 enum dev_kind { KIND_UNKNOWN, KIND_SOAKD, KIND_EXPORTER };
@@ -105,8 +107,9 @@ struct server {
     pthread_mutex_t mu;
     pthread_cond_t cv_job, cv_space;
     struct job *q_head, *q_tail;
-    size_t q_n;
+    size_t q_n, q_bytes;
     int q_stop;
+    double q_deadline;           /* after stop: queued jobs past this are dropped */
     int w_busy;
     double w_leak_every, w_exhaustion_days; /* writer's copies of [alerts] settings */
     struct outbox *out_head;     /* webhooks for the loop to send */
@@ -133,6 +136,7 @@ struct job {
     char ring[64];
     enum dev_kind dev_kind;      /* JOB_KIND */
     struct farm_conf *conf;      /* JOB_CONF, owned */
+    size_t bytes;                /* memory the job holds (queue accounting) */
 };
 
 struct outbox {
@@ -484,9 +488,12 @@ job_free(struct job *j)
 static void
 enqueue(struct server *s, struct job *j)
 {
+    if (j->b)
+        j->bytes = j->b->keys.cap + j->b->cap * sizeof(*j->b->v);
     pthread_mutex_lock(&s->mu);
-    while (s->q_n >= QUEUE_MAX && !s->q_stop)
+    while ((s->q_n >= QUEUE_MAX || (s->q_bytes > QUEUE_BYTES_MAX && s->q_n > 0)) && !s->q_stop)
         pthread_cond_wait(&s->cv_space, &s->mu);
+    s->q_bytes += j->bytes;
     if (j->d)
         j->d->pending++;
     if (s->q_tail)
@@ -741,9 +748,11 @@ static void *
 writer_main(void *arg)
 {
     struct server *s = arg;
+    unsigned long dropped_at_exit = 0;
 
     for (;;) {
         struct job *j;
+        int drop;
 
         pthread_mutex_lock(&s->mu);
         while (!s->q_head && !s->q_stop)
@@ -751,17 +760,26 @@ writer_main(void *arg)
         j = s->q_head;
         if (!j) {
             pthread_mutex_unlock(&s->mu);
+            if (dropped_at_exit)
+                log_warnx("stopping: %lu queued poll(s) not stored in %.0f s, dropped",
+                          dropped_at_exit, STOP_DRAIN);
             break; /* stopped and drained */
         }
         s->q_head = j->next;
         if (!s->q_head)
             s->q_tail = NULL;
         s->q_n--;
+        s->q_bytes -= j->bytes;
         s->w_busy = 1;
         pthread_cond_signal(&s->cv_space);
+        drop = s->q_stop && mono_now() > s->q_deadline;
         pthread_mutex_unlock(&s->mu);
 
-        switch (j->kind) {
+        if (drop) {
+            /* Out of time at exit: soakd polls come back from /history on the next start. */
+            s->dropped++;
+            dropped_at_exit++;
+        } else switch (j->kind) {
         case JOB_LOAD: write_load(s, j); break;
         case JOB_POLL: write_poll(s, j); break;
         case JOB_KIND: write_kind(s, j); break;
@@ -1397,6 +1415,7 @@ writer_stop(struct server *s)
         return;
     pthread_mutex_lock(&s->mu);
     s->q_stop = 1;
+    s->q_deadline = mono_now() + STOP_DRAIN;
     pthread_cond_broadcast(&s->cv_job);
     pthread_cond_broadcast(&s->cv_space);
     pthread_mutex_unlock(&s->mu);
