@@ -605,7 +605,13 @@ sensor_attempt(struct sensors *s, struct sensor *x, struct sensor_reading *ret)
 fail:
     /* Reset and re-identify the chip next time. */
     x->dev.ready = 0;
-    if (r == -ENODEV || r == -EBADF || r == -ENOTTY) {
+    /*
+     * Reopen a real bus after a broken-fd error or a third failure in a row (an
+     * adapter that went away and came back is a new device). A simulated bus is
+     * kept: reopening it would make a new chip and drop its injected faults.
+     */
+    if (x->bus && strncmp(x->bus_path, "sim", 3) != 0 &&
+        (r == -ENODEV || r == -EBADF || r == -ENOTTY || x->fails >= 2)) {
         x->bus = sensor_bus_close(x->bus);
         x->dev.bus = NULL;
     }

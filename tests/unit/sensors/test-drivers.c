@@ -482,6 +482,29 @@ test_manager(void **state)
     assert_null(strstr(out, "soak_sensor_temperature_celsius{sensor=\"water\""));
     free(out);
     s = sensors_free(s);
+
+    /* A wrong chip on a simulated bus: refused, then read once the right one answers. */
+    assert_int_equal(sensors_new(&s), 0);
+    configure(s, NULL, "discover", "no");
+    configure(s, "baro", "driver", "lps25hb");
+    configure(s, "baro", "bus", "sim");
+    configure(s, "baro", "address", "0x5c");
+    assert_int_equal(sensors_prepare(s, "/nonexistent"), 0);
+    assert_int_equal(sensors_sample(s, 0), 0);
+    sb = sim_bus_from(sensors_bus(s, 0));
+    sim_chip_set_faults(sim_bus_chip(sb, 0), SIM_FAULT_NACK);
+    assert_int_equal(sensors_sample(s, 0), -ENXIO);
+    sim_chip_set_faults(sim_bus_chip(sb, 0), SIM_FAULT_WRONG_ID);
+    assert_int_equal(sensors_sample(s, 0), -ENODEV);
+    assert_int_equal(sensors_sample(s, 0), -ENODEV);
+    assert_ptr_equal(sim_bus_from(sensors_bus(s, 0)), sb); /* the simulated chip is kept */
+    sim_chip_set_faults(sim_bus_chip(sb, 0), 0);
+    assert_int_equal(sensors_sample(s, 0), 0);
+    out = render(s);
+    assert_non_null(
+        strstr(out, "soak_sensor_pressure_pascals{sensor=\"baro\",chip=\"lps25h\"} 101325"));
+    free(out);
+    s = sensors_free(s);
 }
 
 static void
