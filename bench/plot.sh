@@ -3,7 +3,8 @@
 # memory data (MemTotal, MemAvailable, MemFree of the simulated rock-pi-s), 900x400 PNG:
 #   soak plot (from SQLite, per-pixel min/max, cairo) vs rrdtool graph on an RRD holding
 #   the same samples (only the `graph` step is timed) and gnuplot when installed.
-# Medians of 5 runs: wall time around each process, its peak RSS (getrusage of the child).
+# Medians of 5 runs: wall time around each process, its peak RSS (getrusage of the child),
+# its CPU time (perf stat task-clock, when perf is installed).
 # Writes bench/out/plot.md.
 set -eu
 BUILD=${1:?usage: bench/plot.sh BUILD_DIR}
@@ -66,18 +67,28 @@ t0=$2
 t1=$3
 "$SOAK" import --db "$work/bench.db" --device bench "$work/bench.om" >/dev/null
 
-# run_once NAME CMD...: one run, timed on its own (perf_counter around the child, the
-# child's ru_maxrss and CPU time); appends "ms rss_kb cpu_ms" to $work/NAME.runs
+# run_once NAME CMD...: one run timed on its own: wall time (perf_counter around the child)
+# and peak RSS (the child's ru_maxrss), then, when perf is installed, a second run for the
+# CPU time (perf stat's task-clock: getrusage's CPU times are tick-sampled and useless for
+# a 50 ms process). Appends "ms rss_kb cpu_ms" (cpu_ms 0 without perf) to $work/NAME.runs
 run_once() {
     name=$1
     shift
     python3 -c '
-import resource, subprocess, sys, time
+import os, resource, shutil, subprocess, sys, time
 t = time.perf_counter()
 subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
 ms = (time.perf_counter() - t) * 1000
-ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-print("%.1f %d %.1f" % (ms, ru.ru_maxrss, (ru.ru_utime + ru.ru_stime) * 1000))
+rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+cpu = 0.0
+if shutil.which("perf"):
+    p = subprocess.run(["perf", "stat", "-x,", "-e", "task-clock", "--"] + sys.argv[1:],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    for line in p.stderr.splitlines():
+        f = line.split(",")
+        if len(f) > 2 and f[2].startswith("task-clock"):
+            cpu = float(f[0])
+print("%.1f %d %.1f" % (ms, rss, cpu))
 ' "$@" >>"$work/$name.runs"
 }
 
@@ -158,8 +169,9 @@ fi
     echo
     echo "$nsamples samples per series ($(date -u -d "@$t0" +%F) .. $(date -u -d "@$t1" +%F)," \
         "the simulated rock-pi-s), medians of $RUNS runs: wall time of the whole process"
-    echo "(start-up, reading the data, drawing, writing the file), its CPU time (user + system)"
-    echo "and its peak RSS (getrusage). soak reads from SQLite through the store; rrdtool reads"
+    echo "(start-up, reading the data, drawing, writing the file), its CPU time (perf stat"
+    echo "task-clock; 0 when perf is missing) and its peak RSS (getrusage). soak reads from"
+    echo "SQLite through the store; rrdtool reads"
     echo "its RRD (the \`rrdtool create\` + \`update\` steps are not timed); rrdtool's"
     echo "--width/--height size the plot area, soak's the whole image. Load average at the"
     echo "start: $load."
