@@ -165,10 +165,10 @@ test_slow_sensor_does_not_delay_read(void **state)
 static void
 test_overrun_counted_once(void **state)
 {
-    struct sensors *s = two_sensors("0.02s");
+    struct sensors *s = two_sensors("0.2s");
     struct sensors_state st;
     struct sim_bus *sb;
-    struct timespec ts = {0, 100000000L}; /* 100 ms: past the 20 ms budget */
+    struct timespec ts = {0, 500000000L}; /* 500 ms: past the 200 ms budget */
     char *out;
 
     (void)state;
