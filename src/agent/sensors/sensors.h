@@ -82,7 +82,11 @@ const char *sensors_label(const struct sensors *s, size_t i);
  */
 int sensors_sample(struct sensors *s, size_t i);
 
-/* The bus of sensor i once opened (a simulator's, in tests); NULL before. */
+/*
+ * The bus of sensor i once opened (a simulator's, in tests); NULL before. A
+ * worker may reopen a real bus, so use it only while the workers are not
+ * running, or for a simulated bus (never reopened).
+ */
 struct sensor_bus *sensors_bus(struct sensors *s, size_t i);
 
 /* Observed state of sensor i, for tests and the docs' examples. */
