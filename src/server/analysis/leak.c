@@ -158,6 +158,33 @@ binned_done(struct binned *b)
     b->t = b->y = NULL;
 }
 
+static int
+is_quiet(enum leak_kind k)
+{
+    return k == LEAK_SIG_SUNRECLAIM || k == LEAK_SIG_SLAB_CACHE || k == LEAK_SIG_FILP_GAP ||
+           k == LEAK_SIG_FILEFD_GAP;
+}
+
+/*
+ * Direction of a signal with too few bins for its own test: Theil-Sen rate and
+ * Kendall tau. sparse_up when it rises in nearly every pair (tau >= 0.8).
+ */
+static void
+sparse_trend(const struct binned *b, struct leak_evidence *ev)
+{
+    struct trend_sen ts;
+    struct trend_mk mk;
+    double nn = (double)b->n;
+
+    if (trend_theil_sen(b->t, b->y, b->n, 0.9, nn * (nn - 1) * (2 * nn + 5) / 18.0, &ts) < 0 ||
+        trend_mann_kendall(NULL, b->y, b->n, 0, NAN, &mk) < 0)
+        return;
+    ev->rate = ts.slope * DAY_S;
+    ev->z = mk.z;
+    ev->p = mk.p_up;
+    ev->sparse_up = mk.tau >= 0.8 && ts.slope > 0;
+}
+
 /* The statistics and shape tests on one binned signal (y grows on a leak). */
 static int
 judge_signal(const struct binned *b, double alpha, double rmin, const struct leak_params *p,
@@ -186,6 +213,8 @@ judge_signal(const struct binned *b, double alpha, double rmin, const struct lea
     ev->z = mk.z;
     ev->p = mk.p_up;
     ev->hr_factor = mk.factor;
+    /* Nearly monotone growth backs another signal even when not significant on its own. */
+    ev->sparse_up = mk.tau >= 0.8 && ts.slope > 0;
 
     if (mk.p_up > alpha || ts.lo <= 0) {
         ev->why = "no trend";
@@ -244,13 +273,6 @@ judge_signal(const struct binned *b, double alpha, double rmin, const struct lea
     ev->growing = 1;
     ev->why = "growing";
     return 0;
-}
-
-static int
-is_quiet(enum leak_kind k)
-{
-    return k == LEAK_SIG_SUNRECLAIM || k == LEAK_SIG_SLAB_CACHE || k == LEAK_SIG_FILP_GAP ||
-           k == LEAK_SIG_FILEFD_GAP;
 }
 
 static void
@@ -318,6 +340,12 @@ leak_analyze(const struct leak_input *in, const struct leak_params *params, stru
         ev->bins = b.n;
         ev->bin_s = b.bin_s;
         if (b.n < p->min_bins) {
+            /*
+             * Too sparse for a test of its own (slabinfo is often sampled far less
+             * often than meminfo), but its direction can still back another signal.
+             */
+            if (b.n >= 4 && is_quiet(s->kind))
+                sparse_trend(&b, ev);
             binned_done(&b);
             continue;
         }
@@ -375,8 +403,20 @@ leak_analyze(const struct leak_input *in, const struct leak_params *params, stru
     if (n_quiet == 1)
         for (size_t i = 0; i < res.n_ev; i++) {
             struct leak_evidence *ev = &res.ev[i];
-            if (ev->growing && is_quiet(ev->kind) &&
-                (double)ev->bins * ev->bin_s < p->alone_min_s) {
+            if (!ev->growing || !is_quiet(ev->kind) ||
+                (double)ev->bins * ev->bin_s >= p->alone_min_s)
+                continue;
+            /* A sparse quiet signal rising almost monotonically at a similar rate backs it. */
+            int backed = 0;
+            for (size_t k = 0; k < res.n_ev; k++) {
+                struct leak_evidence *x = &res.ev[k];
+                if (k == i || !x->sparse_up || !is_quiet(x->kind) || !(x->rate >= 0.3 * ev->rate) ||
+                    !(x->rate <= 3 * ev->rate))
+                    continue;
+                x->why = "backs the trend (sparse)";
+                backed = 1;
+            }
+            if (!backed) {
                 ev->growing = 0;
                 ev->why = "alone, needs a day";
             }

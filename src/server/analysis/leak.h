@@ -14,9 +14,10 @@
  * healthy kernels quiet: growth must be fast enough to matter, not a one-time
  * step (two-level fit beats the line), not a plateau (the last third still
  * grows), and, with two days or more, not a daily cycle (day-over-day growth).
- * MemAvailable alone needs two days. A leak is called when a quiet signal
- * grows (a single cache or gap only when unreclaimable slab agrees), or
- * MemAvailable falls steadily for days with no quiet signal available.
+ * MemAvailable alone needs two days. A leak is called when two quiet signals
+ * grow (a single cache or gap only when unreclaimable slab agrees), when one
+ * grows for a day or is backed by a sparse quiet signal rising at a similar
+ * rate, or when MemAvailable falls steadily for days.
  * See docs/internals/ANALYSIS.md.
  */
 #ifndef SOAK_LEAK_H
@@ -87,9 +88,11 @@ struct leak_evidence {
     double p;         /* its one-sided p */
     double hr_factor; /* Hamed-Rao variance factor */
     int growing;      /* passed every test */
+    int sparse_up;    /* rising in nearly every pair (Kendall tau >= 0.8): can back another */
     const char *why;  /* "growing", "no trend", "too slow", "within noise", "step", "plateau",
                          "daily cycle", "too little data", "needs 2 days",
-                         "not confirmed by SUnreclaim", "alone, needs a day" */
+                         "not confirmed by SUnreclaim", "alone, needs a day",
+                             "backs the trend (sparse)" */
 };
 
 struct leak_result {

@@ -144,7 +144,7 @@ cmd_judge(int argc, char **argv)
     judge_verdict_print(stdout, &v);
     if (v.res.outcome == VERDICT_OUTCOME_FAIL)
         code = EXIT_BAD;
-    else if (v.res.outcome == VERDICT_OUTCOME_NO_DATA || v.cand.hours < 0.95 * hours ||
+    else if (v.res.outcome == VERDICT_OUTCOME_NO_DATA || v.cand.hours < 0.8 * hours ||
              (v.cand.polls > 0 && v.cand.polls_ok == 0))
         code = EXIT_SKIP;
     else

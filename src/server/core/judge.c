@@ -957,6 +957,42 @@ median_metric(struct store *st, int64_t dev, const char *metric, int64_t from, i
     return 0;
 }
 
+static int
+deploy_between(const struct store_event_array *ev, int64_t from, int64_t to)
+{
+    for (size_t k = 0; k < ev->n; k++)
+        if (ev->e[k].kind == EVENT_DEPLOY && ev->e[k].t_ms > from && ev->e[k].t_ms <= to)
+            return 1;
+    return 0;
+}
+
+/*
+ * Whether a poll at t counts for build: inside one of its boots, or in the gap
+ * after one of its boots when the next boot is the same build (a crash and
+ * reboot) or there is no next boot (it never came back). A gap that ends in a
+ * boot of another build, or follows a deploy, ran something nobody saw (a
+ * fallback, a failed update).
+ */
+static int
+polls_belong(const struct judge_leak *j, const struct store_event_array *ev, const char *build,
+             int64_t at, int64_t t)
+{
+    for (size_t i = 0; i < j->n; i++) {
+        const struct judge_segment *g = &j->seg[i];
+        int64_t end = g->end_ms;
+        if (!g->build || strcmp(g->build, build) != 0)
+            continue;
+        if (i + 1 == j->n)
+            end = at == INT64_MAX ? INT64_MAX : MAX(end, at);
+        else if (j->seg[i + 1].build && strcmp(j->seg[i + 1].build, build) == 0 &&
+                 !deploy_between(ev, g->end_ms - 600000, j->seg[i + 1].start_ms))
+            end = j->seg[i + 1].start_ms - 1;
+        if (t >= g->start_ms && t <= end)
+            return 1;
+    }
+    return 0;
+}
+
 /* Keep in v only the names that were also up during boot g. */
 static int
 keep_up_in(struct store *st, int64_t dev, const char *metric, const char *label,
@@ -1045,10 +1081,7 @@ build_stats(struct store *st, int64_t dev, const struct judge_leak *j, const cha
         int deployed = 0;
         if (!g->build || strcmp(g->build, build) != 0 || !p->build || strcmp(p->build, build))
             continue;
-        for (size_t k = 0; k < ev.n; k++)
-            if (ev.e[k].kind == EVENT_DEPLOY && ev.e[k].t_ms > p->end_ms - 600000 &&
-                ev.e[k].t_ms <= g->start_ms)
-                deployed = 1;
+        deployed = deploy_between(&ev, p->end_ms - 600000, g->start_ms);
         if (!deployed)
             s->unexpected_reboots++;
     }
@@ -1095,7 +1128,7 @@ build_stats(struct store *st, int64_t dev, const struct judge_leak *j, const cha
     {
         int64_t down_since = -1;
         for (size_t i = 0; i < up.n; i++) {
-            if (!in_span(up.s[i].t_ms, from, to))
+            if (!in_span(up.s[i].t_ms, from, to) || !polls_belong(j, &ev, build, at, up.s[i].t_ms))
                 continue;
             s->polls++;
             if (up.s[i].v == 1) {

@@ -1,0 +1,43 @@
+#!/bin/sh
+# The story's farm from `soak sim history` (an independent simulator, written
+# apart from the analysis): through `soak import`, every board's 6.17.6 boot
+# leaks and fails the verdict, the 6.12.55 boots do not leak, git-bisect judging
+# says "bad" within hours of boot, and the 256 MB rock-pi-s is projected to run
+# out in about the 4.5 days the real one took.
+set -u
+# shellcheck source=tests/integration/t-06x-lib.sh
+. "$SOAK_SRC/tests/integration/t-06x-lib.sh"
+if ! "$SOAK" sim list >/dev/null 2>&1; then
+    echo "1..0 # SKIP soak sim is not built"
+    exit 0
+fi
+echo "1..12"
+NOW=1766000000
+DB="sqlite:$WORK/farm.db"
+NEW="6.17.6-yocto-standard 2025.11"
+expect_rc 0 "soak sim history" "$SOAK" sim history --out "$WORK/h" --days 45 --step 300 \
+    --now $NOW --seed 1
+for d in rock-pi-s rock-pi-e zero-3e rock-5b; do
+    "$SOAK" import --db "$DB" --device $d "$WORK/h/$d.om" >/dev/null 2>&1 ||
+        not_ok "import $d"
+done
+
+expect_rc 1 "verdict fails 6.17.6" "$SOAK" verdict --db "$DB" --build "$NEW" --ram 256M,512M --json
+jcheck "on the three boards that ran it, each for a leak" '(.devices | length == 3) and all(.devices[]; .result == "fail" and any(.reasons[]; .rule == "leak" and .status == "fail"))' "$WORK/out"
+jcheck "256 MB rock-pi-s projected to run out in 3.5..5.5 days (the story: 4.5)" '.devices[] | select(.device == "rock-pi-s") | .reasons[] | select(.rule == "leak") | .text | capture("256 MB rock-pi-s in (?<d>[0-9.]+) days").d | tonumber | (. > 3.5 and . < 5.5)' "$WORK/out"
+
+for d in rock-pi-s rock-pi-e zero-3e rock-5b; do
+    "$SOAK" leak --db "$DB" --device $d --json >"$WORK/$d.json" 2>/dev/null
+    jcheck "$d: every 6.12.55 boot clean, every judged 6.17.6 boot leaks" '[.segments[] | select(.judged) | (.build | startswith("6.17.6")) == .leak] | all' "$WORK/$d.json"
+done
+
+expect_rc 1 "verdict fails the server's 6.17.6 on the 4 GB rock-5b" "$SOAK" verdict --db "$DB" \
+    --device rock-5b --build "$NEW-server"
+
+expect_rc 1 "judge: 6.17.6 on the 256 MB rock-pi-s is bad after 4 h" "$SOAK" judge --db "$DB" \
+    --device rock-pi-s --build "$NEW" --hours 4
+expect_rc 1 "judge: 6.17.6 on the 1 GB zero-3e is bad after 6 h" "$SOAK" judge --db "$DB" \
+    --device zero-3e --build "$NEW" --hours 6
+expect_rc 0 "judge: 6.12.55 on zero-3e is good after 24 h" "$SOAK" judge --db "$DB" \
+    --device zero-3e --build "6.12.55-yocto-standard 2025.10" --hours 24
+exit 0
