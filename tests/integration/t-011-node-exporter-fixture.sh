@@ -9,7 +9,7 @@ set -u
 fixture="$SOAK_SHARED/fixtures/node-exporter"
 if [ ! -f "$fixture/e2e-output.txt" ]; then
     echo "1..0 # SKIP $fixture absent (needs ../shared)"
-    exit 77
+    exit 0
 fi
 echo "1..3"
 tmp=$(mktemp -d)

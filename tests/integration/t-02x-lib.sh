@@ -114,7 +114,7 @@ promtool_ok() {
 need_promtool() {
     if ! command -v promtool >/dev/null 2>&1; then
         echo "1..0 # SKIP promtool not installed (Debian package prometheus)"
-        exit 77
+        exit 0
     fi
 }
 

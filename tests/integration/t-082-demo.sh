@@ -5,8 +5,8 @@
 # 6.17.6 build on the leaking boards, and everything is stopped afterwards.
 set -u
 : "${SOAK_BUILD:?}" "${SOAK_SRC:?}"
-command -v python3 >/dev/null || { echo "1..0 # SKIP python3 not installed"; exit 77; }
-command -v curl >/dev/null || { echo "1..0 # SKIP curl not installed"; exit 77; }
+command -v python3 >/dev/null || { echo "1..0 # SKIP python3 not installed"; exit 0; }
+command -v curl >/dev/null || { echo "1..0 # SKIP curl not installed"; exit 0; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/soak-demo-test.XXXXXX")
 trap 'rm -rf "$work"' EXIT INT TERM
 n=0

@@ -24,7 +24,7 @@ check() { # check DESCRIPTION COMMAND...
     shift
     if "$@"; then ok "$d"; else not_ok "$d"; fi
 }
-skip_all() { echo "1..0 # SKIP $*"; exit 77; }
+skip_all() { echo "1..0 # SKIP $*"; exit 0; }
 finish() { echo "1..$n"; [ "$failed" -eq 0 ]; }
 
 # need_cmd SUBCOMMAND: skip the whole test when soak lacks it.
