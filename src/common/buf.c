@@ -173,3 +173,30 @@ buf_str(const struct buf *b)
 {
     return b->data ? b->data : "";
 }
+
+int
+str_concat(char *out, size_t size, ...)
+{
+    va_list ap;
+    const char *part;
+    size_t len = 0;
+    int r = 0;
+
+    if (size == 0)
+        return -E2BIG;
+    va_start(ap, size);
+    while ((part = va_arg(ap, const char *)) != NULL) {
+        size_t n = strlen(part);
+        if (n >= size - len) {
+            n = size - 1 - len;
+            r = -E2BIG;
+        }
+        memcpy(out + len, part, n);
+        len += n;
+        if (r < 0)
+            break;
+    }
+    va_end(ap);
+    out[len] = '\0';
+    return r < 0 ? r : (int)len;
+}

@@ -55,4 +55,11 @@ void buf_free(struct buf *b);
 /* Contents as a C string ("" when empty). Valid until the next append. */
 const char *buf_str(const struct buf *b);
 
+/*
+ * Concatenate the NUL-terminated strings given (ending with NULL) into out (size
+ * bytes): a cheap snprintf("%s%s%s") for hot paths. Returns the length, or -E2BIG
+ * when it does not fit (out then holds as much as fits).
+ */
+int str_concat(char *out, size_t size, ...);
+
 #endif

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "emit.h"
 
+#include "buf.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,9 +12,7 @@
 static int
 total_name(char out[EXPO_NAME_MAX + 1], const char *base)
 {
-    int n = snprintf(out, EXPO_NAME_MAX + 1, "%s_total", base);
-
-    if (n < 0 || n > EXPO_NAME_MAX)
+    if (str_concat(out, EXPO_NAME_MAX + 1, base, "_total", NULL) < 0)
         return -ENAMETOOLONG;
     return 0;
 }
@@ -65,12 +65,18 @@ emit_gauge_labels(struct expo_writer *w, const char *name, const char *help,
     return expo_sample(w, name, labels, nlabels, value);
 }
 
+/* The table has a power-of-two number of slots, at least twice max: probes stay short. */
 int
 emit_nameset_init(struct emit_nameset *s, size_t max)
 {
+    size_t slots = 16;
+
+    while (slots < 2 * max)
+        slots *= 2;
     s->n = 0;
     s->max = max;
-    s->hashes = calloc(max ? max : 1, sizeof(*s->hashes));
+    s->slots = slots;
+    s->hashes = calloc(slots, sizeof(*s->hashes));
     return s->hashes ? 0 : -ENOMEM;
 }
 
@@ -90,20 +96,26 @@ name_hash(const char *name)
 int
 emit_nameset_add(struct emit_nameset *s, const char *name)
 {
-    uint64_t h = name_hash(name);
+    uint64_t h = name_hash(name) | 1; /* 0 marks a free slot */
+    size_t i = (size_t)h & (s->slots - 1);
 
-    for (size_t i = 0; i < s->n; i++)
+    while (s->hashes[i]) {
         if (s->hashes[i] == h)
             return 0;
+        i = (i + 1) & (s->slots - 1);
+    }
     if (s->n >= s->max)
         return -E2BIG;
-    s->hashes[s->n++] = h;
+    s->hashes[i] = h;
+    s->n++;
     return 1;
 }
 
 void
 emit_nameset_reset(struct emit_nameset *s)
 {
+    if (s->n)
+        memset(s->hashes, 0, s->slots * sizeof(*s->hashes));
     s->n = 0;
 }
 
@@ -112,5 +124,5 @@ emit_nameset_free(struct emit_nameset *s)
 {
     free(s->hashes);
     s->hashes = NULL;
-    s->n = s->max = 0;
+    s->n = s->max = s->slots = 0;
 }

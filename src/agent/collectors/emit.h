@@ -38,8 +38,9 @@ int emit_gauge_labels(struct expo_writer *w, const char *name, const char *help,
  * the second look like a duplicate, which for a few hundred names is ~1e-15.
  */
 struct emit_nameset {
-    uint64_t *hashes;
-    size_t n, max;
+    uint64_t *hashes; /* open-addressing table of name hashes, 0 = free */
+    size_t n, max;    /* names held, most allowed */
+    size_t slots;     /* table size, a power of two >= 2 * max */
 };
 
 /* Allocate room for max names. 0 or -ENOMEM. */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "collector.h"
 #include "emit.h"
 #include "parse.h"
@@ -39,15 +40,15 @@ meminfo_parse_line(char *line, char *ret_name, size_t size, double *ret_value)
     if (expo_sanitize_name(field, sizeof(field), key) < 0)
         return -EINVAL;
     if (strcmp(unit, "kB") == 0) {
-        n = snprintf(ret_name, size, "node_memory_%s_bytes", field);
+        n = str_concat(ret_name, size, "node_memory_", field, "_bytes", NULL);
         *ret_value = (double)v * 1024.0;
     } else if (unit[0] == '\0') {
-        n = snprintf(ret_name, size, "node_memory_%s", field);
+        n = str_concat(ret_name, size, "node_memory_", field, NULL);
         *ret_value = (double)v;
     } else {
         return -EINVAL;
     }
-    if (n < 0 || (size_t)n >= size)
+    if (n < 0)
         return -EINVAL;
     return 0;
 }
@@ -91,8 +92,8 @@ meminfo_read(void *ctx, const char *root, struct expo_writer *w)
         }
         if (emit_nameset_add(&c->seen, name) <= 0)
             continue; /* duplicate field or too many: first one wins */
-        (void)snprintf(help, sizeof(help), "Memory information field %s.",
-                       name + strlen("node_memory_"));
+        (void)str_concat(help, sizeof(help), "Memory information field ",
+                         name + strlen("node_memory_"), ".", NULL);
         (void)expo_single(w, name, METRIC_GAUGE, help, v);
         fields++;
     }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "collector.h"
 #include "emit.h"
 #include "parse.h"
@@ -36,8 +37,8 @@ vmstat_parse_line(char *line, char *ret_name, size_t size, double *ret_value)
         return -EINVAL;
     if (expo_sanitize_name(field, sizeof(field), f[0]) < 0)
         return -EINVAL;
-    n = snprintf(ret_name, size, "node_vmstat_%s", field);
-    if (n < 0 || (size_t)n >= size)
+    n = str_concat(ret_name, size, "node_vmstat_", field, NULL);
+    if (n < 0)
         return -EINVAL;
     *ret_value = (double)v;
     return 0;
@@ -82,8 +83,8 @@ vmstat_read(void *ctx, const char *root, struct expo_writer *w)
         }
         if (emit_nameset_add(&c->seen, name) <= 0)
             continue;
-        (void)snprintf(help, sizeof(help), "/proc/vmstat information field %s.",
-                       name + strlen("node_vmstat_"));
+        (void)str_concat(help, sizeof(help), "/proc/vmstat information field ",
+                         name + strlen("node_vmstat_"), ".", NULL);
         (void)expo_single(w, name, METRIC_UNTYPED, help, v);
         fields++;
     }

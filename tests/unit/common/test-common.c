@@ -38,6 +38,20 @@ test_buf_cap(void **state)
 }
 
 static void
+test_str_concat(void **state)
+{
+    char out[12];
+
+    (void)state;
+    assert_int_equal(str_concat(out, sizeof(out), "node_", "load1", NULL), 10);
+    assert_string_equal(out, "node_load1");
+    assert_int_equal(str_concat(out, sizeof(out), "node_", "memory_", "x", NULL), -E2BIG);
+    assert_string_equal(out, "node_memory");
+    assert_int_equal(str_concat(out, sizeof(out), NULL), 0);
+    assert_string_equal(out, "");
+}
+
+static void
 test_parse_numbers(void **state)
 {
     uint64_t u;
@@ -249,7 +263,7 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_buf_cap),           cmocka_unit_test(test_parse_numbers),
+        cmocka_unit_test(test_buf_cap), cmocka_unit_test(test_str_concat),           cmocka_unit_test(test_parse_numbers),
         cmocka_unit_test(test_format_double),     cmocka_unit_test(test_expo_writer),
         cmocka_unit_test(test_expo_openmetrics_ts), cmocka_unit_test(test_expo_sticky_error),
         cmocka_unit_test(test_expo_label_bounded), cmocka_unit_test(test_sanitize),
