@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "daemon/agent-conf.h"
@@ -226,6 +227,16 @@ main(int argc, char **argv)
     if ((root && agent_conf_set_string(&conf->root, root) < 0) ||
         (listen && agent_conf_set_string(&conf->listen, listen) < 0))
         fatalx(EXIT_RUNTIME, "out of memory");
+    if (conf->root && conf->root[0]) {
+        /* A mistyped root would otherwise give a scrape where every collector is down. */
+        struct stat sb;
+        r = stat(conf->root, &sb) < 0 ? -errno : S_ISDIR(sb.st_mode) ? 0 : -ENOTDIR;
+        if (r < 0) {
+            log_warnx("root %s: %s", conf->root, strerror(-r));
+            (void)agent_conf_free(conf);
+            return EXIT_USAGE;
+        }
+    }
 
     rc = once ? run_once(conf) : run_daemon(conf);
     (void)agent_conf_free(conf);

@@ -38,6 +38,10 @@ check "the error names the collector" grep -q "no collector named 'nosuch'" "$WO
 check "a missing config file exits 2" [ $? -eq 2 ]
 "$SOAKD" --root "$ROOT" --listen nonsense >/dev/null 2>&1
 check "a bad --listen exits 2" [ $? -eq 2 ]
+"$SOAKD" --root "$WORK/nosuch" --once >"$WORK/noroot.prom" 2>"$WORK/noroot.err"
+check "a missing --root exits 2" [ $? -eq 2 ]
+check "a missing --root is named, nothing printed on stdout" \
+    sh -c "grep -q 'root $WORK/nosuch: No such file or directory' '$WORK/noroot.err' && ! [ -s '$WORK/noroot.prom' ]"
 
 printf '[collector.meminfo]\nenabled = no\n' >"$WORK/off.conf"
 "$SOAKD" --config "$WORK/off.conf" --root "$ROOT" --once >"$WORK/off.prom" 2>/dev/null
