@@ -9,7 +9,7 @@
 command -v python3 >/dev/null || skip_all "python3 not installed"
 "$SOAK" export --help >/dev/null 2>&1 || skip_all "soak export is not built yet"
 
-start_soakd A "$ROOTS/rockpis-6.17" || exit 1
+SOAKD_TOKEN=s3cret start_soakd A "$ROOTS/rockpis-6.17" || exit 1
 start_soakd B "$ROOTS/minimal" || exit 1
 start_node_exporter NE || exit 1
 start_bad_targets || exit 1
@@ -26,11 +26,17 @@ max_body = 1M
 [alerts]
 unreachable_after = 3
 exec = $WORK/hook.sh {alert} {device} {state}
+webhook = http://127.0.0.1:$SINK_PORT/hook
 
 [device rockpis-1]
 url = http://127.0.0.1:$A
+token = s3cret
 model = rock-pi-s
 ram_sizes = 256M,512M
+
+[device notoken]
+url = http://127.0.0.1:$A/metrics
+token = wrong
 
 [device zero3e-1]
 url = http://127.0.0.1:$B/metrics
@@ -103,5 +109,11 @@ check "the exec hook got the notification as JSON on stdin" \
     grep -q '^unreachable dead firing {"alert": *"unreachable"' "$WORK/hook.out"
 check "the hook ran once per alert and device (dedup)" \
     [ "$(grep -c '^unreachable dead firing' "$WORK/hook.out")" -eq 1 ]
+check "the webhook got the notification as a JSON POST" \
+    grep -q '^application/json {"alert": *"unreachable", *"device": *"dead"' "$WORK/webhook.out"
+check "the webhook fired once per alert and device (dedup)" \
+    [ "$(grep -c '"device": *"dead"' "$WORK/webhook.out")" -eq 1 ]
+check "a device without the agent's token is refused (HTTP 401)" \
+    grep -q 'notoken: poll failed: HTTP 401' "$WORK/server.log"
 
 done_testing

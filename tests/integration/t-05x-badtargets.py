@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Bad poll targets for the soak server tests, one port each, all on 127.0.0.1:
 sleep (answers after 30 s), garbage (200 with bytes that are no exposition),
-endless (200 with a body that never ends), error (HTTP 500).
+endless (200 with a body that never ends), error (HTTP 500), and sink (a webhook
+receiver: appends each POST body, one per line, to the file named by argv[1]).
 Prints "MODE PORT" per line once every port listens; runs until killed."""
 import http.server
 import socketserver
@@ -38,6 +39,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             pass
 
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length", "0"))
+        body = self.rfile.read(n)
+        if self.server.mode == "sink" and len(sys.argv) > 1:
+            with open(sys.argv[1], "ab") as f:
+                f.write(self.headers.get("Content-Type", "").encode() + b" " + body + b"\n")
+        self.reply(200, b"ok\n")
+
     def reply(self, code, body):
         self.send_response(code)
         self.send_header("Content-Type", "text/plain")
@@ -53,7 +62,7 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
 def main():
     servers = []
-    for mode in ("sleep", "garbage", "endless", "error"):
+    for mode in ("sleep", "garbage", "endless", "error", "sink"):
         s = Server(("127.0.0.1", 0), Handler)
         s.mode = mode
         servers.append(s)

@@ -42,11 +42,13 @@ free_port() {
 }
 
 # start_soakd VAR ROOT: soakd on a free port with a 1-second history; port in $VAR.
+# With SOAKD_TOKEN set, the agent asks for that bearer token.
 start_soakd() {
     _var=$1
     _root=$2
     _log="$WORK/soakd-$_var.log"
     printf '[history]\ninterval = 1\n' >"$WORK/soakd-$_var.conf"
+    [ -z "${SOAKD_TOKEN:-}" ] || printf '[agent]\ntoken = %s\n' "$SOAKD_TOKEN" >>"$WORK/soakd-$_var.conf"
     "$SOAKD" --config "$WORK/soakd-$_var.conf" --root "$_root" --listen 127.0.0.1:0 -v \
         2>"$_log" &
     _pid=$!
@@ -83,13 +85,14 @@ start_node_exporter() {
     return 1
 }
 
-# start_bad_targets: sets SLEEP_PORT GARBAGE_PORT ENDLESS_PORT ERROR_PORT.
+# start_bad_targets: sets SLEEP_PORT GARBAGE_PORT ENDLESS_PORT ERROR_PORT, and SINK_PORT
+# (a webhook receiver writing each POST to $WORK/webhook.out).
 start_bad_targets() {
     : >"$WORK/bad.ports"
-    python3 "$HERE/t-05x-badtargets.py" >"$WORK/bad.ports" &
+    python3 "$HERE/t-05x-badtargets.py" "$WORK/webhook.out" >"$WORK/bad.ports" &
     PIDS="$PIDS $!"
     _i=0
-    while [ $_i -lt 100 ] && [ "$(wc -l <"$WORK/bad.ports")" -lt 4 ]; do
+    while [ $_i -lt 100 ] && [ "$(wc -l <"$WORK/bad.ports")" -lt 5 ]; do
         sleep 0.1
         _i=$((_i + 1))
     done
@@ -97,7 +100,8 @@ start_bad_targets() {
     GARBAGE_PORT=$(awk '$1 == "garbage" {print $2}' "$WORK/bad.ports")
     ENDLESS_PORT=$(awk '$1 == "endless" {print $2}' "$WORK/bad.ports")
     ERROR_PORT=$(awk '$1 == "error" {print $2}' "$WORK/bad.ports")
-    [ -n "$ERROR_PORT" ]
+    SINK_PORT=$(awk '$1 == "sink" {print $2}' "$WORK/bad.ports")
+    [ -n "$SINK_PORT" ]
 }
 
 # series_count DB DEVICE METRIC: samples of METRIC (any labels) stored for DEVICE.

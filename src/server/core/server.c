@@ -432,14 +432,17 @@ dev_resolve(struct server *s, struct srv_dev *d)
     if (r >= 0)
         r = state_get(s->st, d->store_id, "events", &ev);
     if (r >= 0) {
-        if (seq && parse_u64(seq, &d->c_seq) < 0)
-            d->c_seq = 0;
-        (void)snprintf(d->c_ring, sizeof(d->c_ring), "%s", ring ? ring : "");
+        uint64_t c_seq = 0;
+        if (seq && parse_u64(seq, &c_seq) < 0)
+            c_seq = 0;
         if (ev && events_state_from_json(&d->ev, ev) < 0)
             log_warnx("%s: stored event state unreadable, starting afresh", d->name);
         else if (ev)
             d->ev_saved = TAKE_PTR(ev);
         pthread_mutex_lock(&s->mu);
+        /* The loop reads c_seq/c_ring (under the lock) when it must fetch again. */
+        d->c_seq = c_seq;
+        (void)snprintf(d->c_ring, sizeof(d->c_ring), "%s", ring ? ring : "");
         if (!d->loaded) {
             /* The loop does not touch these until loaded is set. */
             d->kind = kind && strcmp(kind, "soakd") == 0      ? KIND_SOAKD
@@ -1582,6 +1585,11 @@ out:
     s.shutdown = 1;
     s.poller = poller_free(s.poller);
     drain_outbox(&s);
+    while (s.q_head) { /* queued after the writer stopped (a poll that ended late) */
+        struct job *j = s.q_head;
+        s.q_head = j->next;
+        job_free(j);
+    }
     s.alerts = alerts_free(s.alerts);
     s.st = store_close(s.st);
     for (size_t i = 0; i < s.n_dev; i++)
