@@ -99,8 +99,8 @@ fi
 
 "$SOAK" verdict --db "sqlite:$WORK/farm.db" --device board --build "$NEW" >"$WORK/verdict.out" 2>&1
 rc=$?
-if [ $rc -eq 1 ]; then
-    ok "the verdict fails the build that never came back"
+if [ $rc -eq 1 ] && grep -q "deploy.*unreachable after update" "$WORK/verdict.out"; then
+    ok "the verdict fails the build that never came back, naming the deploy"
 else
     not_ok "the verdict fails the build that never came back" "exit $rc" "$(cat "$WORK/verdict.out")"
 fi

@@ -148,10 +148,18 @@ verdict_judge(const struct verdict_stats *c, const struct verdict_stats *b,
     r->outcome = VERDICT_OUTCOME_PASS;
     if (b && !b->present)
         b = NULL;
+    /* A deploy that did not come back (or came back on the old build) fails the build
+     * however little data it left: the board was lost, as in the story's renamed interface. */
+    if (c->deploys_failed > 0)
+        rule(r, "deploy", VERDICT_FAIL, "%u of %u deploy(s) failed: %s", c->deploys_failed,
+             c->deploys, c->deploy_failure);
+    else if (c->deploys > 0)
+        rule(r, "deploy", VERDICT_PASS, "%u deploy(s) came back as expected", c->deploys);
     if (!c->present || c->hours < p->min_hours) {
         rule(r, "data", VERDICT_INFO, "%.1f h of %s, at least %.0f h needed",
              c->present ? c->hours : 0.0, p->build ? p->build : "the build", p->min_hours);
-        r->outcome = VERDICT_OUTCOME_NO_DATA;
+        if (r->outcome != VERDICT_OUTCOME_FAIL)
+            r->outcome = VERDICT_OUTCOME_NO_DATA;
         /* Hard failures still count with little data: a panic is a panic. */
         if (c->panics > 0 || c->oom_kills > 0) {
             rule(r, "reboots", c->panics ? VERDICT_FAIL : VERDICT_PASS, "%u panic(s)", c->panics);

@@ -1016,6 +1016,34 @@ keep_up_in(struct store *st, int64_t dev, const char *metric, const char *label,
     return 0;
 }
 
+/*
+ * Deploy events (soak deploy) whose expected build is build: how many, how many failed
+ * (value 0) and the last failure's reason. 0 or a store error.
+ */
+static int
+deploy_stats(struct store *st, int64_t dev, const char *build, int64_t at,
+             struct verdict_stats *s)
+{
+    struct store_event_array ev = {0};
+    int r = store_events(st, dev, 0, at, &ev);
+
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < ev.n; i++) {
+        const struct store_event *e = &ev.e[i];
+        if (e->kind != EVENT_DEPLOY || !e->subject || strcmp(e->subject, build) != 0)
+            continue;
+        s->deploys++;
+        if (e->value == 0) {
+            s->deploys_failed++;
+            (void)snprintf(s->deploy_failure, sizeof(s->deploy_failure), "%s",
+                           e->detail ? e->detail : "no reason recorded");
+        }
+    }
+    store_event_array_free(&ev);
+    return 0;
+}
+
 static int
 build_stats(struct store *st, int64_t dev, const struct judge_leak *j, const char *build,
             int64_t at, int strict, struct verdict_stats *s)
@@ -1219,6 +1247,8 @@ judge_verdict(struct store *st, const char *device, const char *build,
         }
     }
     r = build_stats(st, dev, &j, build, at, 1, &v.cand);
+    if (r == 0)
+        r = deploy_stats(st, dev, build, at, &v.cand);
     if (r == 0 && v.baseline)
         r = build_stats(st, dev, &j, v.baseline, at, 0, &v.base);
     if (r < 0)
@@ -1237,7 +1267,7 @@ judge_verdict(struct store *st, const char *device, const char *build,
                 v.cand.board_ram = (double)p.ram_sizes[i];
     }
     verdict_judge(&v.cand, v.baseline ? &v.base : NULL, &p, &v.res);
-    r = v.cand.present ? 0 : -ENOENT;
+    r = v.cand.present || v.cand.deploys ? 0 : -ENOENT;
     *ret = v;
     judge_leak_free(&j);
     return r;
@@ -1324,6 +1354,14 @@ judge_devices_with_build(struct store *st, const char *build, char ***ret)
             free(b);
         }
         store_strv_free(keys);
+        if (!found && r >= 0) {
+            struct store_event_array ev = {0};
+            if (store_events(st, devs[i].id, 0, INT64_MAX, &ev) >= 0)
+                for (size_t k = 0; k < ev.n && !found; k++)
+                    found = ev.e[k].kind == EVENT_DEPLOY && ev.e[k].subject &&
+                            strcmp(ev.e[k].subject, build) == 0;
+            store_event_array_free(&ev);
+        }
         if (found) {
             out[m] = strdup(devs[i].name);
             if (!out[m])

@@ -165,6 +165,36 @@ test_not_enough_data(void **state)
     assert_string_equal(verdict_outcome_name(VERDICT_OUTCOME_NO_DATA), "not enough data");
 }
 
+static void
+test_deploy(void **state)
+{
+    struct verdict_stats c;
+    struct verdict_params p;
+    struct verdict_result r;
+
+    (void)state;
+    /* The board never came back: no data at all from the build, and still a failure. */
+    healthy(&c);
+    c.present = 0;
+    c.hours = 0;
+    c.deploys = 1;
+    c.deploys_failed = 1;
+    (void)snprintf(c.deploy_failure, sizeof(c.deploy_failure),
+                   "unreachable after update; last seen with interfaces eth0 up");
+    verdict_params_default(&p);
+    verdict_judge(&c, NULL, &p, &r);
+    assert_int_equal(r.outcome, VERDICT_OUTCOME_FAIL);
+    assert_int_equal(find(&r, "deploy")->status, VERDICT_FAIL);
+    assert_non_null(strstr(find(&r, "deploy")->text, "last seen with interfaces eth0 up"));
+    /* A deploy that came back is a pass of that rule and changes nothing else. */
+    healthy(&c);
+    c.deploys = 2;
+    verdict_judge(&c, NULL, &p, &r);
+    assert_int_equal(find(&r, "deploy")->status, VERDICT_PASS);
+    assert_int_equal(r.outcome, VERDICT_OUTCOME_PASS);
+    verdict_stats_done(&c);
+}
+
 int
 main(void)
 {
@@ -172,6 +202,7 @@ main(void)
         cmocka_unit_test(test_pass),
         cmocka_unit_test(test_each_failure),
         cmocka_unit_test(test_not_enough_data),
+        cmocka_unit_test(test_deploy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
