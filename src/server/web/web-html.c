@@ -93,8 +93,12 @@ fmt_duration(char out[32], double s)
                        (unsigned long long)(t % 60));
     else if (s >= 1 || s == 0)
         (void)snprintf(out, 32, "%llus", (unsigned long long)t);
-    else
+    else if (s >= 0.01)
         (void)snprintf(out, 32, "%.0f ms", s * 1000);
+    else if (s >= 0.001)
+        (void)snprintf(out, 32, "%.1f ms", s * 1000);
+    else
+        (void)snprintf(out, 32, "%.2f ms", s * 1000); /* a loopback or LAN poll: not "0 ms" */
 }
 
 void
@@ -152,7 +156,7 @@ static const char css[] =
     "th,td{text-align:left;padding:.35em .5em;border-bottom:1px solid #d8dee4;"
     "vertical-align:top}"
     "th{font-size:.85em;color:#57606a}"
-    ".scroll{overflow-x:auto}"
+    ".scroll{overflow-x:auto}table.farm td:first-child{white-space:nowrap}"
     ".badge{display:inline-block;padding:0 .45em;border-radius:.3em;font-size:.8em;"
     "font-weight:700;border:1px solid #8c959f;margin:1px;white-space:nowrap}"
     ".bad{background:#ffebe9;border-color:#cf222e;color:#a40e26}"

@@ -54,6 +54,10 @@ test_format(void **state)
     assert_string_equal(o, "42s");
     fmt_duration(o, 0.012);
     assert_string_equal(o, "12 ms");
+    fmt_duration(o, 0.0042);
+    assert_string_equal(o, "4.2 ms");
+    fmt_duration(o, 0.000418);
+    assert_string_equal(o, "0.42 ms");
     fmt_duration(o, NAN);
     assert_string_equal(o, "-");
     fmt_bytes(o, 230428.0 * 1024);
