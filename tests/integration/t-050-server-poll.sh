@@ -116,4 +116,6 @@ check "the webhook fired once per alert and device (dedup)" \
 check "a device without the agent's token is refused (HTTP 401)" \
     grep -q 'notoken: poll failed: HTTP 401' "$WORK/server.log"
 
+check "no sanitizer report in the server's log" sh -c "! grep -q 'runtime error\\|Sanitizer' '$WORK/server.log'"
+
 done_testing

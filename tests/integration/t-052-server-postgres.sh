@@ -51,4 +51,6 @@ check "the outage is filled from /history ($gap samples inside it)" [ "$gap" -ge
 polls=$(grep -c '^soak_poll_up 1' "$WORK/out.om")
 check "polls before and after the outage are stored ($polls)" [ "$polls" -ge 5 ]
 
+check "no sanitizer report in the server's log" sh -c "! grep -q 'runtime error\\|Sanitizer' '$WORK/server.log'"
+
 done_testing

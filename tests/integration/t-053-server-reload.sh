@@ -62,4 +62,6 @@ check "a broken config exits 2 naming file and line" \
 "$SOAK" events --db "$DB" --device nosuch >/dev/null 2>&1
 check "soak events on an unknown device exits 2" [ $? -eq 2 ]
 
+check "no sanitizer report in the server's log" sh -c "! grep -q 'runtime error\\|Sanitizer' '$WORK/server.log'"
+
 done_testing

@@ -49,6 +49,7 @@ start_soakd() {
     _log="$WORK/soakd-$_var.log"
     printf '[history]\ninterval = 1\n' >"$WORK/soakd-$_var.conf"
     [ -z "${SOAKD_TOKEN:-}" ] || printf '[agent]\ntoken = %s\n' "$SOAKD_TOKEN" >>"$WORK/soakd-$_var.conf"
+    : >"$_log"
     "$SOAKD" --config "$WORK/soakd-$_var.conf" --root "$_root" --listen 127.0.0.1:0 -v \
         2>"$_log" &
     _pid=$!
