@@ -113,4 +113,11 @@ expect_eq "retention: downsample-after beyond keep is a usage error" 2 $?
 expect_eq "usage error: exit 2" 2 $?
 "$SOAK" export --db "$DB" --device nosuch >/dev/null 2>"$WORK/.out"
 expect_grep "export of an unknown device is an error" "not in the store" "$WORK/.out"
+for c in devices "export --device x" "query --device x --metric m"; do
+    # shellcheck disable=SC2086
+    "$SOAK" $c --db "$WORK/typo.db" >/dev/null 2>"$WORK/.out"
+    expect_eq "soak $c on a missing database: exit 1" 1 $?
+    expect_grep "soak $c on a missing database: named, not created" "typo.db: no such store" "$WORK/.out"
+done
+expect_eq "a missing database is not created by reading it" no "$([ -e "$WORK/typo.db" ] && echo yes || echo no)"
 done_testing

@@ -76,7 +76,7 @@ cmd_devices(int argc, char **argv)
         log_warnx("devices needs --db (see soak devices --help)");
         return 2;
     }
-    r = store_open(db, &st, err, sizeof(err));
+    r = store_open_existing(db, &st, err, sizeof(err));
     if (r < 0) {
         log_warnx("cannot open store %s: %s", db, err);
         return 1;

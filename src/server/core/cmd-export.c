@@ -113,7 +113,7 @@ cmd_export(int argc, char **argv)
         log_warnx("export needs --db and --device (see soak export --help)");
         return 2;
     }
-    r = store_open(db, &st, err, sizeof(err));
+    r = store_open_existing(db, &st, err, sizeof(err));
     if (r < 0) {
         log_warnx("cannot open store %s: %s", db, err);
         return 1;

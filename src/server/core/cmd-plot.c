@@ -159,7 +159,7 @@ cmd_plot(int argc, char **argv)
         log_warnx("--from must be before --to");
         return 2;
     }
-    r = store_open(db, &st, err, sizeof(err));
+    r = store_open_existing(db, &st, err, sizeof(err));
     if (r < 0) {
         log_warnx("cannot open store %s: %s", db, err[0] ? err : strerror(-r));
         return 1;

@@ -163,7 +163,7 @@ cmd_query(int argc, char **argv)
             expo_series_done(&sel);
         return 2;
     }
-    r = store_open(db, &st, err, sizeof(err));
+    r = store_open_existing(db, &st, err, sizeof(err));
     if (r < 0) {
         log_warnx("cannot open store %s: %s", db, err);
         expo_series_done(&sel);

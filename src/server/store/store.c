@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "expo.h"
 #include "store-backend.h"
@@ -680,6 +681,37 @@ store_open(const char *spec, struct store **ret, char *err, size_t errlen)
     }
     *ret = st;
     return 0;
+}
+
+int
+store_open_existing(const char *spec, struct store **ret, char *err, size_t errlen)
+{
+    const char *arg = spec;
+    char path[4096];
+
+    if (spec && strncmp(spec, "sqlite:", 7) == 0)
+        arg = spec + 7;
+    else if (spec && (strncmp(spec, "postgresql://", 13) == 0 ||
+                      strncmp(spec, "postgres://", 11) == 0))
+        arg = NULL;
+    if (arg && *arg && strcmp(arg, ":memory:") != 0 && strncmp(arg, "file:", 5) != 0) {
+        /* PATH[?options]: the options are store-sqlite.c's. */
+        size_t len = strcspn(arg, "?");
+        if (len < sizeof(path)) {
+            memcpy(path, arg, len);
+            path[len] = '\0';
+            if (access(path, F_OK) < 0) {
+                int e = errno;
+                if (err && errlen)
+                    (void)snprintf(err, errlen, "%s: %s", path,
+                                   e == ENOENT
+                                       ? "no such store (soak import or soak server creates one)"
+                                       : strerror(e));
+                return -e;
+            }
+        }
+    }
+    return store_open(spec, ret, err, errlen);
 }
 
 const char *

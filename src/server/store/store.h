@@ -95,6 +95,14 @@ int store_event_kind_from_name(const char *name);
 _warn_unused_result_ int store_open(const char *spec, struct store **ret, char *err,
                                     size_t errlen);
 
+/*
+ * store_open() for commands that only read: an SQLite file that does not exist is
+ * -ENOENT ("PATH: no such store") instead of a new empty store, so a mistyped --db
+ * is reported rather than answered with "no data". PostgreSQL specs: as store_open().
+ */
+_warn_unused_result_ int store_open_existing(const char *spec, struct store **ret, char *err,
+                                             size_t errlen);
+
 /* Flush and close; accepts NULL; returns NULL. */
 struct store *store_close(struct store *st);
 

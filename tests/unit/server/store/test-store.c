@@ -464,6 +464,29 @@ test_full(void **state)
     st = store_close(st);
 }
 
+/* A read-only command's store that does not exist is an error, and is not created. */
+static void
+test_open_existing(void **state)
+{
+    struct fx *f = *state;
+    struct store *st = NULL;
+    char err[512] = "", spec[320], path[300];
+
+    if (!f->is_sqlite || !f->dir[0])
+        skip();
+    (void)snprintf(path, sizeof(path), "%s/missing.db", f->dir);
+    (void)snprintf(spec, sizeof(spec), "sqlite:%s", path);
+    assert_int_equal(store_open_existing(spec, &st, err, sizeof(err)), -ENOENT);
+    assert_null(st);
+    assert_non_null(strstr(err, "missing.db: no such store"));
+    assert_int_equal(access(path, F_OK), -1);
+    st = open_store(f); /* creates t.db */
+    st = store_close(st);
+    assert_int_equal(store_open_existing(f->spec, &st, err, sizeof(err)), 0);
+    assert_non_null(st);
+    st = store_close(st);
+}
+
 static void
 test_chunk_codec(void **state)
 {
@@ -516,6 +539,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_two_writers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_full, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_existing, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
