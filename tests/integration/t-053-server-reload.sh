@@ -52,6 +52,19 @@ n1=$("$SOAK" devices --db "$WORK/shard1.db" 2>/dev/null | grep -c 'board-')
 check "two shards split the farm ($n0 + $n1 = 8, neither empty)" \
     [ $((n0 + n1)) -eq 8 ] && [ "$n0" -gt 0 ] && [ "$n1" -gt 0 ]
 
+# The dashboard runs beside the poller when [server] listen is set.
+WP=$(free_port)
+printf '[server]\nstore = sqlite:%s/web.db\nlisten = 127.0.0.1:%s\ninterval = 1\n[device two]\nurl = http://127.0.0.1:%s/metrics\n' \
+    "$WORK" "$WP" "$B" >"$WORK/web.conf"
+"$SOAK" server --config "$WORK/web.conf" --duration 4 2>"$WORK/web.log" &
+WS=$!
+PIDS="$PIDS $WS"
+sleep 2.5
+check "the dashboard answers beside the poller" \
+    sh -c "curl -sf 'http://127.0.0.1:$WP/api/v1/devices' | grep -q '\"name\": *\"two\"'"
+wait "$WS"
+check "the server with a dashboard stops with exit 0" [ $? -eq 0 ]
+
 "$SOAK" server --help >/dev/null
 check "soak server --help exits 0" [ $? -eq 0 ]
 "$SOAK" server >/dev/null 2>&1
