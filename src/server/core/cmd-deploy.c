@@ -21,7 +21,7 @@
 
 #define DEPLOY_DEFAULT_WAIT 600.0    /* seconds to wait for a board to come back */
 #define DEPLOY_DEFAULT_INSTALL 1800.0 /* seconds the install command may take */
-#define DEPLOY_PROBE_EVERY 3.0       /* seconds between probes while waiting */
+#define DEPLOY_PROBE_EVERY 1.0       /* seconds between probes while waiting */
 #define DEPLOY_PROBE_TIMEOUT 5.0     /* seconds per probe request */
 
 static void
@@ -231,7 +231,14 @@ deploy_batch(const struct farm_conf *conf, struct target *ts, size_t n, const ch
         }
         if (waiting == 0 || mono() >= deadline)
             break;
-        (void)sleep((unsigned)DEPLOY_PROBE_EVERY);
+        {
+            /* Never past the deadline: --wait is the time given, not a minimum. */
+            double d = MIN(DEPLOY_PROBE_EVERY, deadline - mono());
+            struct timespec ts_sleep = {.tv_sec = (time_t)d,
+                                        .tv_nsec = (long)((d - (double)(time_t)d) * 1e9)};
+            if (d > 0)
+                (void)nanosleep(&ts_sleep, NULL);
+        }
     }
     for (size_t i = 0; i < n; i++) {
         struct target *t = &ts[i];
