@@ -26,11 +26,17 @@ start() {
     return 1
 }
 
+# running PID: the process exists and is not a zombie (soakd was started in the background of
+# a shell that has exited, so its parent is init, which may take seconds to reap it).
+running() {
+    [ -r "/proc/$1/stat" ] && ! sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | grep -q '^Z'
+}
+
 stop() {
     if [ -f "$FAKE_ROOT/.pid" ]; then
         kill "$(cat "$FAKE_ROOT/.pid")" 2>/dev/null || true
         i=0
-        while kill -0 "$(cat "$FAKE_ROOT/.pid")" 2>/dev/null && [ $i -lt 50 ]; do
+        while running "$(cat "$FAKE_ROOT/.pid")" && [ $i -lt 50 ]; do
             sleep 0.1
             i=$((i + 1))
         done
