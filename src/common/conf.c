@@ -13,24 +13,69 @@
 struct conf_state {
     conf_handler_fn handler;
     void *ctx;
-    int rejected;  /* errno of the handler's rejection */
-    int line;
+    FILE *f;          /* the file read, or NULL for text */
+    const char *text; /* what is left of the text */
+    int line;         /* lines handed to inih so far (inih counts the same way) */
+    int read_errno;   /* a read error (EISDIR for a directory) */
+    int rejected;     /* errno of the handler's first rejection */
+    int rejected_line;
     char section[128];
     char key[128];
 };
 
-/* Debian's inih is built without INI_HANDLER_LINENO: the line comes from ini_parse's result. */
+/*
+ * Our own readers: Debian's inih is built without INI_HANDLER_LINENO and does not stop at
+ * the first error, so the readers count the lines and stop once a line was rejected.
+ */
+static char *
+read_file(char *str, int num, void *stream)
+{
+    struct conf_state *st = stream;
+
+    if (st->rejected)
+        return NULL;
+    errno = 0;
+    if (!fgets(str, num, st->f)) {
+        if (ferror(st->f))
+            st->read_errno = errno ? errno : EIO;
+        return NULL;
+    }
+    st->line++;
+    return str;
+}
+
+static char *
+read_text(char *str, int num, void *stream)
+{
+    struct conf_state *st = stream;
+    int n = 0;
+
+    if (st->rejected || !*st->text || num < 2)
+        return NULL;
+    while (n < num - 1 && st->text[n]) {
+        n++;
+        if (st->text[n - 1] == '\n')
+            break;
+    }
+    memcpy(str, st->text, (size_t)n);
+    str[n] = '\0';
+    st->text += n;
+    st->line++;
+    return str;
+}
+
 static int
 ini_cb(void *user, const char *section, const char *name, const char *value)
 {
     struct conf_state *st = user;
     int r;
 
-    if (!name)
-        return 1; /* a bare [section] line */
-    r = st->handler(st->ctx, section, name, value, 0);
+    if (!name || st->rejected)
+        return 1; /* a bare [section] line; or after the first rejection */
+    r = st->handler(st->ctx, section, name, value, st->line);
     if (r < 0) {
         st->rejected = r;
+        st->rejected_line = st->line;
         (void)snprintf(st->section, sizeof(st->section), "%s", section);
         (void)snprintf(st->key, sizeof(st->key), "%s", name);
         return 0; /* inih: 0 = error */
@@ -38,65 +83,74 @@ ini_cb(void *user, const char *section, const char *name, const char *value)
     return 1;
 }
 
-static void
+/* r: ini_parse_stream()'s result, the first line in error. Returns the errno to return. */
+static int
 report(struct conf_state *st, const char *path, int r, char *err, size_t errlen)
 {
-    st->line = r;
-    if (!err || errlen == 0)
-        return;
-    if (st->rejected == -ENOENT)
-        (void)snprintf(err, errlen, "%s:%d: unknown key '%s' in [%s]", path, st->line, st->key,
-                       st->section);
-    else if (st->rejected)
-        (void)snprintf(err, errlen, "%s:%d: bad value for '%s' in [%s]", path, st->line, st->key,
-                       st->section);
-    else
-        (void)snprintf(err, errlen, "%s:%d: syntax error", path, r);
+    int rejected = st->rejected && st->rejected_line == r;
+
+    if (err && errlen) {
+        if (rejected && st->rejected == -ENOENT)
+            (void)snprintf(err, errlen, "%s:%d: unknown key '%s' in [%s]", path, r, st->key,
+                           st->section);
+        else if (rejected)
+            (void)snprintf(err, errlen, "%s:%d: bad value for '%s' in [%s]", path, r, st->key,
+                           st->section);
+        else
+            (void)snprintf(err, errlen, "%s:%d: syntax error (a [section] without ']', or no '=')",
+                           path, r);
+    }
+    return rejected ? st->rejected : -EINVAL;
 }
 
 int
 conf_parse_file(const char *path, conf_handler_fn handler, void *ctx, char *err, size_t errlen)
 {
     struct conf_state st = {.handler = handler, .ctx = ctx};
-    FILE *f;
     int r;
 
     if (strcmp(path, "-") == 0)
-        f = stdin;
+        st.f = stdin;
     else
-        f = fopen(path, "re");
-    if (!f) {
+        st.f = fopen(path, "re");
+    if (!st.f) {
         int e = errno;
         if (err && errlen)
             (void)snprintf(err, errlen, "%s: %s", path, strerror(e));
         return -e;
     }
-    r = ini_parse_file(f, ini_cb, &st);
-    if (f != stdin)
-        (void)fclose(f);
-    if (r == -1) {
+    r = ini_parse_stream(read_file, &st, ini_cb, &st);
+    if (st.f != stdin)
+        (void)fclose(st.f);
+    if (r == 0 && st.read_errno) {
+        if (err && errlen)
+            (void)snprintf(err, errlen, "%s: cannot read: %s", path, strerror(st.read_errno));
+        return -st.read_errno;
+    }
+    if (r < 0) {
         if (err && errlen)
             (void)snprintf(err, errlen, "%s: cannot read", path);
-        return -EIO;
+        return r == -2 ? -ENOMEM : -EIO;
     }
-    if (r != 0) {
-        report(&st, path, r, err, errlen);
-        return st.rejected ? st.rejected : -EINVAL;
-    }
+    if (r > 0)
+        return report(&st, path, r, err, errlen);
     return 0;
 }
 
 int
 conf_parse_string(const char *text, conf_handler_fn handler, void *ctx, char *err, size_t errlen)
 {
-    struct conf_state st = {.handler = handler, .ctx = ctx};
+    struct conf_state st = {.handler = handler, .ctx = ctx, .text = text};
     int r;
 
-    r = ini_parse_string(text, ini_cb, &st);
-    if (r != 0) {
-        report(&st, "<string>", r, err, errlen);
-        return st.rejected ? st.rejected : -EINVAL;
+    r = ini_parse_stream(read_text, &st, ini_cb, &st);
+    if (r < 0) {
+        if (err && errlen)
+            (void)snprintf(err, errlen, "<string>: cannot parse");
+        return r == -2 ? -ENOMEM : -EIO;
     }
+    if (r > 0)
+        return report(&st, "<string>", r, err, errlen);
     return 0;
 }
 

@@ -7,7 +7,7 @@
  * line (-ENOENT: unknown key, -EINVAL: bad value); parsing stops at the first
  * rejected line and the message names the file and line.
  * Inline comments start with " ;"; whole-line comments with ";" or "#".
- * The handler gets line 0 (the line is reported in the error message).
+ * The handler gets the line number (the line is also reported in the error message).
  */
 #ifndef SOAK_CONF_H
 #define SOAK_CONF_H

@@ -36,6 +36,13 @@ check "an unknown collector exits 2" [ $? -eq 2 ]
 check "the error names the collector" grep -q "no collector named 'nosuch'" "$WORK/bad2.err"
 "$SOAKD" --config "$WORK/missing.conf" --once >/dev/null 2>&1
 check "a missing config file exits 2" [ $? -eq 2 ]
+"$SOAKD" --config "$WORK" --root "$ROOT" --once >/dev/null 2>"$WORK/dir.err"
+check "a directory as config exits 2" [ $? -eq 2 ]
+check "a directory as config is named" grep -q "cannot read: Is a directory" "$WORK/dir.err"
+printf '[agent\ninterval = 5\n' >"$WORK/bad3.conf"
+"$SOAKD" --config "$WORK/bad3.conf" --root "$ROOT" --once >/dev/null 2>"$WORK/bad3.err"
+check "a section header without ']' is a syntax error on its line" \
+    sh -c "grep -q 'bad3.conf:1: syntax error' '$WORK/bad3.err' && ! grep -q 'unknown' '$WORK/bad3.err'"
 "$SOAKD" --root "$ROOT" --listen nonsense >/dev/null 2>&1
 check "a bad --listen exits 2" [ $? -eq 2 ]
 "$SOAKD" --root "$WORK/nosuch" --once >"$WORK/noroot.prom" 2>"$WORK/noroot.err"

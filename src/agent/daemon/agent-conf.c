@@ -22,6 +22,7 @@
 struct load_state {
     struct agent_conf *conf;
     char detail[160]; /* why a key was rejected, beyond "bad value" */
+    int line;         /* the line the handler saw last: the rejected one */
 };
 
 int
@@ -242,7 +243,7 @@ handler(void *ctx, const char *section, const char *key, const char *value, int 
 {
     struct load_state *st = ctx;
 
-    (void)line;
+    st->line = line;
     if (strcmp(section, "agent") == 0)
         return handle_agent(st, key, value);
     if (strcmp(section, "history") == 0)
@@ -265,9 +266,14 @@ handler(void *ctx, const char *section, const char *key, const char *value, int 
 static void
 add_detail(const struct load_state *st, char *err, size_t errlen)
 {
+    char tag[24];
     size_t n;
 
     if (!err || errlen == 0 || !st->detail[0])
+        return;
+    /* Not when the error is a syntax error on an earlier line. */
+    (void)snprintf(tag, sizeof(tag), ":%d: ", st->line);
+    if (!strstr(err, tag))
         return;
     n = strlen(err);
     if (n + 3 < errlen)

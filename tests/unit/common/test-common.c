@@ -187,6 +187,7 @@ test_sanitize(void **state)
 
 struct conf_seen {
     int n;
+    int line;
     char last[128];
 };
 
@@ -195,10 +196,12 @@ conf_cb(void *ctx, const char *section, const char *key, const char *value, int 
 {
     struct conf_seen *s = ctx;
 
-    (void)line;
-    if (strcmp(key, "bad") == 0)
+    if (strcmp(key, "bad") == 0 || strcmp(key, "bad2") == 0)
         return -ENOENT;
+    if (strcmp(key, "worse") == 0)
+        return -EINVAL;
     s->n++;
+    s->line = line;
     (void)snprintf(s->last, sizeof(s->last), "%s.%s=%s", section, key, value);
     return 0;
 }
@@ -221,6 +224,19 @@ test_conf(void **state)
     assert_int_equal(conf_parse_string("[a]\nx=1\nbad=2\n", conf_cb, &s, err, sizeof(err)),
                      -ENOENT);
     assert_non_null(strstr(err, ":3: unknown key 'bad'"));
+    /* The handler gets the line; the first rejected line is reported, and parsing stops. */
+    s.n = 0;
+    assert_int_equal(conf_parse_string("[a]\n\nx=1\nworse=2\nbad2=3\ny=4\n", conf_cb, &s, err,
+                                       sizeof(err)),
+                     -EINVAL);
+    assert_int_equal(s.line, 3);
+    assert_int_equal(s.n, 1);
+    assert_non_null(strstr(err, ":4: bad value for 'worse' in [a]"));
+    /* A syntax error before a rejected line is reported as what it is, on its line. */
+    assert_int_equal(conf_parse_string("[a\nbad=1\n", conf_cb, &s, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "<string>:1: syntax error"));
+    assert_int_equal(conf_parse_file("/", conf_cb, &s, err, sizeof(err)), -EISDIR);
+    assert_non_null(strstr(err, "/: cannot read: Is a directory"));
     assert_int_equal(conf_duration("1.5h", &d), 0);
     assert_true(d == 5400);
     assert_int_equal(conf_duration("5x", &d), -EINVAL);
