@@ -54,7 +54,11 @@ check "... and stops cleanly" [ $? -eq 0 ]
 printf '[history]\ninterval = 1\npersist = /nonexistent-dir/ring\npersist_interval = 1\n' \
     >"$WORK/bad.conf"
 start_soakd "$WORK/log4" --config "$WORK/bad.conf"
-sleep 1.5
+i=0 # the first write is due after 1 s: wait for it (up to 10 s on a loaded machine)
+while ! grep -q 'cannot write /nonexistent-dir/ring' "$WORK/log4" && [ $i -lt 100 ]; do
+    sleep 0.1
+    i=$((i + 1))
+done
 check "an unwritable ring file is reported" grep -q 'cannot write /nonexistent-dir/ring' "$WORK/log4"
 check "... and the agent still answers" [ "$(http_status /metrics)" = 200 ]
 stop_soakd
