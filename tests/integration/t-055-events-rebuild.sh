@@ -1,5 +1,5 @@
 #!/bin/sh
-# Events derived from imported data: `soak import` then `soak events --rebuild` finds the
+# Events derived from imported data: `soak import` (and `soak events --rebuild`) finds the
 # reboot, the build change, the OOM kill (across a counter reset), the panic and the
 # interface and sensor changes, exactly once however often it runs; --json and --kind.
 . "$(dirname "$0")/t-05x-lib.sh"
@@ -37,8 +37,10 @@ open(sys.argv[1], "w").write("\n".join(out) + "\n")
 PY
 "$SOAK" import --db "$DB" --device rockpis-1 "$WORK/trace.om" >/dev/null 2>"$WORK/import.err"
 check "the trace imports" [ $? -eq 0 ]
+check "soak import derives the events itself" grep -q "rockpis-1: [0-9]* event(s) derived" "$WORK/import.err"
 "$SOAK" events --db "$DB" --device rockpis-1 --rebuild >"$WORK/rebuild1" 2>&1
 check "--rebuild exits 0" [ $? -eq 0 ]
+check "--rebuild after the import adds nothing" grep -q ': 0 event(s) added' "$WORK/rebuild1"
 "$SOAK" events --db "$DB" --device rockpis-1 --json >"$WORK/ev.json"
 kinds=$(python3 -c "import json; print(' '.join(e['kind'] for e in json.load(open('$WORK/ev.json'))['events']))")
 echo "# events: $kinds"

@@ -66,41 +66,11 @@ dev_name(const struct store_device *d, size_t n, int64_t id)
 }
 
 static int
-same_event(const struct store_event *a, const struct store_event *b)
-{
-    const char *sa = a->subject ? a->subject : "", *sb = b->subject ? b->subject : "";
-
-    return a->kind == b->kind && a->t_ms == b->t_ms && strcmp(sa, sb) == 0;
-}
-
-static int
 rebuild(struct store *st, int64_t id, const char *name)
 {
-    struct store_event_array derived = {0}, have = {0};
-    int r, added = 0;
+    int added = events_rebuild(st, id);
 
-    r = events_derive_range(st, id, INT64_MIN / 2, INT64_MAX / 2, &derived);
-    if (r >= 0)
-        r = store_events(st, id, INT64_MIN / 2, INT64_MAX / 2, &have);
-    if (r >= 0)
-        r = store_begin(st);
-    for (size_t i = 0; r >= 0 && i < derived.n; i++) {
-        int dup = 0;
-        for (size_t k = 0; k < have.n && !dup; k++)
-            dup = same_event(&derived.e[i], &have.e[k]);
-        if (dup)
-            continue;
-        r = store_event_add(st, &derived.e[i]);
-        if (r >= 0)
-            added++;
-    }
-    if (r >= 0)
-        r = store_commit(st);
-    else
-        store_rollback(st);
-    store_event_array_free(&derived);
-    store_event_array_free(&have);
-    if (r < 0) {
+    if (added < 0) {
         log_warnx("events: %s: %s", name, store_errmsg(st));
         return 1;
     }

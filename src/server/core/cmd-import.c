@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "commands.h"
+#include "events.h"
 #include "expo-parse.h"
 #include "log.h"
 #include "store.h"
@@ -355,6 +356,19 @@ cmd_import(int argc, char **argv)
     for (int i = optind; i < argc; i++)
         if (import_file(&im, argv[i], fmt, quiet) < 0)
             failed++;
+    if (failed < argc - optind) {
+        /* Reboots, builds, OOM kills, panics ... of what was imported, as the server
+         * derives them while polling (idempotent: a re-import adds none). */
+        int64_t id;
+        int n = store_device(im.st, device, 0, &id);
+        if (n >= 0)
+            n = events_rebuild(im.st, id);
+        if (n < 0)
+            log_warnx("%s: events not derived: %s (run soak events --rebuild)", device,
+                      store_errmsg(im.st));
+        else if (!quiet && n > 0)
+            (void)fprintf(stderr, "%s: %d event(s) derived\n", device, n);
+    }
     buf_free(&im.key);
     free(im.series.v);
     im.st = store_close(im.st);

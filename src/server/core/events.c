@@ -708,3 +708,41 @@ events_derive_range(struct store *st, int64_t device_id, int64_t from_ms, int64_
         return r;
     return (int)(out->n - first_new);
 }
+
+static int
+same_event(const struct store_event *a, const struct store_event *b)
+{
+    const char *sa = a->subject ? a->subject : "", *sb = b->subject ? b->subject : "";
+
+    return a->kind == b->kind && a->t_ms == b->t_ms && strcmp(sa, sb) == 0;
+}
+
+int
+events_rebuild(struct store *st, int64_t device_id)
+{
+    struct store_event_array derived = {0}, have = {0};
+    int r, added = 0;
+
+    r = events_derive_range(st, device_id, INT64_MIN / 2, INT64_MAX / 2, &derived);
+    if (r >= 0)
+        r = store_events(st, device_id, INT64_MIN / 2, INT64_MAX / 2, &have);
+    if (r >= 0)
+        r = store_begin(st);
+    for (size_t i = 0; r >= 0 && i < derived.n; i++) {
+        int dup = 0;
+        for (size_t k = 0; k < have.n && !dup; k++)
+            dup = same_event(&derived.e[i], &have.e[k]);
+        if (dup)
+            continue;
+        r = store_event_add(st, &derived.e[i]);
+        if (r >= 0)
+            added++;
+    }
+    if (r >= 0)
+        r = store_commit(st);
+    else if (r != -EBUSY)
+        store_rollback(st);
+    store_event_array_free(&derived);
+    store_event_array_free(&have);
+    return r < 0 ? r : added;
+}

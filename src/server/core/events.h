@@ -113,6 +113,13 @@ _warn_unused_result_ int events_array_push(struct store_event_array *a, int64_t 
 _warn_unused_result_ int events_derive_range(struct store *st, int64_t device_id, int64_t from_ms,
                                              int64_t to_ms, struct store_event_array *out);
 
+/*
+ * Derive a device's events from everything stored (events_derive_range()) and add
+ * those not stored yet (same kind, time and subject), in one transaction. Running it
+ * twice adds nothing. Returns the number added or a store error.
+ */
+_warn_unused_result_ int events_rebuild(struct store *st, int64_t device_id);
+
 /* Is metric name one the derivation reads? (lets callers skip the rest cheaply) */
 int events_wants_metric(const char *name, size_t len);
 
