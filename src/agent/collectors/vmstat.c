@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vmstat: every numeric /proc/vmstat field as node_vmstat_<field>, untyped like
+ * vmstat: numeric /proc/vmstat fields as node_vmstat_<field>, untyped like
  * node_exporter (some are counters, some gauges, the file does not say which).
+ * Which fields: `fields = PATTERN ...` (fnmatch patterns; `*` = every field, so a
+ * field a new kernel adds appears without a code change). The default is
+ * node_exporter's default set plus the counters soak's analysis reads.
  */
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,12 +21,60 @@
 
 #define VMSTAT_LINE_MAX 256   /* bytes of one line kept */
 #define VMSTAT_FIELDS_MAX 512 /* distinct fields per read; kernels have ~180 */
+#define VMSTAT_PATTERNS_MAX 32 /* patterns in `fields` */
+#define VMSTAT_PATTERNS_LEN 512 /* bytes of the `fields` value */
+/* node_exporter's ^(oom_kill|pgpg|pswp|pg.*fault) plus the slab/free-page counters. */
+#define VMSTAT_DEFAULT_FIELDS "oom_kill pgpg* pswp* pg*fault nr_slab_* nr_free_pages workingset_*"
+
 
 struct vmstat_ctx {
     struct procfile pf;
     struct emit_nameset seen;
     char line[VMSTAT_LINE_MAX];
+    char patterns[VMSTAT_PATTERNS_LEN]; /* the `fields` value, split in place */
+    const char *pattern[VMSTAT_PATTERNS_MAX];
+    size_t n_patterns;
 };
+
+/* Split a `fields` value into c->pattern. 0, or -EINVAL when empty or too long. */
+static int
+vmstat_set_fields(struct vmstat_ctx *c, const char *value)
+{
+    char *p = c->patterns;
+
+    if (str_concat(c->patterns, sizeof(c->patterns), value, NULL) < 0)
+        return -EINVAL;
+    c->n_patterns = 0;
+    for (;;) {
+        p += strspn(p, " \t,");
+        if (!*p)
+            break;
+        if (c->n_patterns >= VMSTAT_PATTERNS_MAX)
+            return -EINVAL;
+        c->pattern[c->n_patterns++] = p;
+        p += strcspn(p, " \t,");
+        if (*p)
+            *p++ = '\0';
+    }
+    return c->n_patterns ? 0 : -EINVAL;
+}
+
+static int
+vmstat_wanted(const struct vmstat_ctx *c, const char *field)
+{
+    for (size_t i = 0; i < c->n_patterns; i++)
+        if (fnmatch(c->pattern[i], field, 0) == 0)
+            return 1;
+    return 0;
+}
+
+static int
+vmstat_configure(void *ctx, const char *key, const char *value)
+{
+    if (strcmp(key, "fields") != 0)
+        return -ENOENT;
+    return vmstat_set_fields(ctx, value);
+}
 
 int
 vmstat_parse_line(char *line, char *ret_name, size_t size, double *ret_value)
@@ -52,7 +104,8 @@ vmstat_init(void **ret_ctx)
     if (!c)
         return -ENOMEM;
     procfile_init(&c->pf, c->line, sizeof(c->line));
-    if (emit_nameset_init(&c->seen, VMSTAT_FIELDS_MAX) < 0) {
+    if (vmstat_set_fields(c, VMSTAT_DEFAULT_FIELDS) < 0 ||
+        emit_nameset_init(&c->seen, VMSTAT_FIELDS_MAX) < 0) {
         free(c);
         return -ENOMEM;
     }
@@ -81,6 +134,8 @@ vmstat_read(void *ctx, const char *root, struct expo_writer *w)
             err = -EINVAL;
             continue;
         }
+        if (!vmstat_wanted(c, name + strlen("node_vmstat_")))
+            continue;
         if (emit_nameset_add(&c->seen, name) <= 0)
             continue;
         (void)str_concat(help, sizeof(help), "/proc/vmstat information field ",
@@ -114,8 +169,9 @@ vmstat_fini(void *ctx)
 
 const struct collector_ops vmstat_collector = {
     .name = "vmstat",
-    .help = "every numeric /proc/vmstat field (node_vmstat_*)",
+    .help = "/proc/vmstat fields (node_vmstat_*; `fields` patterns, * for all)",
     .init = vmstat_init,
+    .configure = vmstat_configure,
     .read = vmstat_read,
     .fini = vmstat_fini,
 };

@@ -166,10 +166,30 @@ test_vmstat(void **state)
     assert_value(&out, "node_vmstat_pgmajfault", 60211);
     assert_value(&out, "node_vmstat_nr_slab_unreclaimable", 33256);
     assert_non_null(strstr(buf_str(&out), "# TYPE node_vmstat_oom_kill untyped\n"));
-    assert_int_equal(ctest_count(&out, "node_vmstat_"), 46);
+    /* The default set: node_exporter's (oom_kill, pgpg*, pswp*, pg*fault) + slab counters. */
+    assert_absent(&out, "node_vmstat_nr_dirty");
+    {
+        int n_default = ctest_count(&out, "node_vmstat_");
+        const struct ctest_kv all[] = {{"fields", "*"}, {NULL, NULL}};
+        const struct ctest_kv two[] = {{"fields", "oom_kill, nr_dirty"}, {NULL, NULL}};
+        const struct ctest_kv none[] = {{"fields", "  "}, {NULL, NULL}};
+
+        assert_true(n_default > 0 && n_default < 46);
+        buf_free(&out);
+        assert_int_equal(ctest_run_conf("vmstat", ROCKPIS, all, 1, &out), 0);
+        assert_int_equal(ctest_count(&out, "node_vmstat_"), 46);
+        buf_free(&out);
+        assert_int_equal(ctest_run_conf("vmstat", ROCKPIS, two, 1, &out), 0);
+        assert_int_equal(ctest_count(&out, "node_vmstat_"), 2);
+        buf_free(&out);
+        assert_int_equal(ctest_run_conf("vmstat", ROCKPIS, none, 1, &out), -EINVAL);
+    }
     buf_free(&out);
     /* Overflowing number and a 3000-byte line are errors; the odd name is sanitised. */
-    assert_int_equal(ctest_run("vmstat", BROKEN, &out), -EINVAL);
+    {
+        const struct ctest_kv all[] = {{"fields", "*"}, {NULL, NULL}};
+        assert_int_equal(ctest_run_conf("vmstat", BROKEN, all, 1, &out), -EINVAL);
+    }
     assert_absent(&out, "node_vmstat_oom_kill");
     assert_value(&out, "node_vmstat_pgmajfault", 60211);
     assert_int_equal(ctest_count(&out, "node_vmstat_pgmajfault "), 1);
