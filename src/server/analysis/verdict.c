@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "leak.h"
 
@@ -130,9 +131,16 @@ leak_rule(const struct verdict_stats *c, const struct verdict_params *p, struct 
         if (w > 0)
             off += (size_t)w;
     }
-    if (p->n_ram_sizes == 0 && c->exhaustion_ms > 0 && off < sizeof(text))
-        (void)snprintf(text + off, sizeof(text) - off, "; memory exhausted at %lld (unix s)",
-                       (long long)(c->exhaustion_ms / 1000));
+    if (p->n_ram_sizes == 0 && c->exhaustion_ms > 0 && off < sizeof(text)) {
+        time_t t = (time_t)(c->exhaustion_ms / 1000);
+        struct tm tm;
+        char when[32];
+
+        (void)gmtime_r(&t, &tm);
+        (void)strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm);
+        (void)snprintf(text + off, sizeof(text) - off, "; memory projected to run out at %s",
+                       when);
+    }
     rule(r, "leak", VERDICT_FAIL, "%s", text);
 }
 

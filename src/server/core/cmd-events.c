@@ -143,7 +143,7 @@ cmd_events(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    r = store_open(db, &st, err, sizeof(err));
+    r = store_open_existing(db, &st, err, sizeof(err));
     if (r < 0) {
         log_warnx("%s: %s", db, err);
         return 1;

@@ -102,7 +102,7 @@ cmd_judge(int argc, char **argv)
         usage(stderr);
         return 128;
     }
-    r = store_open(db, &st, err, sizeof(err));
+    r = store_open_existing(db, &st, err, sizeof(err));
     if (r < 0) {
         log_errno(r, "judge: cannot open store %s: %s", db, err);
         return 128;

@@ -87,7 +87,7 @@ cmd_leak(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    r = store_open(db, &st, err, sizeof(err));
+    r = store_open_existing(db, &st, err, sizeof(err));
     if (r < 0) {
         log_errno(r, "leak: cannot open store %s: %s", db, err);
         return 1;

@@ -121,7 +121,7 @@ cmd_verdict(int argc, char **argv)
             return 2;
         }
     }
-    r = store_open(db, &st, err, sizeof(err));
+    r = store_open_existing(db, &st, err, sizeof(err));
     if (r < 0) {
         log_errno(r, "verdict: cannot open store %s: %s", db, err);
         (void)farmconf_free(conf);

@@ -431,7 +431,8 @@ events_scrape(struct events_state *st, int64_t t_ms, const struct events_sample 
         struct buf now, diff;
         buf_init(&now, 1 << 16);
         buf_init(&diff, 1 << 16);
-        qsort(b.ifaces, b.n_ifaces, sizeof(*b.ifaces), cmp_str);
+        if (b.n_ifaces > 1) /* ifaces is NULL when no interface is up */
+            qsort(b.ifaces, b.n_ifaces, sizeof(*b.ifaces), cmp_str);
         for (size_t i = 0; i < b.n_ifaces && r >= 0; i++) {
             if (i)
                 r = buf_putc(&now, ',');

@@ -187,6 +187,7 @@ test_deploy(void **state)
     assert_int_equal(find(&r, "deploy")->status, VERDICT_FAIL);
     assert_non_null(strstr(find(&r, "deploy")->text, "last seen with interfaces eth0 up"));
     /* A deploy that came back is a pass of that rule and changes nothing else. */
+    verdict_stats_done(&c);
     healthy(&c);
     c.deploys = 2;
     verdict_judge(&c, NULL, &p, &r);
