@@ -110,7 +110,17 @@ for name in $devices; do
     agentport=$(free_port "$agentport")
     "$soakd" --root "$root" --listen "127.0.0.1:$agentport" >"$work/soakd-$name.log" 2>&1 &
     pids="$pids $!"
-    printf '[device %s]\nurl = http://127.0.0.1:%s\n\n' "$name" "$agentport" >>"$conf"
+    # The RAM sizes each board is sold with: the verdict projects a leak onto each.
+    case $name in
+    rock-pi-s) ram="256M,512M" ;;
+    rock-pi-e) ram="512M,1G,2G" ;;
+    zero-3e) ram="1G,2G,4G" ;;
+    rock-5b) ram="4G,8G,16G" ;;
+    *) ram="" ;;
+    esac
+    printf '[device %s]\nurl = http://127.0.0.1:%s\nmodel = %s\n' "$name" "$agentport" "$name" >>"$conf"
+    [ -n "$ram" ] && printf 'ram_sizes = %s\n' "$ram" >>"$conf"
+    printf '\n' >>"$conf"
     agentport=$((agentport + 1))
 done
 
@@ -143,7 +153,7 @@ print(d[0]["build"] or "" if d else "")' "$work/devices.json" "$name")
         continue
     fi
     set +e
-    out=$("$soak" verdict --db "$db" --device "$name" --build "$b" 2>&1)
+    out=$("$soak" verdict --db "$db" --config "$conf" --device "$name" --build "$b" 2>&1)
     rc=$?
     set -e
     case $rc in 0) v=PASS ;; 1) v=FAIL ;; 2) v="NO DATA" ;; *) v=ERROR ;; esac

@@ -1100,9 +1100,21 @@ build_stats(struct store *st, int64_t dev, const struct judge_leak *j, const cha
     r = store_events(st, dev, from, to + 86400000LL, &ev);
     if (r < 0)
         goto out;
-    for (size_t i = 0; i < ev.n; i++)
-        if (ev.e[i].kind == EVENT_PANIC && in_span(ev.e[i].t_ms, from, to + 86400000LL))
-            s->panics++;
+    /* One panic per boot: the server and an import may both have recorded the pstore
+     * record of the same crash, so count the boots whose panic events fall in the span. */
+    {
+        size_t last_boot = SIZE_MAX;
+        for (size_t i = 0; i < ev.n; i++) {
+            size_t k = 0;
+            if (ev.e[i].kind != EVENT_PANIC || !in_span(ev.e[i].t_ms, from, to + 86400000LL))
+                continue;
+            while (k + 1 < j->n && j->seg[k + 1].start_ms <= ev.e[i].t_ms)
+                k++;
+            if (k != last_boot)
+                s->panics++;
+            last_boot = k;
+        }
+    }
     /* Reboots nobody asked for: consecutive boots of the build without a deploy between. */
     for (size_t i = first + 1; i <= last && i < j->n; i++) {
         const struct judge_segment *g = &j->seg[i], *p = &j->seg[i - 1];
