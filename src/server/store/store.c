@@ -59,6 +59,7 @@ struct store {
     int in_txn;
     int wrote;            /* committed samples: compact the head rows on close */
     struct mseries **tab; /* open addressing by (dev, key) */
+    uint64_t *tab_hash;   /* tab[i]'s hash, so probes do not touch the series (cache misses) */
     size_t tab_cap, tab_n;
     struct mseries **dirty;
     size_t ndirty, cap_dirty;
@@ -223,7 +224,9 @@ cache_drop(struct store *st)
     for (size_t i = 0; i < st->tab_cap; i++)
         mseries_free(st->tab[i]);
     free(st->tab);
+    free(st->tab_hash);
     st->tab = NULL;
+    st->tab_hash = NULL;
     st->tab_cap = 0;
     st->tab_n = 0;
     st->ndirty = 0;
@@ -239,7 +242,7 @@ cache_find(struct store *st, int64_t dev, const char *key, uint64_t h)
         struct mseries *s = st->tab[i];
         if (!s)
             return NULL;
-        if (s->hash == h && s->dev == dev && strcmp(s->key, key) == 0)
+        if (st->tab_hash[i] == h && s->dev == dev && strcmp(s->key, key) == 0)
             return s;
     }
 }
@@ -250,8 +253,12 @@ cache_insert(struct store *st, struct mseries *s)
     if ((st->tab_n + 1) * 10 > st->tab_cap * 7) {
         size_t cap = st->tab_cap ? st->tab_cap * 2 : 1024;
         struct mseries **t = calloc(cap, sizeof(*t));
-        if (!t)
+        uint64_t *th = calloc(cap, sizeof(*th));
+        if (!t || !th) {
+            free(t);
+            free(th);
             return -ENOMEM;
+        }
         for (size_t i = 0; i < st->tab_cap; i++) {
             struct mseries *o = st->tab[i];
             size_t j;
@@ -260,15 +267,19 @@ cache_insert(struct store *st, struct mseries *s)
             for (j = o->hash & (cap - 1); t[j]; j = (j + 1) & (cap - 1))
                 ;
             t[j] = o;
+            th[j] = o->hash;
         }
         free(st->tab);
+        free(st->tab_hash);
         st->tab = t;
+        st->tab_hash = th;
         st->tab_cap = cap;
     }
     size_t j;
     for (j = s->hash & (st->tab_cap - 1); st->tab[j]; j = (j + 1) & (st->tab_cap - 1))
         ;
     st->tab[j] = s;
+    st->tab_hash[j] = s->hash;
     st->tab_n++;
     return 0;
 }
