@@ -1,69 +1,29 @@
 # shellcheck shell=sh
-# Shared by the t-02x tests of the soakd daemon: TAP helpers, starting soakd on a
-# free loopback port (it picks the port: --listen 127.0.0.1:0, and logs it), and
-# stopping it on exit whatever happens.
+# Shared by the t-02x tests of the soakd daemon (TAP helpers: tests/lib/tap.sh):
+# soakd on a free loopback port (it picks the port: --listen 127.0.0.1:0, and logs
+# it), stopped on exit whatever happens, and HTTP/promtool helpers.
 : "${SOAK_BUILD:?}" "${SOAK_SRC:?}"
+
+. "$SOAK_SRC/tests/lib/tap.sh"
 
 SOAKD="$SOAK_BUILD/src/agent/soakd"
 ROOT="$SOAK_SRC/tests/fixtures/roots/daemon-min"
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/soak-t02x.XXXXXX")
+tap_workdir t02x
 SOAKD_PID=
 PORT=
-n=0
-failed=0
-
-cleanup() {
-    if [ -n "$SOAKD_PID" ]; then
-        kill "$SOAKD_PID" 2>/dev/null
-        wait "$SOAKD_PID" 2>/dev/null
-    fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
-
-ok() {
-    n=$((n + 1))
-    echo "ok $n - $1"
-}
-
-not_ok() {
-    n=$((n + 1))
-    failed=$((failed + 1))
-    echo "not ok $n - $1"
-    shift
-    for _l in "$@"; do echo "# $_l"; done
-}
-
-# check DESCRIPTION COMMAND...: ok when the command succeeds.
-check() {
-    _d=$1
-    shift
-    if "$@"; then ok "$_d"; else not_ok "$_d" "command: $*"; fi
-}
-
-done_testing() {
-    echo "1..$n"
-    [ "$failed" -eq 0 ]
-}
+CLEANUP_EXTRA='[ -z "$SOAKD_PID" ] || { kill "$SOAKD_PID"; wait "$SOAKD_PID"; } 2>/dev/null'
 
 # start_soakd LOGFILE [ARGS...]: start soakd on 127.0.0.1:<free port>, wait until it answers.
 start_soakd() {
     _log=$1
     shift
-    "$SOAKD" --root "$ROOT" --listen 127.0.0.1:0 -v "$@" 2>"$_log" &
-    SOAKD_PID=$!
-    PORT=
-    _i=0
-    while [ $_i -lt 100 ]; do
-        PORT=$(sed -n 's/.*listening on .* (port \([0-9]*\)).*/\1/p' "$_log" | head -n 1)
-        [ -n "$PORT" ] && return 0
-        kill -0 "$SOAKD_PID" 2>/dev/null || break
-        sleep 0.1
-        _i=$((_i + 1))
-    done
-    echo "# soakd did not start:"
-    sed 's/^/#   /' "$_log"
+    if tap_start_soakd "$_log" --root "$ROOT" "$@"; then
+        SOAKD_PID=$TAP_PID
+        PORT=$TAP_PORT
+        return 0
+    fi
     SOAKD_PID=
+    PORT=
     return 1
 }
 
@@ -112,10 +72,8 @@ promtool_ok() {
 }
 
 need_promtool() {
-    if ! command -v promtool >/dev/null 2>&1; then
-        echo "1..0 # SKIP promtool not installed (Debian package prometheus)"
-        exit 0
-    fi
+    command -v promtool >/dev/null 2>&1 ||
+        skip_all "promtool not installed (Debian package prometheus)"
 }
 
 # wait_for_seq N [CURL ARGS...]: wait (up to 20 s) until /info reports newest_seq >= N;
