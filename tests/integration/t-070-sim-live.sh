@@ -23,7 +23,7 @@ check "live without --root exits 2" [ $? -eq 2 ]
 root="$WORK/rockpis"
 "$SOAK" sim live --root "$root" --device rock-pi-s --now "$NOW" --speed 3600 --interval 0.25 \
     >"$WORK/live.log" 2>&1 &
-BG_PIDS="$BG_PIDS $!"
+PIDS="$PIDS $!"
 # The first tick creates ~1,300 /proc/<pid>/fd entries (slow on some file systems).
 i=0
 while ! grep -q 'tree(s) written' "$WORK/live.log" && [ $i -lt 300 ]; do
