@@ -1,36 +1,16 @@
 # shellcheck shell=sh
 # Shared by the t-04x tests of the store commands (soak import, export, devices, query):
-# TAP helpers, a scratch directory removed on exit, and small fixture writers.
+# TAP helpers and a scratch directory (tests/lib/tap.sh; tests may set CLEANUP_EXTRA),
+# a check that shows the command's output, and small fixture writers.
 : "${SOAK_BUILD:?}" "${SOAK_SRC:?}"
 
+. "$SOAK_SRC/tests/lib/tap.sh"
+
 SOAK="$SOAK_BUILD/src/server/soak"
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/soak-t04x.XXXXXX")
-n=0
-failed=0
-CLEANUP_EXTRA=
+tap_workdir t04x
 
-cleanup() {
-    if [ -n "$CLEANUP_EXTRA" ]; then
-        eval "$CLEANUP_EXTRA"
-    fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
-
-ok() {
-    n=$((n + 1))
-    echo "ok $n - $1"
-}
-
-not_ok() {
-    n=$((n + 1))
-    failed=$((failed + 1))
-    echo "not ok $n - $1"
-    shift
-    for _l in "$@"; do echo "# $_l"; done
-}
-
-# check DESCRIPTION COMMAND...: ok when the command succeeds.
+# check DESCRIPTION COMMAND...: ok when the command succeeds; on failure its output
+# (stdout and stderr, first 2000 bytes) is shown as diagnostics.
 check() {
     _d=$1
     shift
@@ -59,9 +39,9 @@ expect_grep() {
     fi
 }
 
+# done_testing: the plan, then exit (1 when a test failed).
 done_testing() {
-    echo "1..$n"
-    [ "$failed" -eq 0 ]
+    tap_done
     exit $?
 }
 
