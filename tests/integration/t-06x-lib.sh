@@ -1,26 +1,17 @@
 # shellcheck shell=sh
-# Shared by the t-06x tests of the leak analysis and verdicts: TAP helpers and
-# simulated boots written by bench/soak-leakbench (OpenMetrics, for soak import).
+# Shared by the t-06x tests of the leak analysis and verdicts (TAP helpers:
+# tests/lib/tap.sh): exit-code and jq checks, and simulated boots written by
+# bench/soak-leakbench (OpenMetrics, for soak import).
 : "${SOAK_BUILD:?}" "${SOAK_SRC:?}"
 
 # shellcheck disable=SC2034 # used by the scripts that source this file
 SOAK="$SOAK_BUILD/src/server/soak"
 GEN="$SOAK_BUILD/bench/soak-leakbench"
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/soak-t06x.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT INT TERM
-n=0
-failed=0
+. "$SOAK_SRC/tests/lib/tap.sh"
+tap_workdir t06x
 # shellcheck disable=SC2034
 MB=1048576
 
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() {
-    n=$((n + 1))
-    failed=$((failed + 1))
-    echo "not ok $n - $1"
-    shift
-    for _l in "$@"; do echo "# $_l"; done
-}
 # expect_rc WANT NAME CMD...: run CMD, compare its exit code.
 expect_rc() {
     _want=$1
