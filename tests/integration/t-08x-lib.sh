@@ -1,31 +1,16 @@
 # Helpers shared by the t-08x dashboard tests (sourced, not a test itself).
-# Needs: SOAK_BUILD (meson test env), python3, curl.
+# Needs: SOAK_BUILD, SOAK_SRC (meson test env), python3, curl. TAP helpers, $tmp
+# (= $WORK) and cleanup: tests/lib/tap.sh; finish = tap_done.
 
 SOAK=${SOAK_BUILD:?SOAK_BUILD not set}/src/server/soak
 SOAKD=$SOAK_BUILD/src/agent/soakd
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/soak-web.XXXXXX")
+. "${SOAK_SRC:?SOAK_SRC not set}/tests/lib/tap.sh"
+tap_workdir web
+tmp=$WORK
 web_pid=
-n=0
-failed=0
+CLEANUP_EXTRA='[ -z "$web_pid" ] || { kill "$web_pid"; wait "$web_pid"; } 2>/dev/null'
 
-cleanup() {
-    if [ -n "$web_pid" ]; then
-        kill "$web_pid" 2>/dev/null || true
-        wait "$web_pid" 2>/dev/null || true
-    fi
-    rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $*"; }
-check() { # check DESCRIPTION COMMAND...
-    d=$1
-    shift
-    if "$@"; then ok "$d"; else not_ok "$d"; fi
-}
-skip_all() { echo "1..0 # SKIP $*"; exit 0; }
-finish() { echo "1..$n"; [ "$failed" -eq 0 ]; }
+finish() { tap_done; }
 
 # need_cmd SUBCOMMAND: skip the whole test when soak lacks it.
 need_cmd() {
@@ -83,13 +68,7 @@ EOF
 start_web() {
     "$SOAK" web --listen 127.0.0.1:0 "$@" >"$tmp/web.out" 2>"$tmp/web.err" &
     web_pid=$!
-    url=
-    for _ in $(seq 1 100); do
-        url=$(sed -n 's/^soak web: serving \(http:[^ ]*\)$/\1/p' "$tmp/web.out")
-        [ -n "$url" ] && break
-        kill -0 "$web_pid" 2>/dev/null || break
-        sleep 0.1
-    done
+    url=$(wait_for_log "$tmp/web.out" 's/^soak web: serving \(http:[^ ]*\)$/\1/p' "$web_pid")
     url=${url%/}
     [ -n "$url" ]
 }

@@ -1,7 +1,8 @@
 # shellcheck shell=sh
 # tests/lib/tap.sh - TAP helpers shared by the integration tests (sourced, POSIX sh).
 #
-#   ok DESC / not_ok DESC [DIAG...]    one test line; each DIAG becomes a "# " line
+#   ok DESC / not_ok DESC [DIAG...]    one test line; every line of each DIAG is
+#                                      printed as a "# " comment
 #   check DESC CMD...                  ok when CMD succeeds (its output is left alone)
 #   skip_all REASON                    prints "1..0 # SKIP REASON" and exits 0
 #                                      (meson treats exit 77 from a TAP test as an error)
@@ -39,7 +40,7 @@ not_ok() {
     failed=$((failed + 1))
     echo "not ok $n - $1"
     shift
-    for _l in "$@"; do echo "# $_l"; done
+    for _l in "$@"; do printf '%s\n' "$_l" | sed 's/^/# /'; done
 }
 
 check() {
