@@ -295,8 +295,9 @@ cpus=$(nproc)
     echo "| exposition bytes | $s_bytes | $s_bytes | $n_bytes | | |"
     echo "| samples | $s_samp | $s_samp | $n_samp | | |"
     echo
-    echo "soakd exports more samples (every vmstat field, soak_* identity and per-collector"
-    echo "health); node_exporter's default vmstat filter keeps only oom_kill, pgpg*, pswp*, pg*fault."
+    echo "Both use their default vmstat field set (soakd: node_exporter's oom_kill, pgpg*, pswp*,"
+    echo "pg*fault plus nr_slab_*, nr_free_pages, workingset_*); soakd adds its soak_* identity"
+    echo "and per-collector health, node_exporter its Go runtime and scrape metrics."
     echo "soakd's figures include its sampler and history threads (history ring: 1440 records"
     echo "allocated at start-up). With Debian's shared libmicrohttpd, about 4 MB of soakd's RSS"
     echo "are file pages of GnuTLS, p11-kit, nettle, gmp ... that plain-HTTP soakd never uses;"
