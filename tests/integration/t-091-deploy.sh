@@ -8,22 +8,13 @@ set -u
 SOAK="$SOAK_BUILD/src/server/soak"
 SOAKD="$SOAK_BUILD/src/agent/soakd"
 FAKE="$SOAK_SRC/tests/integration/deploy/fake-board.sh"
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/soak-t091.XXXXXX")
 export SOAKD
-n=0
-failed=0
-
-cleanup() {
-    for b in "$WORK"/board*; do
-        [ -d "$b" ] && FAKE_ROOT=$b FAKE_PORT=0 "$FAKE" stop 2>/dev/null
-    done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
-
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+. "$SOAK_SRC/tests/lib/tap.sh"
+tap_workdir t091
+# shellcheck disable=SC2016 # expanded when the cleanup runs
+CLEANUP_EXTRA='for b in "$WORK"/board*; do
+    [ -d "$b" ] && FAKE_ROOT=$b FAKE_PORT=0 "$FAKE" stop 2>/dev/null
+done'
 
 # new_board NAME: a fixture root copy and a soakd on a free port; sets PORT_<NAME>.
 new_board() {
@@ -101,5 +92,4 @@ if [ "${k:-0}" -ge 2 ]; then ok "deploy events are recorded in the store ($k for
 "$SOAK" deploy --config "$WORK/farm.conf" --device nosuch --bundle x >/dev/null 2>&1
 [ $? -eq 2 ] && ok "an unknown device is a usage error (exit 2)" || not_ok "unknown device exit 2"
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+done_testing

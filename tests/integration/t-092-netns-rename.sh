@@ -12,28 +12,19 @@ FAKE="$SOAK_SRC/tests/integration/deploy/fake-netns-board.sh"
 NS="soakt$$"
 HOSTIF="sk$$h"
 BOARDIF="sk$$b"
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/soak-t092.XXXXXX")
 SERVER_PID=
-n=0
-failed=0
 export SOAKD NS
-
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
-
-cleanup() {
-    [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null
-    FAKE_ROOT="$WORK/board" "$FAKE" stop 2>/dev/null
-    ip netns pids "$NS" 2>/dev/null | xargs -r kill -9 2>/dev/null
-    ip link del "$HOSTIF" 2>/dev/null
-    ip netns del "$NS" 2>/dev/null
-    rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
+. "$SOAK_SRC/tests/lib/tap.sh"
+tap_workdir t092
+# shellcheck disable=SC2016 # expanded when the cleanup runs
+CLEANUP_EXTRA='[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null
+FAKE_ROOT="$WORK/board" "$FAKE" stop 2>/dev/null
+ip netns pids "$NS" 2>/dev/null | xargs -r kill -9 2>/dev/null
+ip link del "$HOSTIF" 2>/dev/null
+ip netns del "$NS" 2>/dev/null'
 
 if [ "$(id -u)" -ne 0 ] || ! command -v ip >/dev/null || ! ip netns add "$NS" 2>/dev/null; then
-    echo "1..0 # SKIP needs root and ip netns (iproute2) to make the board's namespace"
-    exit 0
+    skip_all "needs root and ip netns (iproute2) to make the board's namespace"
 fi
 ip link add "$HOSTIF" type veth peer name "$BOARDIF"
 ip link set "$BOARDIF" netns "$NS"
@@ -105,5 +96,4 @@ else
     not_ok "the verdict fails the build that never came back" "exit $rc" "$(cat "$WORK/verdict.out")"
 fi
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+done_testing
