@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "collector.h"
 #include "conf.h"
@@ -31,6 +32,7 @@
 #define HWMON_TEMPS_MAX 64    /* temperature sensors per chip */
 #define HWMON_LABEL_MAX 64    /* bytes of a chip name part */
 #define HWMON_CHIP_MAX (4 * HWMON_LABEL_MAX)
+#define HWMON_RESCAN 60.0     /* seconds a chip's names are reused while the list is unchanged */
 
 struct hwmon_chip {
     char dir[PROCFILE_DIRNAME_MAX]; /* hwmonN as listed */
@@ -52,6 +54,11 @@ struct hwmon_ctx {
     struct procfile_dir files; /* one chip directory */
     struct hwmon_chip *chips;
     size_t nchips;
+    /* The chip list last described: names (realpath, name file) are reused while
+     * /sys/class/hwmon lists the same entries, for at most HWMON_RESCAN seconds. */
+    char (*listed)[PROCFILE_DIRNAME_MAX];
+    size_t nlisted;
+    double described_at; /* monotonic seconds, 0 = never */
     struct hwmon_temp temps[HWMON_TEMPS_MAX];
     size_t ntemps;
     char path[ROOT_PATH_MAX];
@@ -120,10 +127,13 @@ hwmon_start(void *ctx, const char *root)
     if (c->chips)
         return 0;
     c->chips = calloc(c->max_chips, sizeof(*c->chips));
-    if (!c->chips || procfile_dir_init(&c->list, c->max_chips) < 0 ||
+    c->listed = calloc(c->max_chips, sizeof(*c->listed));
+    if (!c->chips || !c->listed || procfile_dir_init(&c->list, c->max_chips) < 0 ||
         procfile_dir_init(&c->files, HWMON_FILES_MAX) < 0) {
         free(c->chips);
         c->chips = NULL;
+        free(c->listed);
+        c->listed = NULL;
         procfile_dir_free(&c->list);
         procfile_dir_free(&c->files);
         return -ENOMEM;
@@ -272,6 +282,28 @@ cmp_temp(const void *a, const void *b)
     return x->num < y->num ? -1 : x->num > y->num;
 }
 
+static double
+mono_seconds(void)
+{
+    struct timespec ts;
+
+    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Does the fresh listing equal the one last described, recently enough? */
+static int
+same_list(const struct hwmon_ctx *c, size_t n)
+{
+    if (c->described_at == 0 || n != c->nlisted ||
+        mono_seconds() - c->described_at > HWMON_RESCAN)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(c->listed[i], c->list.names[i]) != 0)
+            return 0;
+    return 1;
+}
+
 static int
 hwmon_read(void *ctx, const char *root, struct expo_writer *w)
 {
@@ -284,15 +316,20 @@ hwmon_read(void *ctx, const char *root, struct expo_writer *w)
     n = procfile_dir_list(&c->list, root, "/sys/class/hwmon", "");
     if (n < 0)
         return n;
-    c->nchips = 0;
-    for (int i = 0; i < n; i++) {
-        struct hwmon_chip *chip = &c->chips[c->nchips];
+    if (!same_list(c, (size_t)n)) {
+        c->nchips = 0;
+        for (int i = 0; i < n; i++) {
+            struct hwmon_chip *chip = &c->chips[c->nchips];
 
-        (void)snprintf(chip->dir, sizeof(chip->dir), "%s", c->list.names[i]);
-        if (describe_chip(c, root, chip) == 0)
-            c->nchips++;
+            (void)snprintf(chip->dir, sizeof(chip->dir), "%s", c->list.names[i]);
+            if (describe_chip(c, root, chip) == 0)
+                c->nchips++;
+            memcpy(c->listed[i], c->list.names[i], sizeof(c->listed[i]));
+        }
+        c->nlisted = (size_t)n;
+        c->described_at = mono_seconds();
+        disambiguate(c);
     }
-    disambiguate(c);
     for (size_t i = 0; i < c->nchips; i++) {
         char dir[PROCFILE_DIRNAME_MAX + 64];
 
@@ -332,6 +369,7 @@ hwmon_fini(void *ctx)
     procfile_dir_free(&c->list);
     procfile_dir_free(&c->files);
     free(c->chips);
+    free(c->listed);
     free(c);
 }
 
