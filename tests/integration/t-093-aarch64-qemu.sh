@@ -5,19 +5,14 @@ set -u
 : "${SOAK_BUILD:?}" "${SOAK_SRC:?}"
 A64="${SOAK_AARCH64_BUILD:-$SOAK_BUILD/aarch64}"
 NATIVE="$SOAK_BUILD/src/agent/soakd"
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
+. "$SOAK_SRC/tests/lib/tap.sh"
 
 if ! command -v qemu-aarch64 >/dev/null 2>&1 || ! command -v aarch64-linux-gnu-gcc >/dev/null 2>&1; then
-    echo "1..0 # SKIP qemu-user or the aarch64 cross compiler is missing (scripts/install-deps.sh cross)"
-    exit 0
+    skip_all "qemu-user or the aarch64 cross compiler is missing (scripts/install-deps.sh cross)"
 fi
 if [ ! -x "$A64/soakd" ] || [ "$NATIVE" -nt "$A64/soakd" ]; then
     if ! "$SOAK_SRC/scripts/build-agent-aarch64.sh" "$A64" >"$SOAK_BUILD/aarch64-build.log" 2>&1; then
-        echo "1..0 # SKIP the aarch64 build failed (see $SOAK_BUILD/aarch64-build.log)"
-        exit 0
+        skip_all "the aarch64 build failed (see $SOAK_BUILD/aarch64-build.log)"
     fi
 fi
 if file "$A64/soakd" | grep -q "ARM aarch64.*statically linked"; then
@@ -38,5 +33,4 @@ for root in "$SOAK_SRC"/tests/fixtures/roots/*/; do
         not_ok "$case: aarch64 output identical to native" "$(diff "$SOAK_BUILD/native-$case.prom" "$SOAK_BUILD/qemu-$case.prom" | head -10)"
     fi
 done
-echo "1..$n"
-[ "$failed" -eq 0 ]
+done_testing
