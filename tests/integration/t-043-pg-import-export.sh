@@ -4,10 +4,7 @@
 # and a broken file leaves nothing. Skips (77) without the PostgreSQL server binaries.
 . "$SOAK_SRC/tests/integration/t-04x-lib.sh"
 . "$SOAK_SRC/tests/lib/pg.sh"
-if ! pg_available; then
-    echo "1..0 # SKIP PostgreSQL server binaries not installed"
-    exit 0
-fi
+pg_available || skip_all "PostgreSQL server binaries not installed"
 CLEANUP_EXTRA=pg_stop
 if ! pg_start; then
     not_ok "start a throwaway PostgreSQL"

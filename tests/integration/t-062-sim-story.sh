@@ -7,10 +7,7 @@
 set -u
 # shellcheck source=tests/integration/t-06x-lib.sh
 . "$SOAK_SRC/tests/integration/t-06x-lib.sh"
-if ! "$SOAK" sim list >/dev/null 2>&1; then
-    echo "1..0 # SKIP soak sim is not built"
-    exit 0
-fi
+"$SOAK" sim list >/dev/null 2>&1 || skip_all "soak sim is not built"
 echo "1..12"
 NOW=1766000000
 DB="sqlite:$WORK/farm.db"
