@@ -5,20 +5,13 @@
 # 6.17.6 build on the leaking boards, and everything is stopped afterwards.
 set -u
 : "${SOAK_BUILD:?}" "${SOAK_SRC:?}"
-command -v python3 >/dev/null || { echo "1..0 # SKIP python3 not installed"; exit 0; }
-command -v curl >/dev/null || { echo "1..0 # SKIP curl not installed"; exit 0; }
-work=$(mktemp -d "${TMPDIR:-/tmp}/soak-demo-test.XXXXXX")
-trap 'rm -rf "$work"' EXIT INT TERM
-n=0
-failed=0
-check() {
-    d=$1
-    shift
-    n=$((n + 1))
-    if "$@"; then echo "ok $n - $d"; else failed=$((failed + 1)); echo "not ok $n - $d"; fi
-}
+. "$SOAK_SRC/tests/lib/tap.sh"
+command -v python3 >/dev/null || skip_all "python3 not installed"
+command -v curl >/dev/null || skip_all "curl not installed"
+tap_workdir demo-test
+work=$WORK
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 DEMO_DIR=$work/demo DEMO_SECONDS=10 DEMO_DAYS=30 DEMO_PORT=$port \
     timeout 400 bash "$SOAK_SRC/scripts/demo.sh" "$SOAK_BUILD" >"$work/out" 2>&1
 rc=$?
@@ -32,5 +25,4 @@ check "the server polled the real soakd processes" grep -Eq "stopped: [1-9][0-9]
 # pgrep's own command line must not contain the pattern: it is built from two pieces.
 leftover() { pgrep -f "[s]oak.* .*$work/demo" >/dev/null; }
 check "soak server and every soakd are gone afterwards" eval '! leftover'
-echo "1..$n"
-[ "$failed" -eq 0 ]
+done_testing
