@@ -17,6 +17,8 @@ MESON ?= meson
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
+	@ln -sf src/agent/soakd $(BUILD)/soakd
+	@[ ! -e $(BUILD)/src/server/soak ] || ln -sf src/server/soak $(BUILD)/soak
 
 $(BUILD)/build.ninja:
 	@command -v meson >/dev/null 2>&1 || scripts/install-deps.sh build
