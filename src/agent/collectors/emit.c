@@ -2,6 +2,7 @@
 #include "emit.h"
 
 #include "buf.h"
+#include "procfile.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -125,4 +126,45 @@ emit_nameset_free(struct emit_nameset *s)
     free(s->hashes);
     s->hashes = NULL;
     s->n = s->max = s->slots = 0;
+}
+
+int
+emit_fields_file(struct procfile *pf, struct emit_nameset *seen, const char *root,
+                 const struct emit_fields_spec *spec, struct expo_writer *w)
+{
+    char *line, name[EXPO_NAME_MAX + 1], help[EXPO_NAME_MAX + 64];
+    size_t len, plen = strlen(spec->prefix);
+    int r, err = 0, fields = 0;
+
+    emit_nameset_reset(seen);
+    r = procfile_open(pf, root, spec->path);
+    if (r < 0)
+        return r;
+    while ((r = procfile_next(pf, &line, &len)) > 0) {
+        double v;
+
+        if (len == 0)
+            continue;
+        if (spec->parse_line(line, name, sizeof(name), &v) < 0) {
+            err = -EINVAL;
+            continue;
+        }
+        if (spec->wanted && !spec->wanted(spec->wanted_ctx, name + plen))
+            continue;
+        if (emit_nameset_add(seen, name) <= 0)
+            continue; /* duplicate field or too many: first one wins */
+        (void)str_concat(help, sizeof(help), spec->help, name + plen, ".", NULL);
+        (void)expo_single(w, name, spec->type, help, v);
+        fields++;
+    }
+    if (r < 0)
+        err = r;
+    if (pf->long_lines)
+        err = -EINVAL;
+    procfile_close(pf);
+    if (err == 0 && fields == 0)
+        err = -ENODATA;
+    if (expo_error(w))
+        return expo_error(w);
+    return err;
 }

@@ -50,4 +50,28 @@ int emit_nameset_add(struct emit_nameset *s, const char *name);
 void emit_nameset_reset(struct emit_nameset *s);
 void emit_nameset_free(struct emit_nameset *s);
 
+struct procfile;
+
+/* A "name value" file turned into one family per field (meminfo, vmstat). */
+struct emit_fields_spec {
+    const char *path;   /* "/proc/meminfo", under the root */
+    const char *prefix; /* metric name prefix parse_line puts in front: "node_memory_" */
+    const char *help;   /* HELP text before the field name: "Memory information field " */
+    enum metric_type type;
+    /* One line -> metric name and value; negative errno for a line it cannot read. */
+    int (*parse_line)(char *line, char *ret_name, size_t size, double *ret_value);
+    /* Keep this field (the name without prefix)? NULL keeps all. */
+    int (*wanted)(const void *ctx, const char *field);
+    const void *wanted_ctx;
+};
+
+/*
+ * Read spec->path with pf and write a family per field, first occurrence of a name
+ * only (seen is reset first). Returns 0; -EINVAL when a line was garbled or too long
+ * (the good fields are still written); -ENODATA when no field was read; the open
+ * error; or the writer's sticky error.
+ */
+int emit_fields_file(struct procfile *pf, struct emit_nameset *seen, const char *root,
+                     const struct emit_fields_spec *spec, struct expo_writer *w);
+
 #endif

@@ -72,41 +72,16 @@ meminfo_init(void **ret_ctx)
 static int
 meminfo_read(void *ctx, const char *root, struct expo_writer *w)
 {
+    static const struct emit_fields_spec spec = {
+        .path = "/proc/meminfo",
+        .prefix = "node_memory_",
+        .help = "Memory information field ",
+        .type = METRIC_GAUGE,
+        .parse_line = meminfo_parse_line,
+    };
     struct meminfo_ctx *c = ctx;
-    char *line, name[EXPO_NAME_MAX + 1], help[EXPO_NAME_MAX + 64];
-    size_t len;
-    int r, err = 0, fields = 0;
 
-    emit_nameset_reset(&c->seen);
-    r = procfile_open(&c->pf, root, "/proc/meminfo");
-    if (r < 0)
-        return r;
-    while ((r = procfile_next(&c->pf, &line, &len)) > 0) {
-        double v;
-
-        if (len == 0)
-            continue;
-        if (meminfo_parse_line(line, name, sizeof(name), &v) < 0) {
-            err = -EINVAL;
-            continue;
-        }
-        if (emit_nameset_add(&c->seen, name) <= 0)
-            continue; /* duplicate field or too many: first one wins */
-        (void)str_concat(help, sizeof(help), "Memory information field ",
-                         name + strlen("node_memory_"), ".", NULL);
-        (void)expo_single(w, name, METRIC_GAUGE, help, v);
-        fields++;
-    }
-    if (r < 0)
-        err = r;
-    if (c->pf.long_lines)
-        err = -EINVAL;
-    procfile_close(&c->pf);
-    if (err == 0 && fields == 0)
-        err = -ENODATA;
-    if (expo_error(w))
-        return expo_error(w);
-    return err;
+    return emit_fields_file(&c->pf, &c->seen, root, &spec, w);
 }
 
 static void

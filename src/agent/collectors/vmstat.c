@@ -60,8 +60,10 @@ vmstat_set_fields(struct vmstat_ctx *c, const char *value)
 }
 
 static int
-vmstat_wanted(const struct vmstat_ctx *c, const char *field)
+vmstat_wanted(const void *ctx, const char *field)
 {
+    const struct vmstat_ctx *c = ctx;
+
     for (size_t i = 0; i < c->n_patterns; i++)
         if (fnmatch(c->pattern[i], field, 0) == 0)
             return 1;
@@ -117,42 +119,17 @@ static int
 vmstat_read(void *ctx, const char *root, struct expo_writer *w)
 {
     struct vmstat_ctx *c = ctx;
-    char *line, name[EXPO_NAME_MAX + 1], help[EXPO_NAME_MAX + 64];
-    size_t len;
-    int r, err = 0, fields = 0;
+    const struct emit_fields_spec spec = {
+        .path = "/proc/vmstat",
+        .prefix = "node_vmstat_",
+        .help = "/proc/vmstat information field ",
+        .type = METRIC_UNTYPED,
+        .parse_line = vmstat_parse_line,
+        .wanted = vmstat_wanted,
+        .wanted_ctx = c,
+    };
 
-    emit_nameset_reset(&c->seen);
-    r = procfile_open(&c->pf, root, "/proc/vmstat");
-    if (r < 0)
-        return r;
-    while ((r = procfile_next(&c->pf, &line, &len)) > 0) {
-        double v;
-
-        if (len == 0)
-            continue;
-        if (vmstat_parse_line(line, name, sizeof(name), &v) < 0) {
-            err = -EINVAL;
-            continue;
-        }
-        if (!vmstat_wanted(c, name + strlen("node_vmstat_")))
-            continue;
-        if (emit_nameset_add(&c->seen, name) <= 0)
-            continue;
-        (void)str_concat(help, sizeof(help), "/proc/vmstat information field ",
-                         name + strlen("node_vmstat_"), ".", NULL);
-        (void)expo_single(w, name, METRIC_UNTYPED, help, v);
-        fields++;
-    }
-    if (r < 0)
-        err = r;
-    if (c->pf.long_lines)
-        err = -EINVAL;
-    procfile_close(&c->pf);
-    if (err == 0 && fields == 0)
-        err = -ENODATA;
-    if (expo_error(w))
-        return expo_error(w);
-    return err;
+    return emit_fields_file(&c->pf, &c->seen, root, &spec, w);
 }
 
 static void
