@@ -31,6 +31,7 @@ struct http {
     struct sampler *sampler;
     struct ring *ring;
     unsigned port;
+    size_t last_len; /* size of the last /metrics body (one MHD thread uses it) */
 };
 
 int
@@ -157,6 +158,9 @@ serve_metrics(struct http *h, struct MHD_Connection *c)
     int r;
 
     buf_init(&b, SAMPLER_SNAPSHOT_MAX);
+    /* Allocate the body once at about its last size instead of growing it by doubling. */
+    if (h->last_len && buf_reserve(&b, h->last_len + 4096) < 0)
+        buf_init(&b, SAMPLER_SNAPSHOT_MAX); /* no memory now: grow on demand */
     r = sampler_snapshot(h->sampler, &b, 0);
     if (r < 0) {
         buf_free(&b);
@@ -165,7 +169,8 @@ serve_metrics(struct http *h, struct MHD_Connection *c)
     }
     if (!b.data)
         return reply_owned(c, strdup(""), 0, CT_METRICS);
-    return reply_owned(c, buf_take(&b), b.len, CT_METRICS);
+    h->last_len = b.len;
+    return reply_owned(c, buf_take(&b), h->last_len, CT_METRICS);
 }
 
 struct history_stream {
