@@ -11,6 +11,7 @@
 
 #include "agent-conf.h"
 #include "conf.h"
+#include "fuzz-common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -66,14 +67,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (agent_conf_new(registry, &c) < 0)
         abort();
     if (agent_conf_load_string(c, text, err, sizeof(err)) == 0) {
-        if (c->interval <= 0 || c->history_interval <= 0 || c->history_samples < 2 ||
-            c->history_max_series < 16 || (c->token && strlen(c->token) > AGENT_TOKEN_MAX))
-            __builtin_trap();
+        FUZZ_ASSERT(c->interval > 0 && c->history_interval > 0);
+        FUZZ_ASSERT(c->history_samples >= 2 && c->history_max_series >= 16);
+        FUZZ_ASSERT(!c->token || strlen(c->token) <= AGENT_TOKEN_MAX);
+        FUZZ_ASSERT(c->n_collectors == 2); /* one entry per registry collector */
         for (size_t i = 0; i < c->n_collectors; i++)
-            if (agent_conf_collector_interval(c, &c->collectors[i]) <= 0)
-                __builtin_trap();
-    } else if (!memchr(err, '\0', sizeof(err))) {
-        __builtin_trap();
+            FUZZ_ASSERT(agent_conf_collector_interval(c, &c->collectors[i]) > 0);
+    } else {
+        /* A failed load says why, NUL-terminated within err. */
+        FUZZ_ASSERT(memchr(err, '\0', sizeof(err)) != NULL && err[0] != '\0');
     }
     (void)agent_conf_free(c);
     free(text);

@@ -5,9 +5,23 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+/*
+ * An invariant of a parser's output: when cond is false, print it with file:line
+ * to stderr and abort(), so libFuzzer records the input as a crash.
+ */
+#define FUZZ_ASSERT(cond)                                                                  \
+    do {                                                                                   \
+        if (!(cond)) {                                                                     \
+            fprintf(stderr, "%s:%d: FUZZ_ASSERT(%s) failed\n", __FILE__, __LINE__, #cond); \
+            abort();                                                                       \
+        }                                                                                  \
+    } while (0)
 
 /* A memfd holding data, positioned at its start; -1 on failure. */
 static inline int

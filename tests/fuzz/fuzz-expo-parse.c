@@ -4,7 +4,8 @@
  * streaming parser, fed in two pieces at a split point taken from the input, with
  * small limits; every sample goes through the canonical key and back through the key
  * helpers. The parser must never crash, hang or read out of bounds, and what it
- * reports must be consistent.
+ * reports must be consistent: sample names are valid metric names, and the canonical
+ * key of a sample parses back (expo_series_parse) to the same name and labels.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -13,33 +14,58 @@
 
 #include "buf.h"
 #include "expo-parse.h"
+#include "fuzz-common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Does the parsed key carry label name=value (values non-empty, as the key drops empty ones)? */
+static int
+series_has(const struct expo_series *ks, const char *name, const char *value)
+{
+    for (size_t j = 0; j < ks->n; j++)
+        if (strcmp(ks->labels[j].name, name) == 0)
+            return strcmp(ks->labels[j].value, value) == 0;
+    return 0;
+}
 
 static int
 on_sample(void *ctx, const struct expo_parsed_sample *s)
 {
     struct buf *key = ctx;
     char name[256], val[300];
+    struct expo_series ks;
+    size_t nonempty = 0;
     int r;
 
-    if (!expo_valid_metric_name(s->name, strlen(s->name)))
-        __builtin_trap();
+    FUZZ_ASSERT(expo_valid_metric_name(s->name, strlen(s->name)));
+    for (size_t i = 0; i < s->n; i++)
+        FUZZ_ASSERT(expo_valid_label_name(s->labels[i].name, strlen(s->labels[i].name)));
     r = expo_canonical_key(s->name, s->labels, s->n, key);
     if (r == -EINVAL || r == -E2BIG)
         return 0; /* duplicate label is reported by the parser first; E2BIG is the cap */
     if (r < 0)
         return r;
-    if (expo_key_name(buf_str(key), name, sizeof(name)) >= 0 && strcmp(name, s->name) != 0)
-        __builtin_trap();
+    if (expo_key_name(buf_str(key), name, sizeof(name)) >= 0)
+        FUZZ_ASSERT(strcmp(name, s->name) == 0);
     for (size_t i = 0; i < s->n; i++) {
         if (!s->labels[i].value[0])
             continue;
+        nonempty++;
         r = expo_key_label(buf_str(key), s->labels[i].name, val, sizeof(val));
-        if (r >= 0 && strcmp(val, s->labels[i].value) != 0)
-            __builtin_trap();
-        if (r == -ENOENT)
-            __builtin_trap();
+        FUZZ_ASSERT(r != -ENOENT);
+        if (r >= 0)
+            FUZZ_ASSERT(strcmp(val, s->labels[i].value) == 0);
+    }
+    /* Round trip: the canonical key parses back to the same series. */
+    r = expo_series_parse(buf_str(key), &ks);
+    FUZZ_ASSERT(r == 0 || r == -ENOMEM);
+    if (r == 0) {
+        FUZZ_ASSERT(strcmp(ks.name, s->name) == 0);
+        FUZZ_ASSERT(ks.n == nonempty);
+        for (size_t i = 0; i < s->n; i++)
+            if (s->labels[i].value[0])
+                FUZZ_ASSERT(series_has(&ks, s->labels[i].name, s->labels[i].value));
+        expo_series_done(&ks);
     }
     return 0;
 }
@@ -69,8 +95,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (expo_parser_feed(p, (const char *)data, split) == 0 &&
             expo_parser_feed(p, (const char *)data + split, size - split) == 0)
             (void)expo_parser_finish(p);
-        if (expo_parser_errline(p) > expo_parser_lines(p) + 1)
-            __builtin_trap();
+        FUZZ_ASSERT(expo_parser_errline(p) <= expo_parser_lines(p) + 1);
         expo_parser_free(p);
     }
     buf_free(&key);
@@ -78,8 +103,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (text) {
         memcpy(text, data, size);
         text[size] = '\0';
-        if (expo_series_parse(text, &s) == 0)
+        if (expo_series_parse(text, &s) == 0) {
+            FUZZ_ASSERT(!s.name[0] || expo_valid_metric_name(s.name, strlen(s.name)));
+            for (size_t i = 0; i < s.n; i++)
+                FUZZ_ASSERT(expo_valid_label_name(s.labels[i].name, strlen(s.labels[i].name)));
             expo_series_done(&s);
+        }
         free(text);
     }
     return 0;

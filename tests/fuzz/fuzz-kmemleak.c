@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "fuzz-common.h"
 #include "kmemleak.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -16,22 +17,19 @@ check(const struct kmemleak_table *t, uint64_t objects)
 {
     uint64_t sum = t->other_objects;
 
-    if (t->n > t->cap)
-        __builtin_trap();
+    FUZZ_ASSERT(t->n <= t->cap);
     for (size_t i = 0; i < t->n; i++) {
         const struct kmemleak_group *g = &t->g[i];
-        if (g->nframes > KMEMLEAK_FRAMES_MAX || g->objects == 0)
-            __builtin_trap();
-        if (memchr(g->site, 0, sizeof(g->site)) == NULL ||
-            memchr(g->caller, 0, sizeof(g->caller)) == NULL ||
-            memchr(g->comm, 0, sizeof(g->comm)) == NULL)
-            __builtin_trap();
-        if (g->first_jiffies > g->last_jiffies)
-            __builtin_trap();
+        FUZZ_ASSERT(g->nframes <= KMEMLEAK_FRAMES_MAX);
+        FUZZ_ASSERT(g->objects > 0);
+        FUZZ_ASSERT(memchr(g->site, 0, sizeof(g->site)) != NULL);
+        FUZZ_ASSERT(memchr(g->caller, 0, sizeof(g->caller)) != NULL);
+        FUZZ_ASSERT(memchr(g->comm, 0, sizeof(g->comm)) != NULL);
+        FUZZ_ASSERT(g->first_jiffies <= g->last_jiffies);
+        FUZZ_ASSERT(g->objects <= objects);
         sum += g->objects;
     }
-    if (sum != objects)
-        __builtin_trap();
+    FUZZ_ASSERT(sum == objects); /* group counts + "other" = the records counted */
 }
 
 int
@@ -49,6 +47,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)kmemleak_parser_feed(&p, (const char *)data, cut);
     (void)kmemleak_parser_feed(&p, (const char *)data + cut, size - cut);
     n = kmemleak_parser_finish(&p);
+    FUZZ_ASSERT(n <= size / 2 + 1); /* a record takes more than 2 bytes of input */
     check(&bt, n);
     check(&bs, n);
     kmemleak_table_sort(&bt);

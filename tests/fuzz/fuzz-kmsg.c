@@ -18,11 +18,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     fuzz_cstr(line, sizeof(line), data, size);
     if (kmsg_parse_record(line, &r) == 0) {
-        if (r.level > 7 || r.text < line || r.text > line + strlen(line))
-            __builtin_trap();
+        FUZZ_ASSERT(r.level <= 7);
+        /* text points into line, just past the ';' that ends the prefix */
+        FUZZ_ASSERT(r.text > line && r.text <= line + strlen(line) && r.text[-1] == ';');
+        FUZZ_ASSERT(line[0] >= '0' && line[0] <= '9');
         text = r.text;
     }
-    if (kmsg_parse_oom_kill(text, &pid, comm, sizeof(comm)) == 1 && strlen(comm) >= sizeof(comm))
-        __builtin_trap();
+    if (kmsg_parse_oom_kill(text, &pid, comm, sizeof(comm)) == 1) {
+        FUZZ_ASSERT(strlen(comm) < sizeof(comm));
+        FUZZ_ASSERT(strstr(text, "Killed process ") != NULL);
+    }
     return 0;
 }

@@ -20,9 +20,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         if (nl)
             *nl = '\0';
-        if (osrelease_parse_line(p, key, sizeof(key), value, sizeof(value)) == 1 &&
-            (strlen(key) >= sizeof(key) || strlen(value) >= sizeof(value)))
-            __builtin_trap();
+        if (osrelease_parse_line(p, key, sizeof(key), value, sizeof(value)) == 1) {
+            FUZZ_ASSERT(strlen(key) < sizeof(key) && strlen(value) < sizeof(value));
+            /* a key is [A-Za-z_][A-Za-z0-9_]*; unquoting never lengthens the value */
+            FUZZ_ASSERT(key[0] != '\0' && !(key[0] >= '0' && key[0] <= '9'));
+            FUZZ_ASSERT(strspn(key, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                    "0123456789_") == strlen(key));
+            FUZZ_ASSERT(strlen(key) + strlen(value) < strlen(p));
+        }
         p = nl ? nl + 1 : NULL;
     }
     return 0;

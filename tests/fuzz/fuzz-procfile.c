@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "expo-parse.h"
 #include "expo.h"
 #include "fuzz-common.h"
 #include "parsers.h"
@@ -32,15 +33,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     procfile_init(&pf, buf, cap);
     procfile_fdopen(&pf, fd);
     while (procfile_next(&pf, &line, &len) > 0) {
-        if (len >= cap || strlen(line) != len)
-            __builtin_trap();
+        size_t nf, n;
+
+        FUZZ_ASSERT(len < cap && strlen(line) == len);
         memcpy(copy, line, len + 1);
-        (void)procfile_split(copy, f, 8);
+        nf = procfile_split(copy, f, 8);
+        FUZZ_ASSERT(nf <= len / 2 + 1); /* fields are separated by blanks */
+        for (size_t i = 0; i < MIN(nf, (size_t)8); i++)
+            FUZZ_ASSERT(f[i][0] != '\0' && !strpbrk(f[i], " \t"));
         memcpy(copy, line, len + 1);
         (void)procfile_key_value(copy, &k, &v, &u);
         memcpy(copy, line, len + 1);
-        (void)vmstat_parse_line(copy, name, sizeof(name), &d);
-        (void)procfile_copy_line(copy, sizeof(copy), line);
+        if (vmstat_parse_line(copy, name, sizeof(name), &d) == 0) {
+            FUZZ_ASSERT(strncmp(name, "node_vmstat_", 12) == 0);
+            FUZZ_ASSERT(expo_valid_metric_name(name, strlen(name)));
+        }
+        n = procfile_copy_line(copy, sizeof(copy), line);
+        FUZZ_ASSERT(n <= len && n == strlen(copy));
     }
     procfile_close(&pf);
     return 0;

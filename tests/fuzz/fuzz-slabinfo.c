@@ -24,8 +24,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     while (procfile_next(&pf, &line, &len) > 0) {
         struct slabinfo_entry e;
 
-        if (slabinfo_parse_line(line, &e) == 1 && strlen(e.name) >= sizeof(e.name))
-            __builtin_trap();
+        if (slabinfo_parse_line(line, &e) == 1) {
+            /* the name is the first field: non-empty, cut to the buffer, no longer than the line */
+            FUZZ_ASSERT(strlen(e.name) < sizeof(e.name));
+            FUZZ_ASSERT(e.name[0] != '\0' && strlen(e.name) <= len);
+            FUZZ_ASSERT(!strpbrk(e.name, " \t"));
+        }
     }
     procfile_close(&pf);
     return 0;

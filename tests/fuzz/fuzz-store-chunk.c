@@ -2,11 +2,14 @@
 /*
  * libFuzzer harness: the store's chunk decoder on arbitrary blobs (a damaged database
  * must give -EBADMSG, never a crash), and encode/decode round trips of samples made
- * from the input (bit-exact values, same times).
+ * from the input (bit-exact values, same times). A blob that decodes adds exactly
+ * the number of samples it reports.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <string.h>
 
+#include "fuzz-common.h"
 #include "store-chunk.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -19,10 +22,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct sample s[64];
     size_t n = 0;
     int64_t t = 0;
+    int r;
 
     if (chunk_codec_init(&cc) < 0)
         return 0;
-    (void)chunk_decode(&cc, data, size, &a);
+    r = chunk_decode(&cc, data, size, &a);
+    FUZZ_ASSERT(r == -EBADMSG || r == -ENOMEM || (r >= 0 && (size_t)r == a.n));
     /* Samples from the input: 2 bytes of time step, 8 bytes of value bits. */
     for (size_t off = 0; off + 10 <= size && n < 64; off += 10) {
         uint64_t bits;
@@ -34,11 +39,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (n > 0 && chunk_encode(&cc, s, n) == 0) {
         a.n = 0;
-        if (chunk_decode(&cc, cc.blob.data, cc.blob.len, &a) != (int)n)
-            __builtin_trap();
-        for (size_t i = 0; i < n; i++)
-            if (a.s[i].t_ms != s[i].t_ms || memcmp(&a.s[i].v, &s[i].v, 8) != 0)
-                __builtin_trap();
+        FUZZ_ASSERT(chunk_decode(&cc, cc.blob.data, cc.blob.len, &a) == (int)n);
+        FUZZ_ASSERT(a.n == n);
+        for (size_t i = 0; i < n; i++) {
+            FUZZ_ASSERT(a.s[i].t_ms == s[i].t_ms);
+            FUZZ_ASSERT(memcmp(&a.s[i].v, &s[i].v, 8) == 0); /* bit-exact, NaN payloads too */
+        }
     }
     sample_array_free(&a);
     chunk_codec_done(&cc);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "fuzz-common.h"
 #include "sensor.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -65,10 +66,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         static const unsigned families[] = {0x10, 0x22, 0x28, 0x3b, 0x42};
 
         for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
-            if (ds18b20_decode(families[i], w.bytes, &c) == 0 && !isfinite(c))
-                __builtin_trap();
-        if (ds18b20_decode(0x28, w.bytes, &c) == 0 && (c < -55.0 || c > 125.0))
-            __builtin_trap();
+            if (ds18b20_decode(families[i], w.bytes, &c) == 0)
+                FUZZ_ASSERT(isfinite(c));
+        if (ds18b20_decode(0x28, w.bytes, &c) == 0)
+            FUZZ_ASSERT(c >= -55.0 && c <= 125.0); /* DS18B20 datasheet range */
     }
     for (size_t i = 0; i < 2; i++) {
         struct sensor_dev d;
@@ -77,10 +78,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memset(&d, 0, sizeof(d));
         d.bus = &bus;
         memcpy(d.device, "28-04160b1e64ff", 16);
-        if (drivers[i]->probe(&d) < 0)
-            __builtin_trap();
-        if (drivers[i]->read(&d, &rd) == 0 && (rd.n != 1 || !isfinite(rd.v[0].value)))
-            __builtin_trap();
+        FUZZ_ASSERT(drivers[i]->probe(&d) >= 0);
+        if (drivers[i]->read(&d, &rd) == 0)
+            FUZZ_ASSERT(rd.n == 1 && isfinite(rd.v[0].value));
     }
     return 0;
 }

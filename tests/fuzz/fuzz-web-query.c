@@ -35,30 +35,34 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     web_route(field[0], &rt);
-    if (rt.kind != ROUTE_NOT_FOUND && rt.kind != ROUTE_FARM && rt.kind != ROUTE_STYLE &&
-        rt.kind != ROUTE_API_DEVICES && rt.kind != ROUTE_API_ALERTS &&
-        rt.kind != ROUTE_API_NOT_FOUND && !web_name_valid(rt.name))
-        __builtin_trap();
+    FUZZ_ASSERT(rt.kind == ROUTE_NOT_FOUND || rt.kind == ROUTE_FARM || rt.kind == ROUTE_STYLE ||
+                rt.kind == ROUTE_API_DEVICES || rt.kind == ROUTE_API_ALERTS ||
+                rt.kind == ROUTE_API_NOT_FOUND || web_name_valid(rt.name));
     if (web_range_parse(field[1], field[2], field[3], 1764165780000LL, &rg, err, sizeof(err)) ==
-            0 &&
-        (rg.from_ms >= rg.to_ms || (double)(rg.to_ms - rg.from_ms) > WEB_RANGE_MAX_S * 1000))
-        __builtin_trap();
-    if (field[2] && web_time_parse(field[2], &t) == 0 && t < 0)
-        __builtin_trap();
-    if (field[1] && web_duration_parse(field[1], &t) == 0 && t <= 0)
-        __builtin_trap();
-    if (field[4] && web_cookie_get(field[4], "soak_token", cookie, sizeof(cookie)) &&
-        strlen(cookie) >= sizeof(cookie))
-        __builtin_trap();
+        0) {
+        FUZZ_ASSERT(rg.from_ms < rg.to_ms);
+        FUZZ_ASSERT((double)(rg.to_ms - rg.from_ms) <= WEB_RANGE_MAX_S * 1000);
+    }
+    if (field[2] && web_time_parse(field[2], &t) == 0)
+        FUZZ_ASSERT(t >= 0);
+    if (field[1] && web_duration_parse(field[1], &t) == 0)
+        FUZZ_ASSERT(t > 0);
+    if (field[4] && web_cookie_get(field[4], "soak_token", cookie, sizeof(cookie)))
+        FUZZ_ASSERT(strlen(cookie) < sizeof(cookie) && strlen(cookie) <= strlen(field[4]));
     (void)web_metric_valid(field[5]);
     (void)web_token_equal(field[5], "s3cret");
 
     buf_init(&b, 1 << 16);
-    if (html_escape(&b, field[0]) == 0 && strpbrk(buf_str(&b), "<>\"'"))
-        __builtin_trap();
+    if (html_escape(&b, field[0]) == 0) {
+        /* No raw markup characters, and nothing dropped: at least as long as the input. */
+        FUZZ_ASSERT(strpbrk(buf_str(&b), "<>\"'") == NULL);
+        FUZZ_ASSERT(b.len >= strlen(field[0]));
+    }
     buf_reset(&b);
-    if (url_escape(&b, field[0]) == 0 && strpbrk(buf_str(&b), " /?&#<>\"'"))
-        __builtin_trap();
+    if (url_escape(&b, field[0]) == 0) {
+        FUZZ_ASSERT(strpbrk(buf_str(&b), " /?&#<>\"'") == NULL);
+        FUZZ_ASSERT(b.len >= strlen(field[0]));
+    }
     buf_free(&b);
     return 0;
 }
