@@ -136,6 +136,10 @@ run_daemon(struct agent_conf *conf)
     r = sampler_new(conf, ring, &s);
     if (r < 0)
         fatalx(EXIT_RUNTIME, "cannot set up the collectors: %s", strerror(-r));
+    /* The sampler first: it runs the fast collectors once before the first request. */
+    r = sampler_start(s, conf->history_interval, conf->persist, conf->persist_interval);
+    if (r < 0)
+        fatalx(EXIT_RUNTIME, "cannot start the sampler: %s", strerror(-r));
     ho = (struct http_options){.listen = conf->listen, .token = conf->token, .name = conf->name,
                                .root = conf->root, .sampler = s, .ring = ring};
     r = http_start(&ho, &h);
@@ -147,9 +151,6 @@ run_daemon(struct agent_conf *conf)
                    conf->listen);
         fatalx(EXIT_RUNTIME, "cannot listen on %s: %s", conf->listen, strerror(-r));
     }
-    r = sampler_start(s, conf->history_interval, conf->persist, conf->persist_interval);
-    if (r < 0)
-        fatalx(EXIT_RUNTIME, "cannot start the sampler: %s", strerror(-r));
     log_info("listening on %s (port %u)%s", conf->listen, http_port(h),
              conf->token ? ", bearer token required" : "");
 

@@ -64,8 +64,13 @@ expect "a good update comes back with a new boot id and the expected build" 0 "b
 deploy --device board2 --bundle fallback-6.17.6-yocto-standard --build "$B"
 expect "a RAUC fallback to the old build fails the deploy" 1 "board2: FAIL came back on the old build"
 
-deploy --device board3 --bundle rename-6.17.6-yocto-standard --build "$B"
-expect "an update that renames eth0 fails with the missing interface" 1 "board3: FAIL interface eth0 was up before"
+deploy --device board3 --bundle rename-6.17.6-yocto-standard --build "$B" --settle 3
+expect "an update that renames eth0 fails with the missing interface once --settle is over" 1 \
+    "board3: FAIL interface eth0 was up before"
+
+deploy --device board1 --bundle late-6.17.6-yocto-standard --build "$B" --settle 15
+expect "an interface that comes up seconds after the board is back passes within --settle" 0 \
+    "board1: OK back on build '$B'"
 
 deploy --device board4 --bundle gone-6.17.6-yocto-standard --build "$B" --wait 6
 expect "a board that never comes back: unreachable after update, last seen with eth0 up" 1 \

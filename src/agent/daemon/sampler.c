@@ -429,6 +429,12 @@ sampler_start(struct sampler *s, double history_interval, const char *persist_pa
         return -ENOMEM;
     s->loops[0] = (struct loop){s, 0};
     s->loops[1] = (struct loop){s, 1};
+    /* The fast collectors are cheap: run them once here, so an agent that has just
+     * started (or rebooted) never answers /info or /metrics without its build, boot id
+     * and memory figures. The slow ones (sensors, fds, kmemleak) start on their thread. */
+    for (size_t i = 0; i < s->njobs; i++)
+        if (!s->jobs[i].slow)
+            run_job(s, &s->jobs[i]);
     s->started = 1; /* before the threads run: run_job() reads it */
     r = -pthread_create(&s->fast, NULL, worker, &s->loops[0]);
     if (r < 0) {

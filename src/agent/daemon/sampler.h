@@ -64,7 +64,9 @@ _warn_unused_result_ int sampler_snapshot(struct sampler *s, struct buf *out, un
 _warn_unused_result_ int sampler_record(struct sampler *s, int64_t ts_ms);
 
 /*
- * Start the worker threads. history_interval (seconds, 0 = no history ticks)
+ * Run the fast collectors once on the calling thread, then start the worker
+ * threads, so what is served from then on has every fast collector's output
+ * (slow collectors appear after their first run). history_interval (seconds, 0 = no history ticks)
  * and persist_path/persist_interval (NULL = no persistence) drive the ring.
  * 0 or a negative errno.
  */

@@ -23,6 +23,7 @@
 #define DEPLOY_DEFAULT_INSTALL 1800.0 /* seconds the install command may take */
 #define DEPLOY_PROBE_EVERY 1.0       /* seconds between probes while waiting */
 #define DEPLOY_PROBE_TIMEOUT 5.0     /* seconds per probe request */
+#define DEPLOY_DEFAULT_SETTLE 60.0   /* seconds a board that is back may take to settle */
 
 static void
 usage(FILE *f)
@@ -47,6 +48,9 @@ usage(FILE *f)
         "  --build B          the build the board must come back with (its `build` label)\n"
         "  --batch N          devices updated at once with --all (default 1)\n"
         "  --wait SECONDS     how long a board may take to come back (default 600)\n"
+        "  --settle SECONDS   once back, how long an interface or sensor may take to come up\n"
+        "                     (DHCP, a slow sensor's first read) before it counts as missing\n"
+        "                     (default 60; never past --wait)\n"
         "  --install-timeout SECONDS  how long the install command may run (default 1800)\n"
         "  --db SPEC          record deploy events here (default: the config's store)\n"
         "  --dry-run          print what would run, run nothing\n"
@@ -61,6 +65,8 @@ struct target {
     struct deploy_state before, after;
     int installed;   /* install ran and succeeded */
     int back;        /* answered with a new boot id */
+    double back_at;  /* monotonic time it was first seen back */
+    int settled;     /* judged for good */
     enum deploy_outcome outcome;
     char msg[768];
 };
@@ -157,12 +163,25 @@ record(struct store *st, const struct target *t, const char *bundle, const char 
 }
 
 /* Update one batch. Returns the number of failed boards. */
+/*
+ * Whether an outcome of a board that is back may still change: an interface or a sensor
+ * missing, or no build reported yet, while the board finishes booting.
+ */
+static int
+may_settle(const struct target *t, enum deploy_outcome o)
+{
+    return o == DEPLOY_MISSING_IFACE || o == DEPLOY_MISSING_SENSOR ||
+           (o == DEPLOY_WRONG_BUILD && !t->after.build[0]);
+}
+
 static int
 deploy_batch(const struct farm_conf *conf, struct target *ts, size_t n, const char *bundle,
-             const char *build, double wait, double install_timeout, struct store *st)
+             const char *build, double wait, double settle, double install_timeout,
+             struct store *st)
 {
     int failed = 0;
     double deadline;
+    struct deploy_state probe;
 
     for (size_t i = 0; i < n; i++) {
         struct target *t = &ts[i];
@@ -219,15 +238,29 @@ deploy_batch(const struct farm_conf *conf, struct target *ts, size_t n, const ch
         for (size_t i = 0; i < n; i++) {
             struct target *t = &ts[i];
 
-            if (!t->installed || t->back)
+            if (!t->installed || t->settled)
                 continue;
             deploy_probe(t->dev->url, farm_device_token(conf, t->dev), DEPLOY_PROBE_TIMEOUT,
-                         &t->after);
-            if (t->after.reachable && t->after.boot_id[0] &&
-                strcmp(t->after.boot_id, t->before.boot_id) != 0)
+                         &probe);
+            /* Once back, a failed probe (the board went away again while settling) leaves
+             * the last answer in place: that is what gets judged. */
+            if (!t->back || probe.reachable)
+                t->after = probe;
+            if (!t->back && t->after.reachable && t->after.boot_id[0] &&
+                strcmp(t->after.boot_id, t->before.boot_id) != 0) {
                 t->back = 1;
-            else
-                waiting++;
+                t->back_at = mono();
+            }
+            if (t->back && probe.reachable) {
+                enum deploy_outcome o =
+                    deploy_judge(&t->before, &t->after, 0, build, t->msg, sizeof(t->msg));
+
+                if (!may_settle(t, o) || mono() >= t->back_at + settle) {
+                    t->settled = 1;
+                    continue;
+                }
+            }
+            waiting++;
         }
         if (waiting == 0 || mono() >= deadline)
             break;
@@ -266,6 +299,7 @@ cmd_deploy(int argc, char **argv)
         {"build", required_argument, NULL, 'B'},
         {"batch", required_argument, NULL, 'n'},
         {"wait", required_argument, NULL, 'w'},
+        {"settle", required_argument, NULL, 's'},
         {"install-timeout", required_argument, NULL, 'i'},
         {"db", required_argument, NULL, 'D'},
         {"dry-run", no_argument, NULL, 'N'},
@@ -276,6 +310,7 @@ cmd_deploy(int argc, char **argv)
     const char *names[64];
     size_t n_names = 0, batch = 1, n_targets = 0;
     double wait = DEPLOY_DEFAULT_WAIT, install_timeout = DEPLOY_DEFAULT_INSTALL;
+    double settle = DEPLOY_DEFAULT_SETTLE;
     int all = 0, dry = 0, c, failed = 0;
     struct farm_conf *conf = NULL;
     struct store *st = NULL;
@@ -308,6 +343,12 @@ cmd_deploy(int argc, char **argv)
         case 'w':
             if (conf_duration(optarg, &wait) < 0) {
                 log_warnx("deploy: bad --wait '%s'", optarg);
+                return 2;
+            }
+            break;
+        case 's':
+            if (conf_duration(optarg, &settle) < 0) {
+                log_warnx("deploy: bad --settle '%s'", optarg);
                 return 2;
             }
             break;
@@ -391,7 +432,8 @@ cmd_deploy(int argc, char **argv)
     }
     for (size_t i = 0; i < n_targets && failed == 0; i += batch) {
         size_t m = MIN(batch, n_targets - i);
-        failed = deploy_batch(conf, ts + i, m, bundle, build, wait, install_timeout, st);
+        failed = deploy_batch(conf, ts + i, m, bundle, build, wait, settle, install_timeout,
+                              st);
         if (failed && i + m < n_targets)
             (void)printf("stopping: %d board(s) failed; %zu not updated\n", failed,
                          n_targets - i - m);

@@ -6,6 +6,7 @@
 #        good-K      the next boot runs kernel K
 #        fallback-K  the install succeeds but the board boots the old slot again
 #        rename-K    kernel K, and the update renames eth0 to end0 (the board keeps its sensors)
+#        late-K      kernel K; eth0 only comes up 3 s after soakd answers (DHCP, a slow link)
 #        gone-K      the board never comes back after the reboot
 #        broken      the install itself fails
 #   fake-board.sh reboot                 stop soakd, new boot id, apply the staged state, start
@@ -14,7 +15,10 @@ set -eu
 state="$FAKE_ROOT/.staged"
 
 start() {
-    "$SOAKD" --root "$FAKE_ROOT" --listen "127.0.0.1:$FAKE_PORT" >/dev/null 2>>"$FAKE_ROOT/.log" &
+    # Collectors every second, so a late interface shows within a probe or two.
+    printf '[agent]\ninterval = 1\n' >"$FAKE_ROOT/.soakd.conf"
+    "$SOAKD" --config "$FAKE_ROOT/.soakd.conf" --root "$FAKE_ROOT" \
+        --listen "127.0.0.1:$FAKE_PORT" >/dev/null 2>>"$FAKE_ROOT/.log" &
     echo $! >"$FAKE_ROOT/.pid"
     i=0
     while [ $i -lt 50 ]; do
@@ -63,6 +67,11 @@ reboot)
     rename-*)
         echo "$kernel" >"$FAKE_ROOT/proc/sys/kernel/osrelease"
         mv "$FAKE_ROOT/sys/class/net/eth0" "$FAKE_ROOT/sys/class/net/end0"
+        ;;
+    late-*)
+        echo "$kernel" >"$FAKE_ROOT/proc/sys/kernel/osrelease"
+        echo down >"$FAKE_ROOT/sys/class/net/eth0/operstate"
+        (sleep 4; echo up >"$FAKE_ROOT/sys/class/net/eth0/operstate") >/dev/null 2>&1 &
         ;;
     gone-*) exit 0 ;;
     esac
