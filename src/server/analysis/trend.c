@@ -80,6 +80,14 @@ trend_median(double *v, size_t n)
     return 0.5 * (a + b);
 }
 
+double
+trend_quantile(double *v, size_t n, double q)
+{
+    if (n == 0 || !(q >= 0 && q <= 1))
+        return NAN;
+    return select_kth(v, n, (size_t)floor(q * (double)(n - 1) + 0.5));
+}
+
 int
 trend_bin_median(const int64_t *t_ms, const double *v, size_t n, int64_t t0_ms, int64_t t1_ms,
                  int64_t width_ms, size_t cap, double *ret_t, double *ret_v)

@@ -31,6 +31,13 @@ double trend_norm_quantile(double p);
 double trend_median(double *v, size_t n);
 
 /*
+ * The q-quantile (0 <= q <= 1) of n values by nearest rank: the value at index
+ * floor(q * (n - 1) + 0.5) of the sorted array. O(n) on average (selection, no
+ * sort); the array is reordered. NaN when n == 0 or q is outside [0, 1].
+ */
+double trend_quantile(double *v, size_t n, double q);
+
+/*
  * Bin n samples (t_ms sorted ascending; NaN values skipped) with t0_ms <= t < t1_ms
  * into bins of width_ms starting at t0_ms. For each non-empty bin writes the median
  * time (seconds) to ret_t and the median value to ret_v, at most cap bins.

@@ -938,20 +938,8 @@ median_metric(struct store *st, int64_t dev, const char *metric, int64_t from, i
     for (size_t i = 0; i < a.n; i++)
         if (isfinite(a.s[i].v))
             v[m++] = a.s[i].v;
-    if (m > 0) {
-        size_t k = (size_t)floor(q * (double)(m - 1) + 0.5);
-        /* quantile by sorting: m is a few thousand at most per build */
-        for (size_t i = 1; i < m; i++) {
-            double x = v[i];
-            size_t j = i;
-            while (j > 0 && v[j - 1] > x) {
-                v[j] = v[j - 1];
-                j--;
-            }
-            v[j] = x;
-        }
-        *ret = v[k];
-    }
+    if (m > 0)
+        *ret = trend_quantile(v, m, q); /* selection: a month of 1-minute polls is 43,200 */
     free(v);
     sample_array_free(&a);
     return 0;

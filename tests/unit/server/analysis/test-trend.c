@@ -25,6 +25,38 @@ test_normal(void **state)
     assert_true(isnan(trend_norm_quantile(0)));
 }
 
+static int
+cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* trend_quantile() against sorting and indexing, on arrays with many duplicates. */
+static void
+test_quantile(void **state)
+{
+    static const double qs[] = {0, 0.05, 0.5, 0.95, 1};
+    double v[257], sorted[257];
+    unsigned seed = 12345;
+
+    (void)state;
+    for (size_t n = 1; n <= 257; n += 16) {
+        for (size_t k = 0; k < sizeof(qs) / sizeof(qs[0]); k++) {
+            for (size_t i = 0; i < n; i++) {
+                seed = seed * 1103515245u + 12345u;
+                v[i] = sorted[i] = (double)((seed >> 16) % 37);
+            }
+            qsort(sorted, n, sizeof(double), cmp_dbl);
+            double want = sorted[(size_t)floor(qs[k] * (double)(n - 1) + 0.5)];
+            assert_true(trend_quantile(v, n, qs[k]) == want);
+        }
+    }
+    assert_true(isnan(trend_quantile(v, 0, 0.5)));
+    assert_true(isnan(trend_quantile(v, 3, 1.5)));
+    assert_true(isnan(trend_quantile(v, 3, NAN)));
+}
+
 static void
 test_median(void **state)
 {
@@ -172,10 +204,11 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_normal),       cmocka_unit_test(test_median),
-        cmocka_unit_test(test_mann_kendall), cmocka_unit_test(test_hamed_rao),
-        cmocka_unit_test(test_theil_sen),    cmocka_unit_test(test_ols_step),
-        cmocka_unit_test(test_lag_diff),     cmocka_unit_test(test_bin_median),
+        cmocka_unit_test(test_normal),     cmocka_unit_test(test_median),
+        cmocka_unit_test(test_quantile),   cmocka_unit_test(test_mann_kendall),
+        cmocka_unit_test(test_hamed_rao),  cmocka_unit_test(test_theil_sen),
+        cmocka_unit_test(test_ols_step),   cmocka_unit_test(test_lag_diff),
+        cmocka_unit_test(test_bin_median),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
