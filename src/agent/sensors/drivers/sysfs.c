@@ -539,19 +539,27 @@ const struct sensor_driver sensor_driver_iio = {
 
 /* ---- discovery ---- */
 
+/* Where discovery collects what it finds: out[0..max), *n counts every find. */
+struct discovery {
+    const char *root;
+    struct sensor_found *out;
+    size_t max;
+    size_t n;
+};
+
 static void
-found_add(struct sensor_found *out, size_t max, size_t *n, const struct sensor_driver *drv,
-          const char *device, const char *chip, const char *label)
+found_add(struct discovery *dc, const struct sensor_driver *drv, const char *device,
+          const char *chip, const char *label)
 {
-    if (*n < max) {
-        struct sensor_found *f = &out[*n];
+    if (dc->n < dc->max) {
+        struct sensor_found *f = &dc->out[dc->n];
 
         f->driver = drv;
         copy_str(f->device, sizeof(f->device), device);
         copy_str(f->chip, sizeof(f->chip), chip);
         copy_str(f->label, sizeof(f->label), label);
     }
-    (*n)++;
+    dc->n++;
 }
 
 static int
@@ -579,123 +587,97 @@ bus_device_path(const char *root, const char *bus, const char *dev, char *out, s
     return 1;
 }
 
+/* One entry of a class or bus directory: dir is its sysfs path, entry its name. */
+typedef void (*discover_fn)(struct discovery *dc, const char *dir, const char *entry);
+
+/* Call fn for every entry of sysfs directory dir; a missing directory has no entries. */
 static int
-discover_hwmon(const char *root, struct sensor_found *out, size_t max, size_t *n)
+discover_dir(struct discovery *dc, const char *dir, discover_fn fn)
 {
     char p[ROOT_PATH_MAX];
     struct dirent *de;
-    DIR *dir;
+    DIR *d;
     int r;
 
-    r = root_path(root, "/sys/class/hwmon", p, sizeof(p));
+    r = root_path(dc->root, dir, p, sizeof(p));
     if (r < 0)
         return r;
-    dir = opendir(p);
-    if (!dir)
+    d = opendir(p);
+    if (!d)
         return errno == ENOENT ? 0 : -errno;
-    while ((de = readdir(dir))) {
-        char dev[SENSOR_PATH_MAX], name[32], subsys[32], devbase[64], label[SENSOR_LABEL_MAX];
-
-        if (strncmp(de->d_name, "hwmon", 5) != 0)
-            continue;
-        if (path_join(dev, sizeof(dev), "/sys/class/hwmon", de->d_name) < 0)
-            continue;
-        if (read_word(root, dev, "name", name, sizeof(name)) < 0)
-            continue;
-        if (link_base(root, dev, "device/subsystem", subsys, sizeof(subsys)) < 0)
-            continue;
-        if (strcmp(subsys, "i2c") != 0 && strcmp(subsys, "spi") != 0)
-            continue;
-        if (link_base(root, dev, "device", devbase, sizeof(devbase)) < 0)
-            continue;
-        make_label(label, sizeof(label), name, "@", devbase);
-        (void)bus_device_path(root, subsys, devbase, dev, sizeof(dev));
-        found_add(out, max, n, &sensor_driver_hwmon, dev, name, label);
-    }
-    closedir(dir);
+    while ((de = readdir(d)))
+        if (de->d_name[0] != '.')
+            fn(dc, dir, de->d_name);
+    closedir(d);
     return 0;
 }
 
-static int
-discover_iio(const char *root, struct sensor_found *out, size_t max, size_t *n)
+/* hwmonN of a chip on I2C or SPI (not the SoC's own thermal hwmons). */
+static void
+discover_hwmon(struct discovery *dc, const char *dir, const char *entry)
 {
-    char p[ROOT_PATH_MAX];
-    struct dirent *de;
-    DIR *dir;
-    int r;
+    char dev[SENSOR_PATH_MAX], name[32], subsys[32], devbase[64], label[SENSOR_LABEL_MAX];
 
-    r = root_path(root, "/sys/bus/iio/devices", p, sizeof(p));
-    if (r < 0)
-        return r;
-    dir = opendir(p);
-    if (!dir)
-        return errno == ENOENT ? 0 : -errno;
-    while ((de = readdir(dir))) {
-        char dev[SENSOR_PATH_MAX], name[32], parent[64], label[SENSOR_LABEL_MAX];
-        struct sensor_dev probe;
-
-        if (strncmp(de->d_name, "iio:device", 10) != 0)
-            continue;
-        if (path_join(dev, sizeof(dev), "/sys/bus/iio/devices", de->d_name) < 0)
-            continue;
-        if (read_word(root, dev, "name", name, sizeof(name)) < 0)
-            continue;
-        /* Only devices with a channel we export. */
-        memset(&probe, 0, sizeof(probe));
-        probe.root = root;
-        copy_str(probe.device, sizeof(probe.device), dev);
-        if (iio_probe(&probe) < 0)
-            continue;
-        if (link_parent_base(root, dev, parent, sizeof(parent)) < 0)
-            copy_str(parent, sizeof(parent), de->d_name);
-        else if (!bus_device_path(root, "i2c", parent, dev, sizeof(dev)))
-            (void)bus_device_path(root, "spi", parent, dev, sizeof(dev));
-        make_label(label, sizeof(label), name, "@", parent);
-        found_add(out, max, n, &sensor_driver_iio, dev, name, label);
-    }
-    closedir(dir);
-    return 0;
+    if (strncmp(entry, "hwmon", 5) != 0 || path_join(dev, sizeof(dev), dir, entry) < 0)
+        return;
+    if (read_word(dc->root, dev, "name", name, sizeof(name)) < 0 ||
+        link_base(dc->root, dev, "device/subsystem", subsys, sizeof(subsys)) < 0)
+        return;
+    if (strcmp(subsys, "i2c") != 0 && strcmp(subsys, "spi") != 0)
+        return;
+    if (link_base(dc->root, dev, "device", devbase, sizeof(devbase)) < 0)
+        return;
+    make_label(label, sizeof(label), name, "@", devbase);
+    (void)bus_device_path(dc->root, subsys, devbase, dev, sizeof(dev));
+    found_add(dc, &sensor_driver_hwmon, dev, name, label);
 }
 
-static int
-discover_w1(const char *root, struct sensor_found *out, size_t max, size_t *n)
+/* iio:deviceN with a channel we export. */
+static void
+discover_iio(struct discovery *dc, const char *dir, const char *entry)
 {
-    char p[ROOT_PATH_MAX];
-    struct dirent *de;
-    DIR *dir;
-    int r;
+    char dev[SENSOR_PATH_MAX], name[32], parent[64], label[SENSOR_LABEL_MAX];
+    struct sensor_dev probe;
 
-    r = root_path(root, "/sys/bus/w1/devices", p, sizeof(p));
-    if (r < 0)
-        return r;
-    dir = opendir(p);
-    if (!dir)
-        return errno == ENOENT ? 0 : -errno;
-    while ((de = readdir(dir))) {
-        const char *s = de->d_name, *chip;
-        unsigned fam = 0;
-        size_t i;
+    if (strncmp(entry, "iio:device", 10) != 0 || path_join(dev, sizeof(dev), dir, entry) < 0)
+        return;
+    if (read_word(dc->root, dev, "name", name, sizeof(name)) < 0)
+        return;
+    memset(&probe, 0, sizeof(probe));
+    probe.root = dc->root;
+    copy_str(probe.device, sizeof(probe.device), dev);
+    if (iio_probe(&probe) < 0)
+        return;
+    if (link_parent_base(dc->root, dev, parent, sizeof(parent)) < 0)
+        copy_str(parent, sizeof(parent), entry);
+    else if (!bus_device_path(dc->root, "i2c", parent, dev, sizeof(dev)))
+        (void)bus_device_path(dc->root, "spi", parent, dev, sizeof(dev));
+    make_label(label, sizeof(label), name, "@", parent);
+    found_add(dc, &sensor_driver_iio, dev, name, label);
+}
 
-        /* <ff>-<12 hex>, lowercase */
-        if (strlen(s) != 15 || s[2] != '-')
+/* A 1-Wire slave <ff>-<12 hex digits, lowercase> whose family code we know. */
+static void
+discover_w1(struct discovery *dc, const char *dir, const char *entry)
+{
+    const char *chip;
+    unsigned fam = 0;
+    size_t i;
+
+    (void)dir;
+    if (strlen(entry) != 15 || entry[2] != '-')
+        return;
+    for (i = 0; i < 15; i++) {
+        if (i == 2)
             continue;
-        for (i = 0; i < 15; i++) {
-            if (i == 2)
-                continue;
-            if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-                break;
-        }
-        if (i != 15)
-            continue;
-        for (i = 0; i < 2; i++)
-            fam = fam << 4 | (unsigned)(s[i] <= '9' ? s[i] - '0' : s[i] - 'a' + 10);
-        chip = w1_family_chip(fam);
-        if (!chip)
-            continue;
-        found_add(out, max, n, &sensor_driver_w1, s, chip, s);
+        if (!((entry[i] >= '0' && entry[i] <= '9') || (entry[i] >= 'a' && entry[i] <= 'f')))
+            return;
     }
-    closedir(dir);
-    return 0;
+    for (i = 0; i < 2; i++)
+        fam = fam << 4 | (unsigned)(entry[i] <= '9' ? entry[i] - '0' : entry[i] - 'a' + 10);
+    chip = w1_family_chip(fam);
+    if (chip)
+        found_add(dc, &sensor_driver_w1, entry, chip, entry);
 }
 
 static int
@@ -709,18 +691,21 @@ found_cmp(const void *a, const void *b)
 int
 sensor_discover(const char *root, struct sensor_found *out, size_t max)
 {
-    size_t n = 0;
-    int r;
+    static const struct {
+        const char *dir;
+        discover_fn fn;
+    } where[] = {
+        {"/sys/class/hwmon", discover_hwmon},
+        {"/sys/bus/iio/devices", discover_iio},
+        {"/sys/bus/w1/devices", discover_w1},
+    };
+    struct discovery dc = {.root = root, .out = out, .max = max};
 
-    r = discover_hwmon(root, out, max, &n);
-    if (r < 0)
-        return r;
-    r = discover_iio(root, out, max, &n);
-    if (r < 0)
-        return r;
-    r = discover_w1(root, out, max, &n);
-    if (r < 0)
-        return r;
-    qsort(out, MIN(n, max), sizeof(*out), found_cmp);
-    return (int)n;
+    for (size_t i = 0; i < ARRAY_SIZE(where); i++) {
+        int r = discover_dir(&dc, where[i].dir, where[i].fn);
+        if (r < 0)
+            return r;
+    }
+    qsort(out, MIN(dc.n, max), sizeof(*out), found_cmp);
+    return (int)dc.n;
 }
