@@ -1213,17 +1213,30 @@ int
 judge_verdict(struct store *st, const char *device, const char *build,
               const struct judge_verdict_opts *o, struct judge_verdict *ret)
 {
-    struct judge_verdict v = {0};
     struct judge_leak j = {0};
+    int64_t at = o && o->at_ms ? o->at_ms : INT64_MAX;
+    int r;
+
+    r = judge_leak_load(st, device, at, &j);
+    if (r < 0)
+        return r;
+    r = judge_verdict_from(st, &j, build, o, ret);
+    judge_leak_free(&j);
+    return r;
+}
+
+int
+judge_verdict_from(struct store *st, const struct judge_leak *j, const char *build,
+                   const struct judge_verdict_opts *o, struct judge_verdict *ret)
+{
+    struct judge_verdict v = {0};
+    const char *device = j->device;
     struct verdict_params p;
     int64_t at = o && o->at_ms ? o->at_ms : INT64_MAX;
     int64_t dev;
     int r;
 
     r = store_device(st, device, 0, &dev);
-    if (r < 0)
-        return r;
-    r = judge_leak_load(st, device, at, &j);
     if (r < 0)
         return r;
     v.device = strdup(device);
@@ -1235,22 +1248,22 @@ judge_verdict(struct store *st, const char *device, const char *build,
     if (o && o->baseline) {
         v.baseline = strdup(o->baseline);
     } else {
-        for (size_t i = 0; i < j.n; i++) {
-            if (j.seg[i].build && strcmp(j.seg[i].build, build) == 0) {
+        for (size_t i = 0; i < j->n; i++) {
+            if (j->seg[i].build && strcmp(j->seg[i].build, build) == 0) {
                 for (size_t k = i; k > 0; k--)
-                    if (j.seg[k - 1].build && strcmp(j.seg[k - 1].build, build) != 0) {
-                        v.baseline = strdup(j.seg[k - 1].build);
+                    if (j->seg[k - 1].build && strcmp(j->seg[k - 1].build, build) != 0) {
+                        v.baseline = strdup(j->seg[k - 1].build);
                         break;
                     }
                 break;
             }
         }
     }
-    r = build_stats(st, dev, &j, build, at, 1, &v.cand);
+    r = build_stats(st, dev, j, build, at, 1, &v.cand);
     if (r == 0)
         r = deploy_stats(st, dev, build, at, &v.cand);
     if (r == 0 && v.baseline)
-        r = build_stats(st, dev, &j, v.baseline, at, 0, &v.base);
+        r = build_stats(st, dev, j, v.baseline, at, 0, &v.base);
     if (r < 0)
         goto out;
     verdict_params_default(&p);
@@ -1269,10 +1282,8 @@ judge_verdict(struct store *st, const char *device, const char *build,
     verdict_judge(&v.cand, v.baseline ? &v.base : NULL, &p, &v.res);
     r = v.cand.present || v.cand.deploys ? 0 : -ENOENT;
     *ret = v;
-    judge_leak_free(&j);
     return r;
 out:
-    judge_leak_free(&j);
     judge_verdict_free(&v);
     return r;
 }

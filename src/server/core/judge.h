@@ -78,6 +78,14 @@ struct judge_verdict {
 _warn_unused_result_ int judge_verdict(struct store *st, const char *device, const char *build,
                                        const struct judge_verdict_opts *o,
                                        struct judge_verdict *ret);
+/*
+ * The same verdict from a leak analysis already loaded by judge_leak_load() with
+ * at_ms equal to o->at_ms (INT64_MAX when o->at_ms is 0): saves loading and
+ * analysing the device's history twice when the caller wants both. j is only read.
+ */
+_warn_unused_result_ int judge_verdict_from(struct store *st, const struct judge_leak *j,
+                                            const char *build, const struct judge_verdict_opts *o,
+                                            struct judge_verdict *ret);
 void judge_verdict_free(struct judge_verdict *v);
 
 /* {"device", "build", "baseline", "result": "pass|fail|not enough data", "exit", "reasons": [...]}

@@ -189,19 +189,23 @@ struct web_farm {
     int64_t anchor_ms; /* newest sample over every device (or now when none) */
 };
 
-struct web_judge_entry;
+struct web_judge_cache;
 
-/* The server state web.c owns; handlers only read it (and use the store). */
+/*
+ * What a handler sees of the server. web.c keeps one (its st unused) and gives
+ * each request a copy whose st is a store connection that no other thread uses
+ * during the request; everything else is only read, except the badge cache,
+ * which has its own lock.
+ */
 struct web_ctx {
-    struct store *st;           /* this thread's own connection */
+    struct store *st;           /* the request's own connection */
     char *token;                /* NULL = open */
     char *farm_config;          /* may be NULL */
     char *baseline;             /* may be NULL */
     struct web_device *devices; /* configured devices (strings owned) */
     size_t n_devices;
-    unsigned refresh;               /* seconds */
-    struct web_judge_entry *judged; /* badge cache of web-judge.c */
-    size_t n_judged;
+    unsigned refresh;              /* seconds */
+    struct web_judge_cache *judge; /* badge cache of web-judge.c; NULL: no caching */
 };
 
 /* One request as the handlers see it (HTTP-free, so unit tests can drive them). */
@@ -265,10 +269,13 @@ json_t *web_dev_json(const struct web_dev *d);
 
 /*
  * Fill leak and verdict of a loaded device from the analysis of its data up to
- * at_ms (web-judge.c; cached per device for 5 minutes of data time). 0 or error.
+ * at_ms (web-judge.c; cached in c->judge per device: the leak badge for 5 minutes
+ * of data time, the verdict for 30 minutes or until the build changes). 0 or error.
  */
 _warn_unused_result_ int web_dev_judge(struct web_ctx *c, struct web_dev *d, int64_t at_ms);
-/* Drop the badge cache. */
+/* Create c->judge, the badge cache (thread-safe). 0 or -ENOMEM. */
+_warn_unused_result_ int web_judge_cache_new(struct web_ctx *c);
+/* Drop the badge cache (c->judge may be NULL). No request may be running. */
 void web_judge_cache_free(struct web_ctx *c);
 
 /* One event as JSON {time, kind, subject, detail, value}. */

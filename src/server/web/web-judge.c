@@ -5,13 +5,18 @@
  *
  * The farm page needs the leak and verdict badges of every device on every
  * load (and on every auto refresh), and an analysis reads a device's whole
- * history, so the badges are cached per device: the leak analysis (~0.1 s) is
- * run again when the asked-for data time moved by WEB_JUDGE_TTL_MS, the verdict
- * (~1.5 s over weeks of data) by WEB_VERDICT_TTL_MS or when the build changed.
- * The cache lives in struct web_ctx and is touched by the web thread only.
+ * history, so the badges are cached per device: the leak analysis (~0.1 s over
+ * weeks of 1-minute data) is run again when the asked-for data time moved by
+ * WEB_JUDGE_TTL_MS, the verdict by WEB_VERDICT_TTL_MS or when the build changed.
+ * When both are due, the history is loaded and analysed once (judge_verdict_from).
+ *
+ * The cache (struct web_judge_cache) is shared by the web threads: its mutex is
+ * held only to look an entry up and to store a result, never during an analysis,
+ * so two requests may analyse the same device at once (the later result is kept).
  */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,8 +24,9 @@
 #include "web-internal.h"
 
 #define WEB_JUDGE_TTL_MS (5 * 60 * 1000LL)    /* leak badge: recomputed after this much data */
-#define WEB_VERDICT_TTL_MS (30 * 60 * 1000LL) /* verdict badge (about 1.5 s per device) */
+#define WEB_VERDICT_TTL_MS (30 * 60 * 1000LL) /* verdict badge */
 
+/* The badges of one device and the data times they were computed for. */
 struct web_judge_entry {
     char *name;
     int64_t at_ms;         /* the data time the leak badge was computed for */
@@ -33,35 +39,68 @@ struct web_judge_entry {
     char *verdict_build;
 };
 
+struct web_judge_cache {
+    pthread_mutex_t lock; /* guards e and n */
+    struct web_judge_entry *e;
+    size_t n;
+};
+
+static void
+entry_done(struct web_judge_entry *e)
+{
+    free(e->name);
+    free(e->signal);
+    free(e->verdict_build);
+    *e = (struct web_judge_entry){0};
+}
+
+int
+web_judge_cache_new(struct web_ctx *c)
+{
+    struct web_judge_cache *jc = calloc(1, sizeof(*jc));
+
+    if (!jc)
+        return -ENOMEM;
+    if (pthread_mutex_init(&jc->lock, NULL) != 0) {
+        free(jc);
+        return -ENOMEM;
+    }
+    c->judge = jc;
+    return 0;
+}
+
 void
 web_judge_cache_free(struct web_ctx *c)
 {
-    for (size_t i = 0; i < c->n_judged; i++) {
-        free(c->judged[i].name);
-        free(c->judged[i].signal);
-        free(c->judged[i].verdict_build);
-    }
-    free(c->judged);
-    c->judged = NULL;
-    c->n_judged = 0;
+    struct web_judge_cache *jc = c->judge;
+
+    if (!jc)
+        return;
+    for (size_t i = 0; i < jc->n; i++)
+        entry_done(&jc->e[i]);
+    free(jc->e);
+    (void)pthread_mutex_destroy(&jc->lock);
+    free(jc);
+    c->judge = NULL;
 }
 
+/* The entry of name, created when missing (NULL on ENOMEM). Called with the lock held. */
 static struct web_judge_entry *
-cache_slot(struct web_ctx *c, const char *name)
+cache_slot(struct web_judge_cache *jc, const char *name)
 {
-    for (size_t i = 0; i < c->n_judged; i++)
-        if (strcmp(c->judged[i].name, name) == 0)
-            return &c->judged[i];
-    struct web_judge_entry *n = realloc(c->judged, (c->n_judged + 1) * sizeof(*n));
+    for (size_t i = 0; i < jc->n; i++)
+        if (strcmp(jc->e[i].name, name) == 0)
+            return &jc->e[i];
+    struct web_judge_entry *n = realloc(jc->e, (jc->n + 1) * sizeof(*n));
     if (!n)
         return NULL;
-    c->judged = n;
-    struct web_judge_entry *e = &n[c->n_judged];
+    jc->e = n;
+    struct web_judge_entry *e = &n[jc->n];
     *e = (struct web_judge_entry){
         .name = strdup(name), .at_ms = INT64_MIN, .verdict_at_ms = INT64_MIN};
     if (!e->name)
         return NULL;
-    c->n_judged++;
+    jc->n++;
     return e;
 }
 
@@ -71,39 +110,36 @@ dup_or_null(const char *s)
     return s && *s ? strdup(s) : NULL;
 }
 
-/* Run the leak analysis of the newest boot up to at_ms, into e. */
+/* The leak badge of the newest boot of jl (NULL: nothing stored) into e. */
 static int
-leak_into(struct web_ctx *c, const struct web_dev *d, int64_t at_ms, struct web_judge_entry *e)
+leak_into(const struct judge_leak *jl, int64_t at_ms, struct web_judge_entry *e)
 {
-    struct judge_leak jl = {0};
-    int r = judge_leak_load(c->st, d->name, at_ms, &jl);
-
     free(e->signal);
     e->signal = NULL;
     e->leak = -1;
     e->leak_rate = NAN;
     e->exhaustion_ms = 0;
-    if (r < 0 && r != -ENOENT)
-        return r;
-    if (r >= 0 && jl.n > 0 && jl.seg[jl.n - 1].analyzed) {
-        const struct leak_result *lr = &jl.seg[jl.n - 1].leak;
+    e->at_ms = at_ms;
+    if (jl && jl->n > 0 && jl->seg[jl->n - 1].analyzed) {
+        const struct leak_result *lr = &jl->seg[jl->n - 1].leak;
         if (lr->judged) {
             e->leak = lr->leak ? 1 : 0;
             if (lr->leak) {
                 e->leak_rate = lr->rate;
                 e->exhaustion_ms = lr->exhaustion_ms > 0 ? lr->exhaustion_ms : 0;
                 e->signal = dup_or_null(lr->signal);
+                if (*lr->signal && !e->signal)
+                    return -ENOMEM;
             }
         }
     }
-    judge_leak_free(&jl);
-    e->at_ms = at_ms;
     return 0;
 }
 
-/* The verdict of the device's current build against the baseline, into e. */
+/* The verdict of the device's current build against the baseline, from jl, into e. */
 static int
-verdict_into(struct web_ctx *c, const struct web_dev *d, int64_t at_ms, struct web_judge_entry *e)
+verdict_into(struct web_ctx *c, const struct web_dev *d, const struct judge_leak *jl, int64_t at_ms,
+             struct web_judge_entry *e)
 {
     struct judge_verdict v = {0};
     struct judge_verdict_opts o = {.baseline = c->baseline, .at_ms = at_ms};
@@ -115,7 +151,7 @@ verdict_into(struct web_ctx *c, const struct web_dev *d, int64_t at_ms, struct w
     e->verdict_at_ms = at_ms;
     if (!d->build)
         return 0;
-    r = judge_verdict(c->st, d->name, d->build, &o, &v);
+    r = jl ? judge_verdict_from(c->st, jl, d->build, &o, &v) : -ENOENT;
     /* The baseline build itself (or a build with nothing to compare to) has no verdict. */
     if (r >= 0 && !(c->baseline && strcmp(c->baseline, d->build) == 0) && v.baseline)
         e->verdict = (int)v.res.outcome;
@@ -126,31 +162,10 @@ verdict_into(struct web_ctx *c, const struct web_dev *d, int64_t at_ms, struct w
     return r < 0 && r != -ENOENT ? r : 0;
 }
 
-int
-web_dev_judge(struct web_ctx *c, struct web_dev *d, int64_t at_ms)
+/* Copy the badges of e into d. */
+static int
+badges_to_dev(const struct web_judge_entry *e, struct web_dev *d)
 {
-    struct web_judge_entry *e;
-    int r;
-
-    if (d->id < 0)
-        return 0;
-    e = cache_slot(c, d->name);
-    if (!e)
-        return -ENOMEM;
-    int64_t eff = MIN(at_ms, d->last_ms);
-    if (e->at_ms == INT64_MIN || llabs(eff - e->at_ms) >= WEB_JUDGE_TTL_MS) {
-        r = leak_into(c, d, eff, e);
-        if (r < 0)
-            return r;
-    }
-    bool same_build = (!d->build && !e->verdict_build) ||
-                      (d->build && e->verdict_build && strcmp(d->build, e->verdict_build) == 0);
-    if (e->verdict_at_ms == INT64_MIN || !same_build ||
-        llabs(eff - e->verdict_at_ms) >= WEB_VERDICT_TTL_MS) {
-        r = verdict_into(c, d, eff, e);
-        if (r < 0)
-            return r;
-    }
     d->leak = e->leak;
     d->leak_rate = e->leak_rate;
     d->exhaustion_ms = e->exhaustion_ms;
@@ -159,7 +174,95 @@ web_dev_judge(struct web_ctx *c, struct web_dev *d, int64_t at_ms)
     free(d->verdict_build);
     d->leak_signal = dup_or_null(e->signal);
     d->verdict_build = dup_or_null(e->verdict_build);
+    if ((e->signal && *e->signal && !d->leak_signal) ||
+        (e->verdict_build && *e->verdict_build && !d->verdict_build))
+        return -ENOMEM;
     return 0;
+}
+
+/* Whether the leak and the verdict badges of e are due again for data time eff and d's build. */
+static void
+badges_due(const struct web_judge_entry *e, const struct web_dev *d, int64_t eff, bool *ret_leak,
+           bool *ret_verdict)
+{
+    bool same_build = (!d->build && !e->verdict_build) ||
+                      (d->build && e->verdict_build && strcmp(d->build, e->verdict_build) == 0);
+
+    *ret_leak = e->at_ms == INT64_MIN || llabs(eff - e->at_ms) >= WEB_JUDGE_TTL_MS;
+    *ret_verdict = e->verdict_at_ms == INT64_MIN || !same_build ||
+                   llabs(eff - e->verdict_at_ms) >= WEB_VERDICT_TTL_MS;
+}
+
+int
+web_dev_judge(struct web_ctx *c, struct web_dev *d, int64_t at_ms)
+{
+    struct web_judge_cache *jc = c->judge;
+    struct web_judge_entry fresh = {.at_ms = INT64_MIN, .verdict_at_ms = INT64_MIN};
+    struct judge_leak jl = {0};
+    bool leak_due = true, verdict_due = true, loaded = false;
+    int64_t eff;
+    int r = 0;
+
+    if (d->id < 0)
+        return 0;
+    eff = MIN(at_ms, d->last_ms);
+    if (jc) {
+        (void)pthread_mutex_lock(&jc->lock);
+        struct web_judge_entry *e = cache_slot(jc, d->name);
+        if (e) {
+            badges_due(e, d, eff, &leak_due, &verdict_due);
+            if (!leak_due && !verdict_due)
+                r = badges_to_dev(e, d);
+        } else {
+            r = -ENOMEM;
+        }
+        (void)pthread_mutex_unlock(&jc->lock);
+        if (r < 0 || (!leak_due && !verdict_due))
+            return r;
+    }
+
+    /* The analysis, without the lock: one load of the history serves both badges. */
+    r = judge_leak_load(c->st, d->name, eff, &jl);
+    if (r < 0 && r != -ENOENT)
+        return r;
+    loaded = r >= 0;
+    r = leak_into(loaded ? &jl : NULL, eff, &fresh);
+    if (r >= 0 && verdict_due)
+        r = verdict_into(c, d, loaded ? &jl : NULL, eff, &fresh);
+    judge_leak_free(&jl);
+    if (r < 0) {
+        entry_done(&fresh);
+        return r;
+    }
+    if (!jc) {
+        r = badges_to_dev(&fresh, d);
+        entry_done(&fresh);
+        return r;
+    }
+
+    (void)pthread_mutex_lock(&jc->lock);
+    struct web_judge_entry *e = cache_slot(jc, d->name);
+    if (!e) {
+        r = -ENOMEM;
+    } else {
+        /* the leak badge is fresh either way; the verdict only when it was due */
+        free(e->signal);
+        e->signal = TAKE_PTR(fresh.signal);
+        e->at_ms = fresh.at_ms;
+        e->leak = fresh.leak;
+        e->leak_rate = fresh.leak_rate;
+        e->exhaustion_ms = fresh.exhaustion_ms;
+        if (verdict_due) {
+            free(e->verdict_build);
+            e->verdict_build = TAKE_PTR(fresh.verdict_build);
+            e->verdict_at_ms = fresh.verdict_at_ms;
+            e->verdict = fresh.verdict;
+        }
+        r = badges_to_dev(e, d);
+    }
+    (void)pthread_mutex_unlock(&jc->lock);
+    entry_done(&fresh);
+    return r;
 }
 
 int

@@ -117,6 +117,7 @@ setup(void **state)
     assert_non_null(mkdtemp(fx->dir));
     (void)snprintf(spec, sizeof(spec), "sqlite:%s/farm.db", fx->dir);
     assert_int_equal(store_open(spec, &fx->c.st, err, sizeof(err)), 0);
+    assert_int_equal(web_judge_cache_new(&fx->c), 0);
     struct store *st = fx->c.st;
     assert_int_equal(store_device(st, "rockpis-t", 1, &a), 0);
     assert_int_equal(store_device(st, "<b>x&y</b>", 1, &b), 0);
@@ -247,6 +248,41 @@ test_devices(void **state)
     assert_int_equal(st, 400);
     assert_non_null(strstr(json_string_value(json_object_get(j, "error")), "range"));
     json_decref(j);
+}
+
+/* The badges are the same computed afresh (no cache), first cached and served from the cache. */
+static void
+test_judge_cache(void **state)
+{
+    struct fixture *fx = *state;
+    struct web_range rg;
+    struct web_dev d[3] = {{0}};
+    struct web_judge_cache *jc = fx->c.judge;
+    int64_t at;
+
+    char err[128];
+
+    assert_int_equal(web_range_parse(NULL, NULL, NULL, T0 + (N - 1) * STEP, &rg, err, sizeof(err)),
+                     0);
+    at = rg.to_ms;
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(web_dev_load(&fx->c, "rockpis-t", &rg, &d[i]), 0);
+        fx->c.judge = i == 0 ? NULL : jc;
+        assert_int_equal(web_dev_judge(&fx->c, &d[i], at), 0);
+    }
+    fx->c.judge = jc;
+    assert_int_equal(d[0].leak, 0); /* judged (a day of data), not called a leak */
+    assert_non_null(d[0].verdict_build);
+    for (size_t i = 1; i < 3; i++) {
+        assert_int_equal(d[i].leak, d[0].leak);
+        assert_true(d[i].leak_rate == d[0].leak_rate ||
+                    (isnan(d[i].leak_rate) && isnan(d[0].leak_rate)));
+        assert_true(d[i].exhaustion_ms == d[0].exhaustion_ms);
+        assert_int_equal(d[i].verdict, d[0].verdict);
+        assert_string_equal(d[i].verdict_build, d[0].verdict_build);
+    }
+    for (size_t i = 0; i < 3; i++)
+        web_dev_free(&d[i]);
 }
 
 static void
@@ -426,6 +462,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_devices, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_judge_cache, setup, teardown),
         cmocka_unit_test_setup_teardown(test_series, setup, teardown),
         cmocka_unit_test_setup_teardown(test_events_alerts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pages, setup, teardown),
