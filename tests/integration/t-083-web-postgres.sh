@@ -39,4 +39,36 @@ check "400 on a bad range" test "$(get '/api/v1/devices?range=x')" = 400
 check "farm page lists the device" sh -c "test \"\$(curl -s -o $tmp/body -w '%{http_code}' '$url/')\" = 200 && grep -q '>rockpis-t</a>' $tmp/body"
 check "device page 200" test "$(get /device/rockpis-t)" = 200
 check "memory chart is SVG" sh -c "curl -s '$url/device/rockpis-t/plot/memory.svg?range=7d' | grep -q '<svg'"
+
+# --- a slow request does not hold up the others: a transaction locks every table
+# of the store for a few seconds, so the farm page waits for it; meanwhile
+# /style.css (which needs no store) is answered at once by another web thread.
+pg_sql "BEGIN;
+DO \$\$DECLARE t text; BEGIN
+  FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = current_schema() LOOP
+    EXECUTE format('LOCK TABLE %I IN ACCESS EXCLUSIVE MODE', t);
+  END LOOP; END\$\$;
+SELECT pg_sleep(5); COMMIT;" >/dev/null 2>&1 &
+lock_pid=$!
+locked() {
+    _i=0
+    while [ $_i -lt 50 ]; do
+        [ "$(pg_sql "SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'relation'
+                     AND mode = 'AccessExclusiveLock' AND granted
+                     AND pid <> pg_backend_pid()")" = t ] && return 0
+        sleep 0.1
+        _i=$((_i + 1))
+    done
+    return 1
+}
+check "the store's tables are locked by another session" locked
+curl -s -o "$tmp/slow" -w '%{http_code}' "$url/" >"$tmp/slow.code" &
+slow_pid=$!
+sleep 0.5
+check "the farm page waits for the lock" kill -0 "$slow_pid"
+check "/style.css is answered meanwhile" sh -c "test \"\$(curl -s -m 2 -o /dev/null -w '%{http_code}' '$url/style.css')\" = 200"
+check "... while the farm page is still waiting" kill -0 "$slow_pid"
+wait "$lock_pid"
+wait "$slow_pid"
+check "the farm page is served once the lock is gone" test "$(cat "$tmp/slow.code")" = 200
 finish

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * web.c - the HTTP side of the dashboard: libmicrohttpd in one internal
- * thread (so the store connection is used by one thread only), access control,
- * routing to the page and API handlers, and response headers.
+ * web.c - the HTTP side of the dashboard: libmicrohttpd with a pool of
+ * WEB_THREADS threads (a slow page does not hold up the others), a pool of store
+ * connections (one per running request, never shared), access control, routing
+ * to the page and API handlers, and response headers.
  */
 #include <errno.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -19,18 +21,87 @@
 #define WEB_CONN_TIMEOUT 30 /* seconds of idle before a connection is closed */
 #define WEB_COOKIE "soak_token"
 #define WEB_TOKEN_MAX 512
+#define WEB_THREADS 4 /* requests served at once */
+
+/*
+ * Store connections for the request threads: a request takes a free one and gives
+ * it back, so a connection is used by one thread at a time. Opened on first need
+ * (the first one by web_start(), which checks the spec), kept until web_stop().
+ */
+struct web_pool {
+    pthread_mutex_t lock;
+    pthread_cond_t freed;
+    char *spec;
+    struct store *st[WEB_THREADS];
+    bool busy[WEB_THREADS];
+};
 
 struct web {
     struct MHD_Daemon *d;
-    struct web_ctx ctx;
+    struct web_ctx ctx; /* shared by the requests; its st is unused */
+    struct web_pool pool;
+    bool pool_init;
     unsigned port;
 };
+
+/* A free store connection (opened when new) as *ret and its slot, or a store_open() error. */
+static int
+pool_take(struct web_pool *p, struct store **ret)
+{
+    char err[256] = "";
+    size_t i;
+    int r = 0;
+
+    (void)pthread_mutex_lock(&p->lock);
+    for (;;) {
+        for (i = 0; i < WEB_THREADS && p->busy[i]; i++)
+            ;
+        if (i < WEB_THREADS)
+            break;
+        (void)pthread_cond_wait(&p->freed, &p->lock);
+    }
+    p->busy[i] = true;
+    (void)pthread_mutex_unlock(&p->lock);
+    if (!p->st[i]) {
+        r = store_open(p->spec, &p->st[i], err, sizeof(err));
+        if (r < 0) {
+            log_errno(r, "web: cannot open the store '%s': %s", p->spec ? p->spec : "", err);
+            (void)pthread_mutex_lock(&p->lock);
+            p->busy[i] = false;
+            (void)pthread_cond_signal(&p->freed);
+            (void)pthread_mutex_unlock(&p->lock);
+            return r;
+        }
+    }
+    *ret = p->st[i];
+    return 0;
+}
+
+/* Give back a connection from pool_take(). */
+static void
+pool_give(struct web_pool *p, struct store *st)
+{
+    (void)pthread_mutex_lock(&p->lock);
+    for (size_t i = 0; i < WEB_THREADS; i++)
+        if (p->st[i] == st)
+            p->busy[i] = false;
+    (void)pthread_cond_signal(&p->freed);
+    (void)pthread_mutex_unlock(&p->lock);
+}
+
+static void
+pool_done(struct web_pool *p)
+{
+    for (size_t i = 0; i < WEB_THREADS; i++)
+        p->st[i] = store_close(p->st[i]);
+    free(p->spec);
+    p->spec = NULL;
+}
 
 static void
 ctx_done(struct web_ctx *c)
 {
     web_judge_cache_free(c);
-    c->st = store_close(c->st);
     free(c->token);
     free(c->farm_config);
     free(c->baseline);
@@ -146,7 +217,8 @@ static enum MHD_Result
 handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
        const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
-    struct web_ctx *c = cls;
+    struct web *w = cls;
+    const struct web_ctx *c = &w->ctx;
     struct web_route rt;
     struct web_reply rep = {.status = 200, .ctype = "text/html; charset=utf-8"};
     bool from_query = false;
@@ -170,7 +242,8 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
     } else if (!authorized(c, conn, &from_query)) {
         unauthorized(&rep, api);
     } else {
-        struct web_req q = {.c = c, .rt = &rt, .arg = conn_arg, .argctx = conn};
+        struct web_ctx rc = *c; /* this request's view, with a connection of its own */
+        struct web_req q = {.c = &rc, .rt = &rt, .arg = conn_arg, .argctx = conn};
 
         if (from_query && strlen(c->token) < WEB_TOKEN_MAX) {
             (void)snprintf(cookie, sizeof(cookie),
@@ -181,16 +254,37 @@ handle(void *cls, struct MHD_Connection *conn, const char *url, const char *meth
             rep.ctype = "text/css; charset=utf-8";
             if (buf_puts(&rep.body, html_css()) < 0)
                 web_error_page(&rep, 500, "Server error", "out of memory");
-        } else if (api) {
-            web_api(&q, &rep);
+        } else if (pool_take(&w->pool, &rc.st) < 0) {
+            if (api)
+                web_error_json(&rep, 503, "the store is not available (see the server's log)");
+            else
+                web_error_page(&rep, 503, "Store not available",
+                               "The store cannot be opened; see the server's log.");
         } else {
-            web_page(&q, &rep);
+            if (api)
+                web_api(&q, &rep);
+            else
+                web_page(&q, &rep);
+            pool_give(&w->pool, rc.st);
         }
     }
     log_debug("%s %s -> %u", method, url, rep.status);
     ret = send_reply(conn, &rep, set_cookie);
     buf_free(&rep.body);
     return ret;
+}
+
+/* Free what web_start() set up (the daemon is stopped already). */
+static void
+web_free(struct web *w)
+{
+    if (w->pool_init) {
+        pool_done(&w->pool);
+        (void)pthread_cond_destroy(&w->pool.freed);
+        (void)pthread_mutex_destroy(&w->pool.lock);
+    }
+    ctx_done(&w->ctx);
+    free(w);
 }
 
 /* Resolve "HOST:PORT" / "[V6]:PORT" into addr. 0 or -EINVAL. */
@@ -282,28 +376,44 @@ web_start(const struct web_config *cfg, struct web **ret)
         }
     }
     if ((cfg->token && *cfg->token && !w->ctx.token) ||
-        (cfg->farm_config && *cfg->farm_config && !w->ctx.farm_config)) {
+        (cfg->farm_config && *cfg->farm_config && !w->ctx.farm_config) ||
+        web_judge_cache_new(&w->ctx) < 0) {
         ctx_done(&w->ctx);
         return -ENOMEM;
     }
-    r = store_open(cfg->store_spec, &w->ctx.st, err, sizeof(err));
+    if (pthread_mutex_init(&w->pool.lock, NULL) != 0) {
+        ctx_done(&w->ctx);
+        return -ENOMEM;
+    }
+    if (pthread_cond_init(&w->pool.freed, NULL) != 0) {
+        (void)pthread_mutex_destroy(&w->pool.lock);
+        ctx_done(&w->ctx);
+        return -ENOMEM;
+    }
+    w->pool_init = true;
+    w->pool.spec = dup_or_null(cfg->store_spec);
+    r = store_open(cfg->store_spec, &w->pool.st[0], err, sizeof(err));
     if (r < 0) {
         log_errno(r, "web: cannot open the store '%s': %s", cfg->store_spec ? cfg->store_spec : "",
                   err);
-        ctx_done(&w->ctx);
+        web_free(TAKE_PTR(w));
         return r;
+    }
+    if (cfg->store_spec && *cfg->store_spec && !w->pool.spec) {
+        web_free(TAKE_PTR(w));
+        return -ENOMEM;
     }
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
     if (addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    w->d =
-        MHD_start_daemon(flags, 0, NULL, NULL, handle, &w->ctx, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-                         NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-                         MHD_OPTION_CONNECTION_LIMIT, (unsigned)WEB_CONN_LIMIT,
-                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)WEB_CONN_TIMEOUT, MHD_OPTION_END);
+    w->d = MHD_start_daemon(
+        flags, 0, NULL, NULL, handle, w, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)WEB_THREADS, MHD_OPTION_CONNECTION_LIMIT, (unsigned)WEB_CONN_LIMIT,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)WEB_CONN_TIMEOUT, MHD_OPTION_END);
     if (!w->d) {
         log_warnx("web: cannot listen on %s (address in use or not available)", cfg->listen);
-        ctx_done(&w->ctx);
+        web_free(TAKE_PTR(w));
         return -EADDRINUSE;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(w->d, MHD_DAEMON_INFO_BIND_PORT);
@@ -324,8 +434,7 @@ web_stop(struct web *w)
     if (!w)
         return NULL;
     if (w->d)
-        MHD_stop_daemon(w->d);
-    ctx_done(&w->ctx);
-    free(w);
+        MHD_stop_daemon(w->d); /* returns when every request thread has finished */
+    web_free(w);
     return NULL;
 }

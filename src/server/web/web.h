@@ -2,10 +2,11 @@
 /*
  * web.h - the farm dashboard and its JSON API, served by libmicrohttpd.
  *
- * web_start() opens its OWN store connection (cfg->store_spec) and serves from
- * one internal libmicrohttpd thread, so the store handle is only ever used by
- * that thread; the poller keeps its own connection (SQLite WAL lets readers
- * and the writer run side by side). Nothing in the web server writes to the store.
+ * web_start() opens its OWN store connections (cfg->store_spec) and serves from
+ * a pool of libmicrohttpd threads, each request with a connection no other thread
+ * uses meanwhile, so a slow page does not hold up the others; the poller keeps
+ * its own connection (SQLite WAL lets readers and the writer run side by side).
+ * Nothing in the web server writes to the store.
  *
  * Pages (server-rendered HTML with inline SVG, no JavaScript):
  *   /                 the farm: every device, problems first
