@@ -9,7 +9,7 @@
  *   device(id, name, first_ms, last_ms[, gen])         gen: PostgreSQL only
  *   series(id, device_id, key, metric)                 unique (device_id, key)
  *   chunk(id, series_id, t_start, t_end, n, step, data) index (series_id, t_start, t_end)
- *   head(series_id, t, v)                              primary key (series_id, t)
+ *   hrec(id, device_id, t, n, data)                    head records; index (device_id, t)
  *   event(id, device_id, t_ms, kind, subject, detail, value)
  *   state(device_id, key, value)                       primary key (device_id, key)
  *   meta(key, value)                                   schema version
@@ -22,13 +22,23 @@
 
 #include "store.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2 /* 1: one head row per sample; 2: head records */
 
 /* Called for each chunk row: blob is NULL when the scan was asked for ranges only. */
 typedef int (*store_chunk_fn)(void *ctx, int64_t id, int64_t t_start, int64_t t_end, int64_t step,
                               const void *blob, size_t len);
-/* Called for each id (series with head rows, all series, ...). */
+/* Called for each head record of a scan (ordered by time, then id). */
+typedef int (*store_rec_fn)(void *ctx, int64_t id, int64_t t, const void *blob, size_t len);
+/* Called for each id (devices with head records, all series, ...). */
 typedef int (*store_id_fn)(void *ctx, int64_t id);
+
+/* What a device's head records look like now (all 0 when it has none). */
+struct store_rec_info {
+    int64_t n;     /* number of records */
+    int64_t t_min; /* their smallest and largest times */
+    int64_t t_max;
+    int64_t max_id; /* ids are never reused: (n, max_id) changes with every change */
+};
 
 struct store_ops {
     int version; /* 1 */
@@ -65,17 +75,17 @@ struct store_ops {
     int (*series_list)(struct store *st, int64_t dev, const char *metric, char ***ret);
     /* Ids of every series (dev < 0) or of one device. */
     int (*series_ids)(struct store *st, int64_t dev, store_id_fn fn, void *ctx);
-    /* Largest stored time (INT64_MIN when none) and number of head rows of a series. */
-    int (*series_info)(struct store *st, int64_t sid, int64_t *ret_max_t, size_t *ret_head_n);
-    /* 1 when head has (sid, t), 0 when not. */
-    int (*head_has)(struct store *st, int64_t sid, int64_t t);
-    /* Insert head rows (an existing (sid, t) is left alone). */
-    int (*head_put)(struct store *st, int64_t sid, const struct sample *s, size_t n);
-    /* Append head rows with from <= t <= to to out; with del, delete them. Count or error. */
-    int (*head_get)(struct store *st, int64_t sid, int64_t from, int64_t to, int del,
-                    struct sample_array *out);
-    /* Ids of series that have head rows. */
-    int (*head_series)(struct store *st, store_id_fn fn, void *ctx);
+    /* Largest time in the chunks of a series (INT64_MIN when none). */
+    int (*series_max)(struct store *st, int64_t sid, int64_t *ret_max_t);
+    int (*rec_info)(struct store *st, int64_t dev, struct store_rec_info *ret);
+    /* Add a head record: n samples of dev at time t, encoded by hrec_encode(). */
+    int (*rec_put)(struct store *st, int64_t dev, int64_t t, size_t n, const void *blob,
+                   size_t len);
+    /* Records of dev with from <= t <= to, by (t, id), via fn; with del, delete them. */
+    int (*rec_get)(struct store *st, int64_t dev, int64_t from, int64_t to, int del,
+                   store_rec_fn fn, void *ctx);
+    /* Ids of the devices that have head records. */
+    int (*rec_devices)(struct store *st, store_id_fn fn, void *ctx);
     int (*chunk_put)(struct store *st, int64_t sid, int64_t t_start, int64_t t_end, size_t n,
                      int64_t step, const void *blob, size_t len, int64_t *ret_id);
     /* Chunks of sid overlapping [from, to], by t_start. */
@@ -90,6 +100,18 @@ struct store_ops {
     int (*state_get)(struct store *st, int64_t dev, const char *key, char **ret);
     int (*state_set)(struct store *st, int64_t dev, const char *key, const char *value);
     const char *(*errmsg)(const struct store *st);
+    /*
+     * Upgrading a schema-1 database (one head row per sample) in a transaction:
+     * schema_get reads meta's version; v1_prepare creates the tables schema 2 adds;
+     * v1_head_series lists the series with old head rows, v1_head_take reads and
+     * deletes one series' rows (sorted by time); v1_finish drops the old table and
+     * sets the version to 2.
+     */
+    int (*schema_get)(struct store *st, int *ret_version);
+    int (*v1_prepare)(struct store *st);
+    int (*v1_head_series)(struct store *st, store_id_fn fn, void *ctx);
+    int (*v1_head_take)(struct store *st, int64_t sid, struct sample_array *out);
+    int (*v1_finish)(struct store *st);
 };
 
 extern const struct store_ops store_sqlite_ops;

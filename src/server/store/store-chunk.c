@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
 
@@ -408,4 +409,138 @@ chunk_encode_split(struct chunk_codec *cc, const struct sample *s, size_t n, siz
         n -= take;
     }
     return 0;
+}
+
+/* ---- head records ---- */
+
+#define HREC_FORMAT 1
+#define HREC_MAX (64u << 20) /* entries of one record we accept when decoding */
+
+int
+hrec_array_reserve(struct hrec_array *a, size_t more)
+{
+    size_t cap;
+    struct hrec_entry *e;
+
+    if (a->cap - a->n >= more)
+        return 0;
+    cap = a->cap ? a->cap : 256;
+    while (cap - a->n < more)
+        cap *= 2;
+    e = realloc(a->e, cap * sizeof(*e));
+    if (!e)
+        return -ENOMEM;
+    a->e = e;
+    a->cap = cap;
+    return 0;
+}
+
+void
+hrec_array_free(struct hrec_array *a)
+{
+    free(a->e);
+    a->e = NULL;
+    a->n = 0;
+    a->cap = 0;
+}
+
+static unsigned char *
+put_varint_p(unsigned char *p, uint64_t x)
+{
+    while (x >= 0x80) {
+        *p++ = (unsigned char)(x | 0x80);
+        x >>= 7;
+    }
+    *p++ = (unsigned char)x;
+    return p;
+}
+
+int
+hrec_encode(struct buf *out, const struct hrec_entry *e, size_t n)
+{
+    unsigned char *p0, *p;
+    int64_t prev = -1;
+    int r;
+
+    buf_reset(out);
+    /* Worst case: 10 bytes of gap varint + 8 value bytes an entry. */
+    if (n > (out->max - 16) / 18)
+        return -E2BIG;
+    r = buf_reserve(out, 16 + n * 18 + 1);
+    if (r < 0)
+        return r;
+    p0 = p = (unsigned char *)out->data;
+    *p++ = HREC_FORMAT;
+    p = put_varint_p(p, n);
+    for (size_t i = 0; i < n; i++) {
+        double v;
+        int is_int;
+        if (e[i].sid <= prev)
+            return -EINVAL;
+        memcpy(&v, &e[i].bits, sizeof(v));
+        is_int = is_int_value(v);
+        p = put_varint_p(p, (uint64_t)(e[i].sid - prev - 1) << 1 | (uint64_t)is_int);
+        if (is_int) {
+            p = put_varint_p(p, zigzag((uint64_t)(int64_t)v));
+        } else {
+            for (int k = 0; k < 8; k++)
+                *p++ = (unsigned char)(e[i].bits >> (8 * k));
+        }
+        prev = e[i].sid;
+    }
+    out->len = (size_t)(p - p0);
+    out->data[out->len] = '\0';
+    return 0;
+}
+
+int
+hrec_decode(const void *blob, size_t len, struct hrec_array *out)
+{
+    struct rd rd = {blob, (const unsigned char *)blob + len};
+    uint64_t n, x;
+    int64_t prev = -1;
+    size_t n0 = out->n;
+    int r;
+
+    if (len < 2 || rd.p[0] != HREC_FORMAT)
+        return -EBADMSG;
+    rd.p++;
+    r = get_varint(&rd, &n);
+    /* Every entry takes at least two bytes. */
+    if (r < 0 || n > HREC_MAX || n > (uint64_t)(rd.end - rd.p) / 2)
+        return -EBADMSG;
+    r = hrec_array_reserve(out, (size_t)n);
+    if (r < 0)
+        return r;
+    for (uint64_t i = 0; i < n; i++) {
+        struct hrec_entry *e = &out->e[out->n];
+        uint64_t gap;
+        if (get_varint(&rd, &x) < 0)
+            goto bad;
+        gap = x >> 1;
+        if (gap > (uint64_t)(INT64_MAX - 1 - prev))
+            goto bad;
+        e->sid = prev + 1 + (int64_t)gap;
+        if (x & 1) {
+            uint64_t z;
+            if (get_varint(&rd, &z) < 0)
+                goto bad;
+            e->bits = dbits((double)(int64_t)unzigzag(z));
+        } else {
+            if (rd.end - rd.p < 8)
+                goto bad;
+            e->bits = 0;
+            for (int k = 0; k < 8; k++)
+                e->bits |= (uint64_t)rd.p[k] << (8 * k);
+            rd.p += 8;
+        }
+        prev = e->sid;
+        out->n++;
+    }
+    if (rd.p != rd.end)
+        goto bad;
+    return (int)(out->n - n0);
+bad:
+    out->n = n0;
+    return -EBADMSG;
 }

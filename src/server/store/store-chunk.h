@@ -60,4 +60,33 @@ _warn_unused_result_ int chunk_encode_split(struct chunk_codec *cc, const struct
                                             size_t n, size_t max_samples, chunk_emit_fn fn,
                                             void *ctx);
 
+/*
+ * Head records: the samples of one device at one time (one poll), one row each.
+ * Layout: format byte 1, varint n, then n entries sorted by series id, distinct:
+ *   varint ((sid - previous sid - 1) << 1 | is_int)   (previous sid starts at -1)
+ *   is_int: zigzag varint of the integer value (|v| < 2^53, not -0);
+ *   else:   the 8 bytes of the double, little-endian (NaN payloads, -0 kept).
+ */
+#define HREC_BLOB_MAX (256u << 20) /* largest head record written, bytes */
+
+struct hrec_entry {
+    int64_t sid;
+    uint64_t bits; /* the double's bits */
+};
+
+struct hrec_array {
+    struct hrec_entry *e;
+    size_t n, cap;
+};
+
+/* Encode n entries (sorted by sid, distinct, sid >= 0) into out (reset first). 0 or error. */
+_warn_unused_result_ int hrec_encode(struct buf *out, const struct hrec_entry *e, size_t n);
+
+/* Decode a record, appending its entries to out. Number added, -EBADMSG if corrupt. */
+_warn_unused_result_ int hrec_decode(const void *blob, size_t len, struct hrec_array *out);
+
+/* Grow out to hold at least n more entries. 0 or -ENOMEM. */
+_warn_unused_result_ int hrec_array_reserve(struct hrec_array *a, size_t more);
+void hrec_array_free(struct hrec_array *a);
+
 #endif

@@ -37,12 +37,14 @@ enum pstmt {
     P_SER_LIST_ALL,
     P_SER_IDS,
     P_SER_IDS_ALL,
-    P_SER_INFO,
-    P_HEAD_HAS,
-    P_HEAD_PUT,
-    P_HEAD_GET,
-    P_HEAD_TAKE,
-    P_HEAD_SERIES,
+    P_SER_MAX,
+    P_REC_INFO,
+    P_REC_PUT,
+    P_REC_GET,
+    P_REC_TAKE,
+    P_REC_DEVICES,
+    P_V1_SERIES,
+    P_V1_TAKE,
     P_CHUNK_PUT,
     P_CHUNK_SCAN,
     P_CHUNK_RANGES,
@@ -71,13 +73,11 @@ static const char *const psql[_P_MAX] = {
                       " first_ms = coalesce(least("
                       "   (SELECT min(c.t_start) FROM chunk c JOIN series s ON c.series_id = s.id"
                       "    WHERE s.device_id = $1),"
-                      "   (SELECT min(h.t) FROM head h JOIN series s ON h.series_id = s.id"
-                      "    WHERE s.device_id = $1)), 0),"
+                      "   (SELECT min(t) FROM hrec WHERE device_id = $1)), 0),"
                       " last_ms = coalesce(greatest("
                       "   (SELECT max(c.t_end) FROM chunk c JOIN series s ON c.series_id = s.id"
                       "    WHERE s.device_id = $1),"
-                      "   (SELECT max(h.t) FROM head h JOIN series s ON h.series_id = s.id"
-                      "    WHERE s.device_id = $1)), 0)"
+                      "   (SELECT max(t) FROM hrec WHERE device_id = $1)), 0)"
                       " WHERE id = $1",
     [P_SER_GET] = "SELECT id FROM series WHERE device_id = $1 AND key = $2",
     [P_SER_ADD] = "INSERT INTO series(device_id, metric, key) VALUES ($1, $2, $3)"
@@ -87,16 +87,18 @@ static const char *const psql[_P_MAX] = {
     [P_SER_LIST_ALL] = "SELECT key FROM series WHERE device_id = $1 ORDER BY key COLLATE \"C\"",
     [P_SER_IDS] = "SELECT id FROM series WHERE device_id = $1 ORDER BY id",
     [P_SER_IDS_ALL] = "SELECT id FROM series ORDER BY id",
-    [P_SER_INFO] = "SELECT (SELECT max(t_end) FROM chunk WHERE series_id = $1),"
-                   " (SELECT max(t) FROM head WHERE series_id = $1),"
-                   " (SELECT count(*) FROM head WHERE series_id = $1)",
-    [P_HEAD_HAS] = "SELECT 1 FROM head WHERE series_id = $1 AND t = $2",
-    [P_HEAD_PUT] = "INSERT INTO head(series_id, t, v)"
-                   " SELECT $1, unnest($2::bigint[]), unnest($3::bigint[])"
-                   " ON CONFLICT DO NOTHING",
-    [P_HEAD_GET] = "SELECT t, v FROM head WHERE series_id = $1 AND t BETWEEN $2 AND $3 ORDER BY t",
-    [P_HEAD_TAKE] = "DELETE FROM head WHERE series_id = $1 AND t BETWEEN $2 AND $3 RETURNING t, v",
-    [P_HEAD_SERIES] = "SELECT DISTINCT series_id FROM head ORDER BY series_id",
+    [P_SER_MAX] = "SELECT max(t_end) FROM chunk WHERE series_id = $1",
+    [P_REC_INFO] = "SELECT count(*), min(t), max(t), max(id) FROM hrec WHERE device_id = $1",
+    [P_REC_PUT] = "INSERT INTO hrec(device_id, t, n, data) VALUES ($1, $2, $3, $4)",
+    [P_REC_GET] = "SELECT id, t, data FROM hrec WHERE device_id = $1 AND t BETWEEN $2 AND $3"
+                  " ORDER BY t, id",
+    [P_REC_TAKE] = "WITH d AS (DELETE FROM hrec WHERE device_id = $1 AND t BETWEEN $2 AND $3"
+                   " RETURNING id, t, data) SELECT id, t, data FROM d ORDER BY t, id",
+    [P_REC_DEVICES] = "SELECT DISTINCT device_id FROM hrec ORDER BY device_id",
+    /* Schema 1's head table: only while upgrading (prepared on first use). */
+    [P_V1_SERIES] = "SELECT DISTINCT series_id FROM head ORDER BY series_id",
+    [P_V1_TAKE] = "WITH d AS (DELETE FROM head WHERE series_id = $1 RETURNING t, v)"
+                  " SELECT t, v FROM d ORDER BY t",
     [P_CHUNK_PUT] = "INSERT INTO chunk(series_id, t_start, t_end, n, step, data)"
                     " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
     [P_CHUNK_SCAN] = "SELECT id, t_start, t_end, step, data FROM chunk"
@@ -117,6 +119,14 @@ static const char *const psql[_P_MAX] = {
     [P_DEV_GEN] = "SELECT gen FROM device WHERE id = $1",
 };
 
+/* Head records (store-chunk.h): one row per device and poll time; bigserial ids are never
+ * reused, so (count, max id) tells a reader whether its copy is current. */
+#define HREC_SQL                                                                               \
+    "CREATE TABLE IF NOT EXISTS hrec(id bigserial PRIMARY KEY, device_id bigint NOT NULL,"     \
+    " t bigint NOT NULL, n integer NOT NULL, data bytea NOT NULL);"                             \
+    "ALTER TABLE hrec ALTER COLUMN data SET STORAGE EXTERNAL;"                                 \
+    "CREATE INDEX IF NOT EXISTS hrec_device ON hrec(device_id, t);"
+
 static const char pg_schema[] =
     "SELECT pg_advisory_xact_lock(7370616);" /* one creator at a time */
     "CREATE TABLE IF NOT EXISTS meta(key text PRIMARY KEY, value text NOT NULL);"
@@ -133,22 +143,20 @@ static const char pg_schema[] =
     /* The blobs are zstd already: no second compression attempt by TOAST. */
     "ALTER TABLE chunk ALTER COLUMN data SET STORAGE EXTERNAL;"
     "CREATE INDEX IF NOT EXISTS chunk_series ON chunk(series_id, t_start, t_end, step);"
-    "CREATE TABLE IF NOT EXISTS head(series_id bigint NOT NULL, t bigint NOT NULL,"
-    " v bigint NOT NULL, PRIMARY KEY(series_id, t));"
+    HREC_SQL
     "CREATE TABLE IF NOT EXISTS event(id bigserial PRIMARY KEY, device_id bigint NOT NULL,"
     " t_ms bigint NOT NULL, kind text NOT NULL, subject text, detail text,"
     " value double precision);"
     "CREATE INDEX IF NOT EXISTS event_device ON event(device_id, t_ms);"
     "CREATE TABLE IF NOT EXISTS state(device_id bigint NOT NULL, key text NOT NULL,"
     " value text NOT NULL, PRIMARY KEY(device_id, key));"
-    "INSERT INTO meta(key, value) VALUES ('schema', '1') ON CONFLICT DO NOTHING;";
+    "INSERT INTO meta(key, value) VALUES ('schema', '2') ON CONFLICT DO NOTHING;";
 
 struct pg_be {
     PGconn *conn;
     char *conninfo;
     unsigned char prepared[_P_MAX];
     int reconnected;
-    struct buf arr_t, arr_v; /* array literals for head_put */
     char err[256];
 };
 
@@ -288,14 +296,6 @@ bits2d(int64_t u)
     return v;
 }
 
-static int64_t
-d2bits(double v)
-{
-    int64_t u;
-    memcpy(&u, &v, sizeof(u));
-    return u;
-}
-
 static void
 quiet_notice(void *arg, const char *msg)
 {
@@ -327,8 +327,6 @@ pg_open(struct store *st, const char *spec, char *err, size_t errlen)
     if (!b)
         return -ENOMEM;
     b->conninfo = strdup(spec);
-    buf_init(&b->arr_t, 64 << 20);
-    buf_init(&b->arr_v, 64 << 20);
     if (!b->conninfo) {
         free(b);
         return -ENOMEM;
@@ -384,8 +382,6 @@ pg_close(struct store *st)
         return;
     PQfinish(b->conn);
     free(b->conninfo);
-    buf_free(&b->arr_t);
-    buf_free(&b->arr_v);
     free(b);
     store_set_be(st, NULL);
 }
@@ -630,94 +626,81 @@ pg_series_ids(struct store *st, int64_t dev, store_id_fn fn, void *ctx)
 }
 
 static int
-pg_series_info(struct store *st, int64_t sid, int64_t *ret_max_t, size_t *ret_head_n)
+pg_series_max(struct store *st, int64_t sid, int64_t *ret_max_t)
 {
     struct ints v;
     const char *p[1] = {I(&v, 0, sid)};
-    int64_t mx = INT64_MIN;
     int r = 0;
-    PGresult *res = run(BE(st), P_SER_INFO, 1, p, NULL, NULL, 0, &r);
+    PGresult *res = run(BE(st), P_SER_MAX, 1, p, NULL, NULL, 0, &r);
 
     if (!res)
         return r;
-    if (!PQgetisnull(res, 0, 0))
-        mx = col_i64(res, 0, 0);
-    if (!PQgetisnull(res, 0, 1))
-        mx = MAX(mx, col_i64(res, 0, 1));
-    *ret_head_n = (size_t)col_i64(res, 0, 2);
-    *ret_max_t = mx;
+    *ret_max_t = PQgetisnull(res, 0, 0) ? INT64_MIN : col_i64(res, 0, 0);
     PQclear(res);
     return 0;
 }
 
 static int
-pg_head_has(struct store *st, int64_t sid, int64_t t)
+pg_rec_info(struct store *st, int64_t dev, struct store_rec_info *ret)
 {
     struct ints v;
-    const char *p[2] = {I(&v, 0, sid), I(&v, 1, t)};
+    const char *p[1] = {I(&v, 0, dev)};
     int r = 0;
-    PGresult *res = run(BE(st), P_HEAD_HAS, 2, p, NULL, NULL, 0, &r);
+    PGresult *res = run(BE(st), P_REC_INFO, 1, p, NULL, NULL, 0, &r);
 
     if (!res)
         return r;
-    r = PQntuples(res) > 0;
+    ret->n = col_i64(res, 0, 0);
+    ret->t_min = col_i64(res, 0, 1);
+    ret->t_max = col_i64(res, 0, 2);
+    ret->max_id = col_i64(res, 0, 3);
+    PQclear(res);
+    return 0;
+}
+
+static int
+pg_rec_put(struct store *st, int64_t dev, int64_t t, size_t n, const void *blob, size_t len)
+{
+    struct ints v;
+    const char *p[4] = {I(&v, 0, dev), I(&v, 1, t), I(&v, 2, (int64_t)n), blob};
+    const int lens[4] = {0, 0, 0, (int)len};
+    const int fmts[4] = {0, 0, 0, 1};
+
+    if (len > INT32_MAX)
+        return -E2BIG;
+    {
+        int r = 0;
+        PGresult *res = run(BE(st), P_REC_PUT, 4, p, lens, fmts, 0, &r);
+        if (!res)
+            return r;
+        PQclear(res);
+    }
+    return 0;
+}
+
+static int
+pg_rec_get(struct store *st, int64_t dev, int64_t from, int64_t to, int del, store_rec_fn fn,
+           void *ctx)
+{
+    struct ints v;
+    const char *p[3] = {I(&v, 0, dev), I(&v, 1, from), I(&v, 2, to)};
+    int r = 0;
+    PGresult *res = run(BE(st), del ? P_REC_TAKE : P_REC_GET, 3, p, NULL, NULL, 1, &r);
+
+    if (!res)
+        return r;
+    for (int i = 0; r == 0 && i < PQntuples(res); i++)
+        r = fn(ctx, col_i64b(res, i, 0), col_i64b(res, i, 1), PQgetvalue(res, i, 2),
+               (size_t)PQgetlength(res, i, 2));
     PQclear(res);
     return r;
 }
 
 static int
-pg_head_put(struct store *st, int64_t sid, const struct sample *s, size_t n)
-{
-    struct pg_be *b = BE(st);
-    struct ints v;
-    const char *p[3];
-    int r = 0;
-
-    buf_reset(&b->arr_t);
-    buf_reset(&b->arr_v);
-    r = buf_putc(&b->arr_t, '{');
-    if (r == 0)
-        r = buf_putc(&b->arr_v, '{');
-    for (size_t i = 0; r == 0 && i < n; i++) {
-        r = buf_printf(&b->arr_t, "%s%" PRId64, i ? "," : "", s[i].t_ms);
-        if (r == 0)
-            r = buf_printf(&b->arr_v, "%s%" PRId64, i ? "," : "", d2bits(s[i].v));
-    }
-    if (r == 0)
-        r = buf_putc(&b->arr_t, '}');
-    if (r == 0)
-        r = buf_putc(&b->arr_v, '}');
-    if (r < 0)
-        return r;
-    p[0] = I(&v, 0, sid);
-    p[1] = buf_str(&b->arr_t);
-    p[2] = buf_str(&b->arr_v);
-    return run_cmd(b, P_HEAD_PUT, 3, p);
-}
-
-static int
-pg_head_get(struct store *st, int64_t sid, int64_t from, int64_t to, int del,
-            struct sample_array *out)
-{
-    struct ints v;
-    const char *p[3] = {I(&v, 0, sid), I(&v, 1, from), I(&v, 2, to)};
-    int r = 0, n;
-    PGresult *res = run(BE(st), del ? P_HEAD_TAKE : P_HEAD_GET, 3, p, NULL, NULL, 0, &r);
-
-    if (!res)
-        return r;
-    n = PQntuples(res);
-    for (int i = 0; r == 0 && i < n; i++)
-        r = sample_array_push(out, col_i64(res, i, 0), bits2d(col_i64(res, i, 1)));
-    PQclear(res);
-    return r < 0 ? r : n;
-}
-
-static int
-pg_head_series(struct store *st, store_id_fn fn, void *ctx)
+pg_rec_devices(struct store *st, store_id_fn fn, void *ctx)
 {
     int r = 0;
-    PGresult *res = run(BE(st), P_HEAD_SERIES, 0, NULL, NULL, NULL, 0, &r);
+    PGresult *res = run(BE(st), P_REC_DEVICES, 0, NULL, NULL, NULL, 0, &r);
 
     return res ? ids_result(res, fn, ctx) : r;
 }
@@ -893,6 +876,70 @@ pg_state_set(struct store *st, int64_t dev, const char *key, const char *value)
     return run_cmd(BE(st), P_STATE_SET, 3, p);
 }
 
+static int
+pg_schema_get(struct store *st, int *ret_version)
+{
+    struct pg_be *b = BE(st);
+    PGresult *res = PQexec(b->conn, "SELECT value FROM meta WHERE key = 'schema'");
+    uint64_t v = 0;
+    int r = 0;
+
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        r = res_err(b, res);
+    } else if (PQntuples(res) == 1) {
+        if (parse_u64(PQgetvalue(res, 0, 0), &v) < 0 || v > INT32_MAX)
+            v = INT32_MAX;
+    }
+    PQclear(res);
+    if (r == 0)
+        *ret_version = (int)v;
+    return r;
+}
+
+static int
+pg_v1_prepare(struct store *st)
+{
+    /* One upgrader at a time (the others then find version 2). */
+    return exec_plain(BE(st), "SELECT pg_advisory_xact_lock(7370616);" HREC_SQL);
+}
+
+static int
+pg_v1_head_series(struct store *st, store_id_fn fn, void *ctx)
+{
+    int r = 0;
+    PGresult *res = run(BE(st), P_V1_SERIES, 0, NULL, NULL, NULL, 0, &r);
+
+    return res ? ids_result(res, fn, ctx) : r;
+}
+
+static int
+pg_v1_head_take(struct store *st, int64_t sid, struct sample_array *out)
+{
+    struct ints v;
+    const char *p[1] = {I(&v, 0, sid)};
+    int r = 0;
+    PGresult *res = run(BE(st), P_V1_TAKE, 1, p, NULL, NULL, 0, &r);
+
+    if (!res)
+        return r;
+    for (int i = 0; r == 0 && i < PQntuples(res); i++)
+        r = sample_array_push(out, col_i64(res, i, 0), bits2d(col_i64(res, i, 1)));
+    PQclear(res);
+    return r;
+}
+
+static int
+pg_v1_finish(struct store *st)
+{
+    struct pg_be *b = BE(st);
+
+    int r = exec_plain(b, "DEALLOCATE ALL; DROP TABLE IF EXISTS head;"
+                          " UPDATE meta SET value = '2' WHERE key = 'schema';");
+
+    memset(b->prepared, 0, sizeof(b->prepared));
+    return r;
+}
+
 static const char *
 pg_errmsg(const struct store *st)
 {
@@ -917,11 +964,11 @@ const struct store_ops store_pg_ops = {
     .series_get = pg_series_get,
     .series_list = pg_series_list,
     .series_ids = pg_series_ids,
-    .series_info = pg_series_info,
-    .head_has = pg_head_has,
-    .head_put = pg_head_put,
-    .head_get = pg_head_get,
-    .head_series = pg_head_series,
+    .series_max = pg_series_max,
+    .rec_info = pg_rec_info,
+    .rec_put = pg_rec_put,
+    .rec_get = pg_rec_get,
+    .rec_devices = pg_rec_devices,
     .chunk_put = pg_chunk_put,
     .chunk_scan = pg_chunk_scan,
     .chunk_get = pg_chunk_get,
@@ -931,6 +978,11 @@ const struct store_ops store_pg_ops = {
     .state_get = pg_state_get,
     .state_set = pg_state_set,
     .errmsg = pg_errmsg,
+    .schema_get = pg_schema_get,
+    .v1_prepare = pg_v1_prepare,
+    .v1_head_series = pg_v1_head_series,
+    .v1_head_take = pg_v1_head_take,
+    .v1_finish = pg_v1_finish,
 };
 
 #else /* !HAVE_LIBPQ */

@@ -29,12 +29,14 @@ enum stmt_id {
     S_SER_IDS,
     S_SER_IDS_ALL,
     S_SER_MAXC,
-    S_SER_HEAD,
-    S_HEAD_HAS,
-    S_HEAD_PUT,
-    S_HEAD_GET,
-    S_HEAD_DEL,
-    S_HEAD_SERIES,
+    S_REC_INFO,
+    S_REC_PUT,
+    S_REC_GET,
+    S_REC_DEL,
+    S_REC_DEVICES,
+    S_V1_SERIES,
+    S_V1_GET,
+    S_V1_DEL,
     S_CHUNK_PUT,
     S_CHUNK_SCAN,
     S_CHUNK_RANGES,
@@ -64,13 +66,11 @@ static const char *const stmt_sql[_S_MAX] = {
         " first_ms = coalesce((SELECT min(m) FROM ("
         "   SELECT min(c.t_start) AS m FROM chunk c JOIN series s ON c.series_id = s.id"
         "   WHERE s.device_id = ?1 UNION ALL"
-        "   SELECT min(h.t) FROM head h JOIN series s ON h.series_id = s.id"
-        "   WHERE s.device_id = ?1)), 0),"
+        "   SELECT min(t) FROM hrec WHERE device_id = ?1)), 0),"
         " last_ms = coalesce((SELECT max(m) FROM ("
         "   SELECT max(c.t_end) AS m FROM chunk c JOIN series s ON c.series_id = s.id"
         "   WHERE s.device_id = ?1 UNION ALL"
-        "   SELECT max(h.t) FROM head h JOIN series s ON h.series_id = s.id"
-        "   WHERE s.device_id = ?1)), 0)"
+        "   SELECT max(t) FROM hrec WHERE device_id = ?1)), 0)"
         " WHERE id = ?1",
     [S_SER_GET] = "SELECT id FROM series WHERE device_id = ?1 AND key = ?2",
     [S_SER_ADD] = "INSERT INTO series(device_id, metric, key) VALUES (?1, ?2, ?3)",
@@ -79,12 +79,16 @@ static const char *const stmt_sql[_S_MAX] = {
     [S_SER_IDS] = "SELECT id FROM series WHERE device_id = ?1 ORDER BY id",
     [S_SER_IDS_ALL] = "SELECT id FROM series ORDER BY id",
     [S_SER_MAXC] = "SELECT max(t_end) FROM chunk WHERE series_id = ?1",
-    [S_SER_HEAD] = "SELECT max(t), count(*) FROM head WHERE series_id = ?1",
-    [S_HEAD_HAS] = "SELECT 1 FROM head WHERE series_id = ?1 AND t = ?2",
-    [S_HEAD_PUT] = "INSERT OR IGNORE INTO head(series_id, t, v) VALUES (?1, ?2, ?3)",
-    [S_HEAD_GET] = "SELECT t, v FROM head WHERE series_id = ?1 AND t BETWEEN ?2 AND ?3 ORDER BY t",
-    [S_HEAD_DEL] = "DELETE FROM head WHERE series_id = ?1 AND t BETWEEN ?2 AND ?3",
-    [S_HEAD_SERIES] = "SELECT DISTINCT series_id FROM head ORDER BY series_id",
+    [S_REC_INFO] = "SELECT count(*), min(t), max(t), max(id) FROM hrec WHERE device_id = ?1",
+    [S_REC_PUT] = "INSERT INTO hrec(device_id, t, n, data) VALUES (?1, ?2, ?3, ?4)",
+    [S_REC_GET] = "SELECT id, t, data FROM hrec WHERE device_id = ?1 AND t BETWEEN ?2 AND ?3"
+                  " ORDER BY t, id",
+    [S_REC_DEL] = "DELETE FROM hrec WHERE device_id = ?1 AND t BETWEEN ?2 AND ?3",
+    [S_REC_DEVICES] = "SELECT DISTINCT device_id FROM hrec ORDER BY device_id",
+    /* Schema 1's head table: only while upgrading (prepared on first use). */
+    [S_V1_SERIES] = "SELECT DISTINCT series_id FROM head ORDER BY series_id",
+    [S_V1_GET] = "SELECT t, v FROM head WHERE series_id = ?1 ORDER BY t",
+    [S_V1_DEL] = "DELETE FROM head WHERE series_id = ?1",
     [S_CHUNK_PUT] = "INSERT INTO chunk(series_id, t_start, t_end, n, step, data)"
                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [S_CHUNK_SCAN] = "SELECT id, t_start, t_end, step, data FROM chunk"
@@ -118,15 +122,17 @@ static const char schema_sql[] =
     " t_start INTEGER NOT NULL, t_end INTEGER NOT NULL, n INTEGER NOT NULL,"
     " step INTEGER NOT NULL DEFAULT 0, data BLOB NOT NULL);"
     "CREATE INDEX IF NOT EXISTS chunk_series ON chunk(series_id, t_start, t_end, step);"
-    /* v holds the bits of the double: NaN payloads (staleness markers) and -0 survive. */
-    "CREATE TABLE IF NOT EXISTS head(series_id INTEGER NOT NULL, t INTEGER NOT NULL,"
-    " v INTEGER NOT NULL, PRIMARY KEY(series_id, t)) WITHOUT ROWID;"
+    /* Head records: one row per device and poll time (store-chunk.h). AUTOINCREMENT: ids
+     * are never reused, so (count, max id) tells a reader whether its copy is current. */
+    "CREATE TABLE IF NOT EXISTS hrec(id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " device_id INTEGER NOT NULL, t INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS hrec_device ON hrec(device_id, t);"
     "CREATE TABLE IF NOT EXISTS event(id INTEGER PRIMARY KEY, device_id INTEGER NOT NULL,"
     " t_ms INTEGER NOT NULL, kind TEXT NOT NULL, subject TEXT, detail TEXT, value REAL);"
     "CREATE INDEX IF NOT EXISTS event_device ON event(device_id, t_ms);"
     "CREATE TABLE IF NOT EXISTS state(device_id INTEGER NOT NULL, key TEXT NOT NULL,"
     " value TEXT NOT NULL, PRIMARY KEY(device_id, key)) WITHOUT ROWID;"
-    "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', '1');";
+    "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', '2');";
 
 struct sqlite_be {
     sqlite3 *db;
@@ -215,14 +221,6 @@ exec_sql(struct sqlite_be *b, const char *sql)
         return r;
     }
     return 0;
-}
-
-static int64_t
-d2bits(double v)
-{
-    int64_t u;
-    memcpy(&u, &v, sizeof(u));
-    return u;
 }
 
 static double
@@ -595,12 +593,10 @@ sq_series_ids(struct store *st, int64_t dev, store_id_fn fn, void *ctx)
 }
 
 static int
-sq_series_info(struct store *st, int64_t sid, int64_t *ret_max_t, size_t *ret_head_n)
+sq_series_max(struct store *st, int64_t sid, int64_t *ret_max_t)
 {
     struct sqlite_be *b = BE(st);
     sqlite3_stmt *s;
-    int64_t mx = INT64_MIN;
-    size_t hn = 0;
     int r = 0, rc;
 
     s = stmt(b, S_SER_MAXC, &r);
@@ -610,116 +606,104 @@ sq_series_info(struct store *st, int64_t sid, int64_t *ret_max_t, size_t *ret_he
     rc = sqlite3_step(s);
     if (rc != SQLITE_ROW)
         return map_err(b, rc);
-    if (sqlite3_column_type(s, 0) != SQLITE_NULL)
-        mx = sqlite3_column_int64(s, 0);
+    *ret_max_t = sqlite3_column_type(s, 0) != SQLITE_NULL ? sqlite3_column_int64(s, 0) : INT64_MIN;
     (void)sqlite3_reset(s);
-    s = stmt(b, S_SER_HEAD, &r);
-    if (!s)
-        return r;
-    sqlite3_bind_int64(s, 1, sid);
-    rc = sqlite3_step(s);
-    if (rc != SQLITE_ROW)
-        return map_err(b, rc);
-    if (sqlite3_column_type(s, 0) != SQLITE_NULL)
-        mx = MAX(mx, sqlite3_column_int64(s, 0));
-    hn = (size_t)sqlite3_column_int64(s, 1);
-    (void)sqlite3_reset(s);
-    *ret_max_t = mx;
-    *ret_head_n = hn;
     return 0;
 }
 
 static int
-sq_head_has(struct store *st, int64_t sid, int64_t t)
+sq_rec_info(struct store *st, int64_t dev, struct store_rec_info *ret)
 {
     struct sqlite_be *b = BE(st);
     sqlite3_stmt *s;
     int r = 0, rc;
 
-    s = stmt(b, S_HEAD_HAS, &r);
+    s = stmt(b, S_REC_INFO, &r);
     if (!s)
         return r;
-    sqlite3_bind_int64(s, 1, sid);
-    sqlite3_bind_int64(s, 2, t);
+    sqlite3_bind_int64(s, 1, dev);
     rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW)
+        return map_err(b, rc);
+    ret->n = sqlite3_column_int64(s, 0);
+    ret->t_min = sqlite3_column_int64(s, 1);
+    ret->t_max = sqlite3_column_int64(s, 2);
+    ret->max_id = sqlite3_column_int64(s, 3);
     (void)sqlite3_reset(s);
-    if (rc == SQLITE_ROW)
-        return 1;
-    return rc == SQLITE_DONE ? 0 : map_err(b, rc);
+    return 0;
 }
 
 static int
-sq_head_put(struct store *st, int64_t sid, const struct sample *smp, size_t n)
+sq_rec_put(struct store *st, int64_t dev, int64_t t, size_t n, const void *blob, size_t len)
 {
     struct sqlite_be *b = BE(st);
     sqlite3_stmt *s;
     int r = 0;
 
-    s = stmt(b, S_HEAD_PUT, &r);
+    if (len > INT32_MAX)
+        return -E2BIG;
+    s = stmt(b, S_REC_PUT, &r);
     if (!s)
         return r;
-    for (size_t i = 0; i < n; i++) {
-        sqlite3_bind_int64(s, 1, sid);
-        sqlite3_bind_int64(s, 2, smp[i].t_ms);
-        sqlite3_bind_int64(s, 3, d2bits(smp[i].v));
-        r = run_done(b, s);
-        if (r < 0)
-            return r;
-    }
-    return 0;
+    sqlite3_bind_int64(s, 1, dev);
+    sqlite3_bind_int64(s, 2, t);
+    sqlite3_bind_int64(s, 3, (int64_t)n);
+    sqlite3_bind_blob(s, 4, blob, (int)len, SQLITE_STATIC);
+    return run_done(b, s);
 }
 
 static int
-sq_head_get(struct store *st, int64_t sid, int64_t from, int64_t to, int del,
-            struct sample_array *out)
-{
-    struct sqlite_be *b = BE(st);
-    sqlite3_stmt *s;
-    int r = 0, rc, n = 0;
-
-    s = stmt(b, S_HEAD_GET, &r);
-    if (!s)
-        return r;
-    sqlite3_bind_int64(s, 1, sid);
-    sqlite3_bind_int64(s, 2, from);
-    sqlite3_bind_int64(s, 3, to);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        r = sample_array_push(out, sqlite3_column_int64(s, 0), bits2d(sqlite3_column_int64(s, 1)));
-        if (r < 0)
-            break;
-        n++;
-    }
-    if (r == 0 && rc != SQLITE_DONE)
-        r = map_err(b, rc);
-    (void)sqlite3_reset(s);
-    if (r < 0 || !del)
-        return r < 0 ? r : n;
-    s = stmt(b, S_HEAD_DEL, &r);
-    if (!s)
-        return r;
-    sqlite3_bind_int64(s, 1, sid);
-    sqlite3_bind_int64(s, 2, from);
-    sqlite3_bind_int64(s, 3, to);
-    r = run_done(b, s);
-    return r < 0 ? r : n;
-}
-
-static int
-sq_head_series(struct store *st, store_id_fn fn, void *ctx)
+sq_rec_get(struct store *st, int64_t dev, int64_t from, int64_t to, int del, store_rec_fn fn,
+           void *ctx)
 {
     struct sqlite_be *b = BE(st);
     sqlite3_stmt *s;
     int r = 0, rc;
 
-    s = stmt(b, S_HEAD_SERIES, &r);
+    s = stmt(b, S_REC_GET, &r);
     if (!s)
         return r;
+    sqlite3_bind_int64(s, 1, dev);
+    sqlite3_bind_int64(s, 2, from);
+    sqlite3_bind_int64(s, 3, to);
+    while (r == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW)
+        r = fn(ctx, sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1),
+               sqlite3_column_blob(s, 2), (size_t)sqlite3_column_bytes(s, 2));
+    if (r == 0 && rc != SQLITE_DONE)
+        r = map_err(b, rc);
+    (void)sqlite3_reset(s);
+    if (r < 0 || !del)
+        return r;
+    s = stmt(b, S_REC_DEL, &r);
+    if (!s)
+        return r;
+    sqlite3_bind_int64(s, 1, dev);
+    sqlite3_bind_int64(s, 2, from);
+    sqlite3_bind_int64(s, 3, to);
+    return run_done(b, s);
+}
+
+static int
+id_rows(struct sqlite_be *b, sqlite3_stmt *s, store_id_fn fn, void *ctx)
+{
+    int r = 0, rc;
+
     while (r == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW)
         r = fn(ctx, sqlite3_column_int64(s, 0));
     if (r == 0 && rc != SQLITE_DONE)
         r = map_err(b, rc);
     (void)sqlite3_reset(s);
     return r;
+}
+
+static int
+sq_rec_devices(struct store *st, store_id_fn fn, void *ctx)
+{
+    struct sqlite_be *b = BE(st);
+    int r = 0;
+    sqlite3_stmt *s = stmt(b, S_REC_DEVICES, &r);
+
+    return s ? id_rows(b, s, fn, ctx) : r;
 }
 
 static int
@@ -926,6 +910,88 @@ sq_state_set(struct store *st, int64_t dev, const char *key, const char *value)
     return run_done(b, s);
 }
 
+static int
+sq_schema_get(struct store *st, int *ret_version)
+{
+    struct sqlite_be *b = BE(st);
+    sqlite3_stmt *s = NULL;
+    uint64_t v = 0;
+    int rc;
+
+    rc = sqlite3_prepare_v2(b->db, "SELECT value FROM meta WHERE key = 'schema'", -1, &s, NULL);
+    if (rc != SQLITE_OK)
+        return map_err(b, rc);
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        const char *txt = (const char *)sqlite3_column_text(s, 0);
+        if (!txt || parse_u64(txt, &v) < 0 || v > INT32_MAX)
+            v = INT32_MAX;
+    } else if (rc != SQLITE_DONE) {
+        int r = map_err(b, rc);
+        sqlite3_finalize(s);
+        return r;
+    }
+    sqlite3_finalize(s);
+    *ret_version = (int)v;
+    return 0;
+}
+
+static int
+sq_v1_prepare(struct store *st)
+{
+    (void)st; /* schema_sql created hrec at open (IF NOT EXISTS) */
+    return 0;
+}
+
+static int
+sq_v1_head_series(struct store *st, store_id_fn fn, void *ctx)
+{
+    struct sqlite_be *b = BE(st);
+    int r = 0;
+    sqlite3_stmt *s = stmt(b, S_V1_SERIES, &r);
+
+    return s ? id_rows(b, s, fn, ctx) : r;
+}
+
+static int
+sq_v1_head_take(struct store *st, int64_t sid, struct sample_array *out)
+{
+    struct sqlite_be *b = BE(st);
+    sqlite3_stmt *s;
+    int r = 0, rc;
+
+    s = stmt(b, S_V1_GET, &r);
+    if (!s)
+        return r;
+    sqlite3_bind_int64(s, 1, sid);
+    while (r == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW)
+        r = sample_array_push(out, sqlite3_column_int64(s, 0), bits2d(sqlite3_column_int64(s, 1)));
+    if (r == 0 && rc != SQLITE_DONE)
+        r = map_err(b, rc);
+    (void)sqlite3_reset(s);
+    if (r < 0)
+        return r;
+    s = stmt(b, S_V1_DEL, &r);
+    if (!s)
+        return r;
+    sqlite3_bind_int64(s, 1, sid);
+    return run_done(b, s);
+}
+
+static int
+sq_v1_finish(struct store *st)
+{
+    struct sqlite_be *b = BE(st);
+
+    /* The statements on the old table go before it does. */
+    for (int i = S_V1_SERIES; i <= S_V1_DEL; i++) {
+        sqlite3_finalize(b->stmt[i]);
+        b->stmt[i] = NULL;
+    }
+    return exec_sql(b, "DROP TABLE IF EXISTS head;"
+                       " UPDATE meta SET value = '2' WHERE key = 'schema';");
+}
+
 static const char *
 sq_errmsg(const struct store *st)
 {
@@ -949,11 +1015,11 @@ const struct store_ops store_sqlite_ops = {
     .series_get = sq_series_get,
     .series_list = sq_series_list,
     .series_ids = sq_series_ids,
-    .series_info = sq_series_info,
-    .head_has = sq_head_has,
-    .head_put = sq_head_put,
-    .head_get = sq_head_get,
-    .head_series = sq_head_series,
+    .series_max = sq_series_max,
+    .rec_info = sq_rec_info,
+    .rec_put = sq_rec_put,
+    .rec_get = sq_rec_get,
+    .rec_devices = sq_rec_devices,
     .chunk_put = sq_chunk_put,
     .chunk_scan = sq_chunk_scan,
     .chunk_get = sq_chunk_get,
@@ -963,4 +1029,9 @@ const struct store_ops store_sqlite_ops = {
     .state_get = sq_state_get,
     .state_set = sq_state_set,
     .errmsg = sq_errmsg,
+    .schema_get = sq_schema_get,
+    .v1_prepare = sq_v1_prepare,
+    .v1_head_series = sq_v1_head_series,
+    .v1_head_take = sq_v1_head_take,
+    .v1_finish = sq_v1_finish,
 };

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * store.c - the logic shared by both back ends: the in-memory series cache,
- * buffering of appended samples, deduplication across head and chunks,
- * chunk encoding and compaction, reads that merge chunks + head + pending,
- * retention and downsampling.
+ * buffering of appended samples, head records (one row per device and poll
+ * time), deduplication across head records and chunks, chunk encoding and
+ * compaction, reads that merge chunks + head records + pending, retention and
+ * downsampling, the upgrade of schema-1 databases.
  */
 #include "store.h"
 
@@ -18,18 +19,20 @@
 #include "store-backend.h"
 #include "store-chunk.h"
 
+struct mdev;
+
 /* One series as the store knows it in memory. */
 struct mseries {
     int64_t id;
     int64_t dev;
+    struct mdev *md;
     char *key;
     uint64_t hash;
-    int64_t max_db;           /* largest time stored in the database, INT64_MIN if none */
+    int64_t max_db;           /* >= every time of it in the database, INT64_MIN if none */
     int64_t max_all;          /* largest time in database or pending */
-    size_t head_n;            /* rows in the head table */
     struct sample_array pend; /* appended, not yet written; sorted, distinct times */
     int dirty;
-    int stale; /* another writer touched the device: re-read max_db, head_n */
+    int stale; /* another writer touched the device: re-read max_db */
     /* Chunk ranges, loaded on the first append that needs a duplicate check. */
     int ranges_loaded;
     struct crange *ranges;
@@ -41,6 +44,37 @@ struct mseries {
 
 struct crange {
     int64_t id, t0, t1;
+};
+
+/* One device as the store knows it in memory. */
+struct mdev {
+    int64_t dev;
+    struct store_rec_info ri; /* its head records (this handle keeps n, t_min, t_max current) */
+    struct mseries **ser;     /* its cached series */
+    size_t nser, cap_ser;
+};
+
+/* Where one head record's entries are in a decoded hrec_array. */
+struct hrec_loc {
+    int64_t t;
+    size_t off, n;
+};
+
+/* Decoded head records of one device (or of one (device, t)). */
+struct hrec_set {
+    int valid;
+    int64_t dev, t;               /* t: for the duplicate-check copy only */
+    unsigned long txn;            /* the duplicate-check copy is valid in this transaction */
+    struct store_rec_info ri;     /* the records' state when read (reads' copy) */
+    struct hrec_array a;
+    struct hrec_loc *loc;
+    size_t nloc, cap_loc;
+};
+
+/* A pending sample on its way into a head record. */
+struct tent {
+    int64_t t, sid;
+    uint64_t bits;
 };
 
 struct dirty_dev {
@@ -67,6 +101,14 @@ struct store {
     size_t nddev, cap_ddev;
     struct dev_gen *gens;
     size_t ngens, cap_gens;
+    struct mdev **dtab; /* open addressing by device id */
+    size_t dtab_cap, dtab_n;
+    struct hrec_set hc;   /* reads: the head records of the last device read */
+    struct hrec_set drec; /* duplicate checks: the records of the last (device, t) looked up */
+    struct tent *tents;   /* commit: pending samples of a device, by (t, sid) */
+    size_t cap_tents;
+    struct hrec_array rent; /* commit: the entries of one record */
+    struct buf rblob;       /* commit: one encoded record */
     unsigned long txn_no;
     struct chunk_codec codec;
     struct buf scratch;
@@ -217,6 +259,14 @@ mseries_free(struct mseries *s)
     free(s);
 }
 
+static void
+hrec_set_free(struct hrec_set *h)
+{
+    hrec_array_free(&h->a);
+    free(h->loc);
+    memset(h, 0, sizeof(*h));
+}
+
 /* Forget everything cached (after a rollback, or when another process wrote). */
 static void
 cache_drop(struct store *st)
@@ -231,6 +281,88 @@ cache_drop(struct store *st)
     st->tab_n = 0;
     st->ndirty = 0;
     st->nddev = 0;
+    for (size_t i = 0; i < st->dtab_cap; i++) {
+        if (st->dtab[i]) {
+            free(st->dtab[i]->ser);
+            free(st->dtab[i]);
+        }
+    }
+    free(st->dtab);
+    st->dtab = NULL;
+    st->dtab_cap = 0;
+    st->dtab_n = 0;
+    st->hc.valid = 0;
+    st->drec.valid = 0;
+}
+
+static size_t
+dev_slot(int64_t dev, size_t cap)
+{
+    uint64_t h = (uint64_t)dev * 0x9e3779b97f4a7c15ULL;
+    return (size_t)(h >> 32) & (cap - 1);
+}
+
+static struct mdev *
+mdev_find(struct store *st, int64_t dev)
+{
+    if (!st->dtab_cap)
+        return NULL;
+    for (size_t i = dev_slot(dev, st->dtab_cap);; i = (i + 1) & (st->dtab_cap - 1)) {
+        if (!st->dtab[i] || st->dtab[i]->dev == dev)
+            return st->dtab[i];
+    }
+}
+
+/* The device's in-memory state, read from the database the first time. */
+static int
+mdev_get(struct store *st, int64_t dev, struct mdev **ret)
+{
+    struct mdev *md = mdev_find(st, dev);
+    size_t j;
+    int r;
+
+    if (md) {
+        *ret = md;
+        return 0;
+    }
+    if ((st->dtab_n + 1) * 10 > st->dtab_cap * 7) {
+        size_t cap = st->dtab_cap ? st->dtab_cap * 2 : 64;
+        struct mdev **t = calloc(cap, sizeof(*t));
+        if (!t)
+            return -ENOMEM;
+        for (size_t i = 0; i < st->dtab_cap; i++) {
+            if (!st->dtab[i])
+                continue;
+            for (j = dev_slot(st->dtab[i]->dev, cap); t[j]; j = (j + 1) & (cap - 1))
+                ;
+            t[j] = st->dtab[i];
+        }
+        free(st->dtab);
+        st->dtab = t;
+        st->dtab_cap = cap;
+    }
+    md = calloc(1, sizeof(*md));
+    if (!md)
+        return -ENOMEM;
+    md->dev = dev;
+    r = st->ops->rec_info(st, dev, &md->ri);
+    if (r < 0) {
+        free(md);
+        return r;
+    }
+    for (j = dev_slot(dev, st->dtab_cap); st->dtab[j]; j = (j + 1) & (st->dtab_cap - 1))
+        ;
+    st->dtab[j] = md;
+    st->dtab_n++;
+    *ret = md;
+    return 0;
+}
+
+/* The largest time a series may have in the database: its chunks' or the device's records'. */
+static int64_t
+series_max_db(const struct mdev *md, int64_t chunk_max)
+{
+    return md->ri.n > 0 ? MAX(chunk_max, md->ri.t_max) : chunk_max;
 }
 
 static struct mseries *
@@ -284,6 +416,8 @@ cache_insert(struct store *st, struct mseries *s)
     return 0;
 }
 
+static int upgrade_v1(struct store *st);
+
 static int
 set_err(struct store *st, int r, const char *what)
 {
@@ -299,15 +433,18 @@ series_load(struct store *st, int64_t dev, const char *key, int create, struct m
 {
     uint64_t h = series_hash(dev, key);
     struct mseries *s = cache_find(st, dev, key, h);
+    struct mdev *md;
     char metric[EXPO_KEY_MAX];
     size_t mlen;
     int r;
 
     if (s) {
         if (s->stale) {
-            r = st->ops->series_info(st, s->id, &s->max_db, &s->head_n);
+            r = st->ops->series_max(st, s->id, &s->max_db);
             if (r < 0)
                 return r;
+            s->max_db = series_max_db(s->md, s->max_db);
+            s->nranges = 0;
             s->max_all = s->pend.n ? MAX(s->max_db, s->pend.s[s->pend.n - 1].t_ms) : s->max_db;
             s->ranges_loaded = 0;
             s->dec_id = -1;
@@ -321,6 +458,17 @@ series_load(struct store *st, int64_t dev, const char *key, int create, struct m
         return -EINVAL;
     memcpy(metric, key, mlen);
     metric[mlen] = '\0';
+    r = mdev_get(st, dev, &md);
+    if (r < 0)
+        return r;
+    if (md->nser == md->cap_ser) {
+        size_t cap = md->cap_ser ? md->cap_ser * 2 : 64;
+        struct mseries **v = realloc(md->ser, cap * sizeof(*v));
+        if (!v)
+            return -ENOMEM;
+        md->ser = v;
+        md->cap_ser = cap;
+    }
     s = calloc(1, sizeof(*s));
     if (!s)
         return -ENOMEM;
@@ -330,17 +478,20 @@ series_load(struct store *st, int64_t dev, const char *key, int create, struct m
         return -ENOMEM;
     }
     s->dev = dev;
+    s->md = md;
     s->hash = h;
     s->dec_id = -1;
     r = st->ops->series_get(st, dev, key, metric, create, &s->id);
     if (r == 0)
-        r = st->ops->series_info(st, s->id, &s->max_db, &s->head_n);
+        r = st->ops->series_max(st, s->id, &s->max_db);
     if (r == 0)
         r = cache_insert(st, s);
     if (r < 0) {
         mseries_free(s);
         return r;
     }
+    md->ser[md->nser++] = s;
+    s->max_db = series_max_db(md, s->max_db);
     s->max_all = s->max_db;
     *ret = s;
     return 0;
@@ -455,47 +606,340 @@ sort_dedup(struct sample_array *a, size_t from)
 }
 
 /*
- * Write the pending samples of s. Full chunks of CHUNK_SAMPLES (head rows merged in)
- * go to the chunk table. The rest: with final=0 stays pending; with final=1 goes to
- * the head table, or (compact) into a last, shorter chunk.
+ * A series with CHUNK_SAMPLES pending samples or more writes them as full chunks
+ * right away (the import fast path); the rest (fewer) stays pending.
  */
 static int
-flush_series(struct store *st, struct mseries *s, int final, int compact)
+flush_full(struct store *st, struct mseries *s)
 {
     struct emit_ctx e = {st, s, 0};
     struct sample_array *p = &s->pend;
-    size_t full;
+    size_t full = p->n - p->n % CHUNK_SAMPLES;
     int r;
 
-    if (p->n == 0 && !(compact && s->head_n > 0))
+    if (full == 0)
         return 0;
-    if (s->head_n + p->n >= CHUNK_SAMPLES || compact) {
-        if (s->head_n > 0) {
-            r = st->ops->head_get(st, s->id, INT64_MIN, INT64_MAX, 1, p);
-            if (r < 0)
-                return set_err(st, r, "reading head rows");
-            s->head_n = 0;
-            sort_dedup(p, 0);
-        }
-        full = compact ? p->n : p->n - p->n % CHUNK_SAMPLES;
-        if (full > 0) {
-            r = chunk_encode_split(&st->codec, p->s, full, CHUNK_SAMPLES, emit_chunk, &e);
-            if (r < 0)
-                return r;
-            s->max_db = MAX(s->max_db, p->s[full - 1].t_ms);
-            memmove(p->s, p->s + full, (p->n - full) * sizeof(struct sample));
-            p->n -= full;
-        }
-    }
-    if (final && p->n > 0) {
-        r = st->ops->head_put(st, s->id, p->s, p->n);
-        if (r < 0)
-            return set_err(st, r, "writing head rows");
-        s->head_n += p->n;
-        s->max_db = MAX(s->max_db, p->s[p->n - 1].t_ms);
-        p->n = 0;
-    }
+    r = chunk_encode_split(&st->codec, p->s, full, CHUNK_SAMPLES, emit_chunk, &e);
+    if (r < 0)
+        return r;
+    s->max_db = MAX(s->max_db, p->s[full - 1].t_ms);
+    memmove(p->s, p->s + full, (p->n - full) * sizeof(struct sample));
+    p->n -= full;
     return 0;
+}
+
+static uint64_t
+d2bits(double v)
+{
+    uint64_t u;
+    memcpy(&u, &v, sizeof(u));
+    return u;
+}
+
+static double
+bits2d(uint64_t u)
+{
+    double v;
+    memcpy(&v, &u, sizeof(v));
+    return v;
+}
+
+/* ---- head records ---- */
+
+static int
+hrec_set_add(struct hrec_set *h, int64_t t, const void *blob, size_t len)
+{
+    size_t off = h->a.n;
+    int r;
+
+    if (h->nloc == h->cap_loc) {
+        size_t cap = h->cap_loc ? h->cap_loc * 2 : 64;
+        struct hrec_loc *v = realloc(h->loc, cap * sizeof(*v));
+        if (!v)
+            return -ENOMEM;
+        h->loc = v;
+        h->cap_loc = cap;
+    }
+    r = hrec_decode(blob, len, &h->a);
+    if (r < 0)
+        return r;
+    h->loc[h->nloc].t = t;
+    h->loc[h->nloc].off = off;
+    h->loc[h->nloc].n = (size_t)r;
+    h->nloc++;
+    return 0;
+}
+
+struct hrec_read {
+    struct store *st;
+    struct hrec_set *h;
+};
+
+static int
+hrec_read_cb(void *ctx, int64_t id, int64_t t, const void *blob, size_t len)
+{
+    struct hrec_read *c = ctx;
+    int r = hrec_set_add(c->h, t, blob, len);
+
+    if (r == -EBADMSG)
+        (void)snprintf(c->st->err, sizeof(c->st->err), "head record %lld is corrupt",
+                       (long long)id);
+    return r;
+}
+
+/* Read the records of dev in [from, to] into h (emptied first), deleting them with del. */
+static int
+hrec_set_load(struct store *st, struct hrec_set *h, int64_t dev, int64_t from, int64_t to,
+              int del)
+{
+    struct hrec_read c = {st, h};
+
+    h->valid = 0;
+    h->a.n = 0;
+    h->nloc = 0;
+    return st->ops->rec_get(st, dev, from, to, del, hrec_read_cb, &c);
+}
+
+/* Index of sid in entries [off, off + n) of h, or -1. */
+static ssize_t
+hrec_find(const struct hrec_set *h, size_t off, size_t n, int64_t sid)
+{
+    size_t lo = off, hi = off + n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (h->a.e[mid].sid < sid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < off + n && h->a.e[lo].sid == sid ? (ssize_t)lo : -1;
+}
+
+/* 1 when a head record of s's device at time t holds s. */
+static int
+rec_has(struct store *st, struct mseries *s, int64_t t)
+{
+    struct hrec_set *h = &st->drec;
+    int r;
+
+    if (!h->valid || h->dev != s->dev || h->t != t || h->txn != st->txn_no) {
+        r = hrec_set_load(st, h, s->dev, t, t, 0);
+        if (r < 0)
+            return r;
+        h->dev = s->dev;
+        h->t = t;
+        h->txn = st->txn_no;
+        h->valid = 1;
+    }
+    for (size_t i = 0; i < h->nloc; i++)
+        if (hrec_find(h, h->loc[i].off, h->loc[i].n, s->id) >= 0)
+            return 1;
+    return 0;
+}
+
+static int
+cmp_tent(const void *a, const void *b)
+{
+    const struct tent *x = a, *y = b;
+
+    if (x->t != y->t)
+        return (x->t > y->t) - (x->t < y->t);
+    return (x->sid > y->sid) - (x->sid < y->sid);
+}
+
+static int
+compact_dev(struct store *st, int64_t dev);
+
+/*
+ * Commit the dirty series ser[0..n) of device md: full chunks for series with
+ * CHUNK_SAMPLES pending or more, then one head record per distinct time for the rest.
+ * A device that reaches CHUNK_SAMPLES records is compacted.
+ */
+static int
+commit_device(struct store *st, struct mdev *md, struct mseries **ser, size_t n)
+{
+    size_t total = 0, k = 0, nrec = 0;
+    int sorted = 1, r;
+
+    for (size_t i = 0; i < n; i++) {
+        r = flush_full(st, ser[i]);
+        if (r < 0)
+            return r;
+        total += ser[i]->pend.n;
+    }
+    if (total == 0)
+        return 0;
+    if (total > st->cap_tents) {
+        size_t cap = MAX(total, st->cap_tents * 2);
+        struct tent *v = realloc(st->tents, cap * sizeof(*v));
+        if (!v)
+            return -ENOMEM;
+        st->tents = v;
+        st->cap_tents = cap;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct mseries *s = ser[i];
+        for (size_t j = 0; j < s->pend.n; j++) {
+            struct tent *e = &st->tents[k++];
+            e->t = s->pend.s[j].t_ms;
+            e->sid = s->id;
+            e->bits = d2bits(s->pend.s[j].v);
+            if (k > 1 && sorted)
+                sorted = cmp_tent(e - 1, e) < 0;
+        }
+        if (s->pend.n > 0)
+            s->max_db = MAX(s->max_db, s->pend.s[s->pend.n - 1].t_ms);
+        s->pend.n = 0;
+    }
+    if (!sorted)
+        qsort(st->tents, total, sizeof(*st->tents), cmp_tent);
+    for (size_t i = 0; i < total;) {
+        size_t j = i;
+        st->rent.n = 0;
+        r = hrec_array_reserve(&st->rent, total - i);
+        if (r < 0)
+            return r;
+        for (; j < total && st->tents[j].t == st->tents[i].t; j++) {
+            st->rent.e[st->rent.n].sid = st->tents[j].sid;
+            st->rent.e[st->rent.n].bits = st->tents[j].bits;
+            st->rent.n++;
+        }
+        r = hrec_encode(&st->rblob, st->rent.e, st->rent.n);
+        if (r == 0)
+            r = st->ops->rec_put(st, md->dev, st->tents[i].t, st->rent.n, st->rblob.data,
+                                 st->rblob.len);
+        if (r < 0)
+            return set_err(st, r, "writing a head record");
+        if (md->ri.n == 0 && nrec == 0) {
+            md->ri.t_min = st->tents[i].t;
+            md->ri.t_max = st->tents[i].t;
+        }
+        md->ri.t_min = MIN(md->ri.t_min, st->tents[i].t);
+        md->ri.t_max = MAX(md->ri.t_max, st->tents[i].t);
+        nrec++;
+        i = j;
+    }
+    md->ri.n += (int64_t)nrec;
+    if (md->ri.n >= CHUNK_SAMPLES)
+        return compact_dev(st, md->dev);
+    return 0;
+}
+
+/*
+ * Move every head record of dev into chunks: read (and delete) them, transpose them
+ * into one run per series (the records come by time, so each run is sorted), write
+ * each run as chunks of CHUNK_SAMPLES. Memory: the device's records, decoded.
+ */
+static int
+compact_dev(struct store *st, int64_t dev)
+{
+    struct hrec_set h = {0};
+    struct mdev *md;
+    int64_t *u = NULL, *u2 = NULL;
+    size_t nu = 0, *cnt = NULL;
+    uint32_t *idx = NULL;
+    struct sample *smp = NULL;
+    int r;
+
+    r = hrec_set_load(st, &h, dev, INT64_MIN, INT64_MAX, 1);
+    if (r < 0) {
+        (void)set_err(st, r, "reading head records");
+        goto out;
+    }
+    r = -ENOMEM;
+    if (h.a.n > 0) {
+        /* The series of the device: the union of the records' (sorted) series. Records
+         * usually hold the same set, which costs one comparison per entry. */
+        u = malloc(h.a.n * sizeof(*u));
+        u2 = malloc(h.a.n * sizeof(*u2));
+        idx = malloc(h.a.n * sizeof(*idx));
+        smp = malloc(h.a.n * sizeof(*smp));
+        if (!u || !u2 || !idx || !smp)
+            goto out;
+        for (size_t i = 0; i < h.nloc; i++) {
+            const struct hrec_entry *e = h.a.e + h.loc[i].off;
+            size_t n = h.loc[i].n, a = 0, b = 0, m = 0;
+            int same = n == nu;
+            for (size_t j = 0; same && j < n; j++)
+                same = e[j].sid == u[j];
+            if (same)
+                continue;
+            while (a < nu || b < n) {
+                if (b == n || (a < nu && u[a] < e[b].sid))
+                    u2[m++] = u[a++];
+                else if (a == nu || e[b].sid < u[a])
+                    u2[m++] = e[b++].sid;
+                else {
+                    u2[m++] = u[a++];
+                    b++;
+                }
+            }
+            memcpy(u, u2, m * sizeof(*u));
+            nu = m;
+        }
+        cnt = calloc(nu + 1, sizeof(*cnt));
+        if (!cnt)
+            goto out;
+        for (size_t i = 0; i < h.nloc; i++) {
+            const struct hrec_entry *e = h.a.e + h.loc[i].off;
+            size_t a = 0;
+            for (size_t j = 0; j < h.loc[i].n; j++) {
+                while (u[a] < e[j].sid)
+                    a++;
+                idx[h.loc[i].off + j] = (uint32_t)a;
+                cnt[a + 1]++;
+            }
+        }
+        for (size_t a = 0; a < nu; a++)
+            cnt[a + 1] += cnt[a];
+        /* cnt[a]: where series a's run starts; fill in record (time) order. */
+        for (size_t i = 0; i < h.nloc; i++) {
+            for (size_t j = 0; j < h.loc[i].n; j++) {
+                size_t x = h.loc[i].off + j;
+                struct sample *p = &smp[cnt[idx[x]]++];
+                p->t_ms = h.loc[i].t;
+                p->v = bits2d(h.a.e[x].bits);
+            }
+        }
+        /* Now cnt[a] is where run a ends. */
+        r = 0;
+        for (size_t a = 0, start = 0; r == 0 && a < nu; start = cnt[a], a++) {
+            struct mseries tmp = {.id = u[a], .dec_id = -1};
+            struct emit_ctx e = {st, &tmp, 0};
+            size_t w = start;
+            /* Two records of one time (two transactions) may both hold a series: keep
+             * the first. */
+            for (size_t i = start; i < cnt[a]; i++)
+                if (i == start || smp[i].t_ms != smp[w - 1].t_ms)
+                    smp[w++] = smp[i];
+            if (w > start)
+                r = chunk_encode_split(&st->codec, smp + start, w - start, CHUNK_SAMPLES,
+                                       emit_chunk, &e);
+        }
+        if (r < 0)
+            goto out;
+    }
+    r = 0;
+    md = mdev_find(st, dev);
+    if (md) {
+        memset(&md->ri, 0, sizeof(md->ri));
+        /* New chunks: the cached ranges of its series are out of date. */
+        for (size_t i = 0; i < md->nser; i++) {
+            md->ser[i]->ranges_loaded = 0;
+            md->ser[i]->nranges = 0;
+            md->ser[i]->dec_id = -1;
+        }
+    }
+    st->drec.valid = 0;
+out:
+    hrec_set_free(&h);
+    free(u);
+    free(u2);
+    free(idx);
+    free(cnt);
+    free(smp);
+    return r;
 }
 
 /* ---- duplicate checks ---- */
@@ -571,8 +1015,8 @@ db_has(struct store *st, struct mseries *s, int64_t t)
 {
     int r;
 
-    if (s->head_n > 0) {
-        r = st->ops->head_has(st, s->id, t);
+    if (s->md->ri.n > 0 && t >= s->md->ri.t_min && t <= s->md->ri.t_max) {
+        r = rec_has(st, s, t);
         if (r != 0)
             return r;
     }
@@ -646,9 +1090,16 @@ dev_check(struct store *st, int64_t dev)
     if (r < 0)
         return set_err(st, r, "device generation");
     if (g->gen != gen) {
-        for (size_t i = 0; i < st->tab_cap; i++)
-            if (st->tab[i] && st->tab[i]->dev == dev && !st->tab[i]->dirty)
-                st->tab[i]->stale = 1;
+        struct mdev *md = mdev_find(st, dev);
+        if (md) {
+            r = st->ops->rec_info(st, dev, &md->ri);
+            if (r < 0)
+                return set_err(st, r, "head records");
+            for (size_t i = 0; i < md->nser; i++)
+                if (!md->ser[i]->dirty)
+                    md->ser[i]->stale = 1;
+        }
+        st->drec.valid = 0;
     }
     g->gen = gen;
     g->txn = st->txn_no;
@@ -663,7 +1114,7 @@ store_open(const char *spec, struct store **ret, char *err, size_t errlen)
     struct store *st;
     const struct store_ops *ops = &store_sqlite_ops;
     const char *arg = spec;
-    int r;
+    int r, version = 0;
 
     if (!spec || !*spec) {
         if (err && errlen)
@@ -684,10 +1135,22 @@ store_open(const char *spec, struct store **ret, char *err, size_t errlen)
         free(st);
         return r;
     }
+    buf_init(&st->rblob, HREC_BLOB_MAX);
     r = ops->open(st, arg, err, errlen);
     if (r < 0) {
         chunk_codec_done(&st->codec);
         free(st);
+        return r;
+    }
+    /* A schema-1 database is upgraded once, by whoever opens it first. */
+    r = ops->schema_get(st, &version);
+    if (r == 0 && version < 2)
+        r = upgrade_v1(st);
+    if (r < 0) {
+        if (err && errlen)
+            (void)snprintf(err, errlen, "%s", st->err[0] ? st->err : strerror(-r));
+        st->wrote = 0;
+        (void)store_close(st);
         return r;
     }
     *ret = st;
@@ -777,6 +1240,16 @@ store_rollback(struct store *st)
     cache_drop(st);
 }
 
+static int
+cmp_dirty(const void *a, const void *b)
+{
+    const struct mseries *x = *(struct mseries *const *)a, *y = *(struct mseries *const *)b;
+
+    if (x->dev != y->dev)
+        return (x->dev > y->dev) - (x->dev < y->dev);
+    return (x->id > y->id) - (x->id < y->id);
+}
+
 int
 store_commit(struct store *st)
 {
@@ -784,9 +1257,15 @@ store_commit(struct store *st)
 
     if (!st->in_txn)
         return -EINVAL;
+    /* One device at a time: its series' pending samples become its head records. */
+    qsort(st->dirty, st->ndirty, sizeof(*st->dirty), cmp_dirty);
+    for (size_t i = 0, j; r == 0 && i < st->ndirty; i = j) {
+        for (j = i + 1; j < st->ndirty && st->dirty[j]->md == st->dirty[i]->md; j++)
+            ;
+        r = commit_device(st, st->dirty[i]->md, st->dirty + i, j - i);
+    }
     for (size_t i = 0; r == 0 && i < st->ndirty; i++) {
         struct mseries *s = st->dirty[i];
-        r = flush_series(st, s, 1, 0);
         s->dirty = 0;
         /* Between commits a series costs only its small struct and key. */
         sample_array_free(&s->pend);
@@ -885,7 +1364,7 @@ append_in_txn(struct store *st, int64_t dev, const char *key, int64_t t, double 
     if (r < 0)
         return r;
     if (s->pend.n >= 2 * CHUNK_SAMPLES) {
-        r = flush_series(st, s, 0, 0);
+        r = flush_full(st, s);
         if (r < 0)
             return r;
     }
@@ -928,6 +1407,36 @@ store_series(struct store *st, int64_t device_id, const char *metric, char ***re
     return r;
 }
 
+/*
+ * Reads: the head records of device dev, decoded once and kept while they do not
+ * change ((count, max id) is the same: ids are never reused).
+ */
+static int
+hc_sync(struct store *st, int64_t dev)
+{
+    struct store_rec_info ri;
+    int r;
+
+    r = st->ops->rec_info(st, dev, &ri);
+    if (r < 0)
+        return set_err(st, r, "head records");
+    if (st->hc.valid && st->hc.dev == dev && st->hc.ri.n == ri.n && st->hc.ri.max_id == ri.max_id)
+        return 0;
+    r = ri.n > 0 ? hrec_set_load(st, &st->hc, dev, INT64_MIN, INT64_MAX, 0) : 0;
+    if (r < 0) {
+        st->hc.valid = 0;
+        return set_err(st, r, "reading head records");
+    }
+    if (ri.n == 0) {
+        st->hc.a.n = 0;
+        st->hc.nloc = 0;
+    }
+    st->hc.dev = dev;
+    st->hc.ri = ri;
+    st->hc.valid = 1;
+    return 0;
+}
+
 int
 store_read(struct store *st, int64_t device_id, const char *key, int64_t from_ms, int64_t to_ms,
            struct sample_array *out)
@@ -958,10 +1467,16 @@ store_read(struct store *st, int64_t device_id, const char *key, int64_t from_ms
             return set_err(st, r, "series");
     }
     r = st->ops->chunk_scan(st, sid, from_ms, to_ms, 1, decode_cb, &d);
-    if (r == 0) {
-        r = st->ops->head_get(st, sid, from_ms, to_ms, 0, &tmp);
-        if (r < 0)
-            (void)set_err(st, r, "reading head rows");
+    if (r == 0)
+        r = hc_sync(st, device_id);
+    for (size_t i = 0; r >= 0 && i < st->hc.nloc; i++) {
+        const struct hrec_loc *l = &st->hc.loc[i];
+        ssize_t x;
+        if (l->t < from_ms || l->t > to_ms)
+            continue;
+        x = hrec_find(&st->hc, l->off, l->n, sid);
+        if (x >= 0)
+            r = sample_array_push(&tmp, l->t, bits2d(st->hc.a.e[x].bits));
     }
     for (size_t i = 0; r >= 0 && s && i < s->pend.n; i++)
         if (s->pend.s[i].t_ms >= from_ms && s->pend.s[i].t_ms <= to_ms)
@@ -1040,22 +1555,7 @@ id_collect(void *ctx, int64_t id)
     return 0;
 }
 
-/* A throw-away mseries for a series id, for the compaction and retention paths. */
-static int
-compact_one(struct store *st, int64_t sid)
-{
-    struct mseries s = {.id = sid, .dec_id = -1, .max_db = INT64_MIN};
-    int r;
-
-    r = st->ops->series_info(st, sid, &s.max_db, &s.head_n);
-    if (r == 0)
-        r = flush_series(st, &s, 1, 1);
-    sample_array_free(&s.pend);
-    free(s.ranges);
-    return r;
-}
-
-/* Move every head row into chunks, in one transaction. */
+/* Move every head record into chunks, in one transaction, one device at a time. */
 static int
 compact_all(struct store *st)
 {
@@ -1065,9 +1565,9 @@ compact_all(struct store *st)
     r = begin_txn(st);
     if (r < 0)
         return r;
-    r = st->ops->head_series(st, id_collect, &ids);
+    r = st->ops->rec_devices(st, id_collect, &ids);
     for (size_t i = 0; r == 0 && i < ids.n; i++)
-        r = compact_one(st, ids.v[i]);
+        r = compact_dev(st, ids.v[i]);
     free(ids.v);
     if (r < 0) {
         store_rollback(st);
@@ -1077,11 +1577,60 @@ compact_all(struct store *st)
     st->in_txn = 0;
     if (r < 0) {
         st->ops->rollback(st);
+        cache_drop(st);
         return set_err(st, r, "commit");
     }
-    /* Cached head counts are stale now. */
+    /* Cached head record counts are stale now. */
     cache_drop(st);
     return 0;
+}
+
+/*
+ * A schema-1 database kept recent samples as one head row each: move them into
+ * chunks (per series, like the old compaction), drop the old table, set schema 2.
+ * In one transaction: a crash leaves the database as it was.
+ */
+static int
+upgrade_v1(struct store *st)
+{
+    struct idv ids = {0};
+    struct sample_array a = {0};
+    int v = 0, r;
+
+    r = begin_txn(st);
+    if (r < 0)
+        return r;
+    r = st->ops->v1_prepare(st);
+    if (r == 0)
+        r = st->ops->schema_get(st, &v);
+    if (r == 0 && v < 2) {
+        r = st->ops->v1_head_series(st, id_collect, &ids);
+        for (size_t i = 0; r == 0 && i < ids.n; i++) {
+            struct mseries tmp = {.id = ids.v[i], .dec_id = -1};
+            struct emit_ctx e = {st, &tmp, 0};
+            a.n = 0;
+            r = st->ops->v1_head_take(st, ids.v[i], &a);
+            sort_dedup(&a, 0);
+            if (r == 0 && a.n > 0)
+                r = chunk_encode_split(&st->codec, a.s, a.n, CHUNK_SAMPLES, emit_chunk, &e);
+        }
+        if (r == 0)
+            r = st->ops->v1_finish(st);
+    }
+    free(ids.v);
+    sample_array_free(&a);
+    if (r == 0) {
+        r = st->ops->commit(st);
+        st->in_txn = 0;
+        if (r < 0)
+            st->ops->rollback(st);
+    }
+    if (r < 0) {
+        (void)set_err(st, r, "upgrading the schema");
+        store_rollback(st);
+    }
+    cache_drop(st);
+    return r;
 }
 
 struct ret_ctx {
@@ -1237,6 +1786,11 @@ store_close(struct store *st)
     free(st->dirty);
     free(st->ddev);
     free(st->gens);
+    hrec_set_free(&st->hc);
+    hrec_set_free(&st->drec);
+    free(st->tents);
+    hrec_array_free(&st->rent);
+    buf_free(&st->rblob);
     free(st);
     return NULL;
 }
