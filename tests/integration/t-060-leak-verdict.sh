@@ -7,7 +7,7 @@
 # answers git bisect, soak slab shows filp on top.
 set -u
 . "$SOAK_SRC/tests/integration/t-06x-lib.sh"
-echo "1..28"
+echo "1..36"
 
 T0=1764000000
 T1=$((T0 + 2 * 86400 + 300))
@@ -38,7 +38,34 @@ expect_rc 0 "--at 40 min after boot: no verdict yet (exit 0)" "$SOAK" leak --db 
     --device rockpis-1 --at $((T1 + 2400)) --json
 jcheck "--at uses only data up to then: not judged" ".segments[1].judged == false and .segments[1].end <= $((T1 + 2400))" "$WORK/out"
 expect_rc 1 "--at 3 h after boot: the leak is flagged" "$SOAK" leak --db "$DB" \
-    --device rockpis-1 --at $((T1 + 3 * 3600))
+    --device rockpis-1 --at $((T1 + 3 * 3600)) --json
+cp "$WORK/out" "$WORK/at-secs.json"
+AT_RFC=$(date -u -d "@$((T1 + 3 * 3600))" +%Y-%m-%dT%H:%M:%SZ)
+expect_rc 1 "--at in RFC 3339 ($AT_RFC)" "$SOAK" leak --db "$DB" --device rockpis-1 \
+    --at "$AT_RFC" --json
+if cmp -s "$WORK/out" "$WORK/at-secs.json"; then
+    ok "--at RFC 3339 and --at UNIX seconds give the same analysis"
+else
+    not_ok "--at RFC 3339 differs from UNIX seconds" "$(diff "$WORK/at-secs.json" "$WORK/out" | head -20)"
+fi
+expect_rc 2 "--at yesterday: usage error (exit 2)" "$SOAK" leak --db "$DB" --device rockpis-1 \
+    --at yesterday
+if grep -q "bad --at 'yesterday' (UNIX seconds or RFC 3339" "$WORK/err"; then
+    ok "--at error names both accepted forms"
+else
+    not_ok "--at error message" "$(cat "$WORK/err")"
+fi
+expect_rc 1 "soak slab --at RFC 3339 (filp on top after 3 h)" "$SOAK" slab --db "$DB" \
+    --device rockpis-1 --at "$AT_RFC"
+expect_rc 1 "soak verdict --at RFC 3339 fails 6.17.6 as with UNIX seconds" "$SOAK" verdict \
+    --db "$DB" --device rockpis-1 --build 6.17.6 --at "$AT_RFC"
+expect_rc 1 "leak: a missing database is a store error (exit 1)" "$SOAK" leak \
+    --db "$WORK/none.db" --device rockpis-1
+if grep -q "leak: cannot open store $WORK/none.db" "$WORK/err"; then
+    ok "the error names the store"
+else
+    not_ok "missing store message" "$(cat "$WORK/err")"
+fi
 
 expect_rc 0 "1 GB board, page cache filling for 3 days: no leak" "$SOAK" leak --db "$DB" \
     --device rockpie-1

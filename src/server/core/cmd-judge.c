@@ -14,6 +14,7 @@
 #include "log.h"
 #include "parse.h"
 #include "store.h"
+#include "storecli.h"
 
 #define EXIT_GOOD 0
 #define EXIT_BAD 1
@@ -47,12 +48,17 @@ int
 cmd_judge(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"db", required_argument, NULL, 'd'},    {"device", required_argument, NULL, 'n'},
-        {"build", required_argument, NULL, 'b'}, {"baseline", required_argument, NULL, 'B'},
-        {"hours", required_argument, NULL, 'H'}, {"ram", required_argument, NULL, 'r'},
-        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
+        STORECLI_OPTION_DB,
+        STORECLI_OPTION_DEVICE,
+        {"build", required_argument, NULL, 'b'},
+        {"baseline", required_argument, NULL, 'B'},
+        {"hours", required_argument, NULL, 'H'},
+        {"ram", required_argument, NULL, 'r'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
-    const char *db = NULL, *device = NULL, *build = NULL, *baseline = NULL;
+    struct storecli_args a = STORECLI_ARGS_INIT;
+    const char *db, *device, *build = NULL, *baseline = NULL;
     uint64_t ram[8];
     int n_ram = 0, c, r, code;
     double hours = NAN;
@@ -60,17 +66,12 @@ cmd_judge(int argc, char **argv)
     struct judge_leak j;
     struct judge_verdict v;
     int64_t start = -1;
-    char err[256] = "";
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (storecli_arg("judge", c, optarg, &a) > 0) /* --db, --device: cannot fail */
+            continue;
         switch (c) {
-        case 'd':
-            db = optarg;
-            break;
-        case 'n':
-            device = optarg;
-            break;
         case 'b':
             build = optarg;
             break;
@@ -98,15 +99,14 @@ cmd_judge(int argc, char **argv)
             return 128;
         }
     }
+    db = a.db;
+    device = a.device;
     if (!db || !device || !build || isnan(hours) || optind != argc) {
         usage(stderr);
         return 128;
     }
-    r = store_open_existing(db, &st, err, sizeof(err));
-    if (r < 0) {
-        log_errno(r, "judge: cannot open store %s: %s", db, err);
+    if (storecli_open("judge", db, &st) < 0)
         return 128;
-    }
     /* Where the build starts on this device: its first boot. */
     r = judge_leak_load(st, device, INT64_MAX, &j);
     if (r == -ENOENT) {

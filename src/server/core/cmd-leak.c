@@ -13,6 +13,7 @@
 #include "judge.h"
 #include "log.h"
 #include "store.h"
+#include "storecli.h"
 
 static void
 usage(FILE *f)
@@ -30,8 +31,9 @@ usage(FILE *f)
            "Options:\n"
            "  --db SPEC       sqlite:PATH, PATH or postgresql://...\n"
            "  --device NAME   the device\n"
-           "  --at T          use only data up to T (UNIX seconds): what the\n"
-           "                  analysis would have said then (default: everything)\n"
+           "  --at T          use only data up to T, in UNIX seconds or RFC 3339\n"
+           "                  (2026-11-25T13:00:00Z; 2026-11-25 is midnight UTC): what\n"
+           "                  the analysis would have said then (default: everything)\n"
            "  --json          JSON: {\"device\", \"segments\": [{\"build\", \"boot_time\", "
            "\"start\",\n"
            "                  \"end\", \"leak\", \"signal\", \"rate_bytes_per_day\", \"rate_ci\",\n"
@@ -46,35 +48,22 @@ int
 cmd_leak(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"db", required_argument, NULL, 'd'}, {"device", required_argument, NULL, 'n'},
-        {"at", required_argument, NULL, 'a'}, {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},     {NULL, 0, NULL, 0},
+        STORECLI_OPTION_DB,   STORECLI_OPTION_DEVICE,           STORECLI_OPTION_AT,
+        STORECLI_OPTION_JSON, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0},
     };
-    const char *db = NULL, *device = NULL;
-    int64_t at = INT64_MAX;
-    int json = 0, c, r;
+    struct storecli_args a = STORECLI_ARGS_INIT;
+    int c, r;
     struct store *st = NULL;
     struct judge_leak j;
-    char err[256] = "";
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        r = storecli_arg("leak", c, optarg, &a);
+        if (r < 0)
+            return 2;
+        if (r > 0)
+            continue;
         switch (c) {
-        case 'd':
-            db = optarg;
-            break;
-        case 'n':
-            device = optarg;
-            break;
-        case 'a':
-            if (judge_parse_time(optarg, &at) < 0) {
-                log_warnx("leak: bad --at '%s' (UNIX seconds)", optarg);
-                return 2;
-            }
-            break;
-        case 'j':
-            json = 1;
-            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -83,27 +72,24 @@ cmd_leak(int argc, char **argv)
             return 2;
         }
     }
-    if (!db || !device || optind != argc) {
+    if (!a.db || !a.device || optind != argc) {
         usage(stderr);
         return 2;
     }
-    r = store_open_existing(db, &st, err, sizeof(err));
-    if (r < 0) {
-        log_errno(r, "leak: cannot open store %s: %s", db, err);
+    if (storecli_open("leak", a.db, &st) < 0)
         return 1;
-    }
-    r = judge_leak_load(st, device, at, &j);
+    r = judge_leak_load(st, a.device, a.at_ms, &j);
     if (r == -ENOENT) {
-        log_warnx("leak: no device '%s' in %s", device, db);
+        log_warnx("leak: no device '%s' in %s", a.device, a.db);
         (void)store_close(st);
         return 2;
     }
     if (r < 0) {
-        log_errno(r, "leak: analysis of %s failed: %s", device, store_errmsg(st));
+        log_errno(r, "leak: analysis of %s failed: %s", a.device, store_errmsg(st));
         (void)store_close(st);
         return 1;
     }
-    if (json) {
+    if (a.json) {
         json_t *o = judge_leak_json(&j);
         if (!o || json_dumpf(o, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10)) < 0) {
             json_decref(o);

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "parse.h"
 #include "store.h"
+#include "storecli.h"
 
 static void
 usage(FILE *f)
@@ -30,7 +31,8 @@ usage(FILE *f)
            "Options:\n"
            "  --db SPEC       sqlite:PATH, PATH or postgresql://...\n"
            "  --device NAME   the device\n"
-           "  --at T          use only data up to T (UNIX seconds)\n"
+           "  --at T          use only data up to T, in UNIX seconds or RFC 3339\n"
+           "                  (2026-11-25T13:00:00Z; 2026-11-25 is midnight UTC)\n"
            "  --top N         caches shown (default 15)\n"
            "  --json          JSON: {\"device\", \"caches\": [{\"name\", \"objects\", "
            "\"object_size\",\n"
@@ -52,45 +54,31 @@ int
 cmd_slab(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"db", required_argument, NULL, 'd'},
-        {"device", required_argument, NULL, 'n'},
-        {"at", required_argument, NULL, 'a'},
-        {"top", required_argument, NULL, 't'},
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
+        STORECLI_OPTION_DB,   STORECLI_OPTION_DEVICE,
+        STORECLI_OPTION_AT,   {"top", required_argument, NULL, 't'},
+        STORECLI_OPTION_JSON, {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *db = NULL, *device = NULL;
-    int64_t at = INT64_MAX;
+    struct storecli_args a = STORECLI_ARGS_INIT;
+    const char *device;
     uint64_t top = 15;
-    int json = 0, c, r;
+    int c, r;
     struct store *st = NULL;
     struct judge_slab_view v;
-    char err[256] = "";
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        r = storecli_arg("slab", c, optarg, &a);
+        if (r < 0)
+            return 2;
+        if (r > 0)
+            continue;
         switch (c) {
-        case 'd':
-            db = optarg;
-            break;
-        case 'n':
-            device = optarg;
-            break;
-        case 'a':
-            if (judge_parse_time(optarg, &at) < 0) {
-                log_warnx("slab: bad --at '%s'", optarg);
-                return 2;
-            }
-            break;
         case 't':
             if (parse_u64(optarg, &top) < 0 || top == 0) {
                 log_warnx("slab: bad --top '%s'", optarg);
                 return 2;
             }
-            break;
-        case 'j':
-            json = 1;
             break;
         case 'h':
             usage(stdout);
@@ -100,18 +88,16 @@ cmd_slab(int argc, char **argv)
             return 2;
         }
     }
-    if (!db || !device || optind != argc) {
+    if (!a.db || !a.device || optind != argc) {
         usage(stderr);
         return 2;
     }
-    r = store_open_existing(db, &st, err, sizeof(err));
-    if (r < 0) {
-        log_errno(r, "slab: cannot open store %s: %s", db, err);
+    device = a.device;
+    if (storecli_open("slab", a.db, &st) < 0)
         return 1;
-    }
-    r = judge_slab_load(st, device, at, &v);
+    r = judge_slab_load(st, device, a.at_ms, &v);
     if (r == -ENOENT) {
-        log_warnx("slab: no device '%s' in %s", device, db);
+        log_warnx("slab: no device '%s' in %s", device, a.db);
         (void)store_close(st);
         return 2;
     }
@@ -127,7 +113,7 @@ cmd_slab(int argc, char **argv)
         (void)store_close(st);
         return 2;
     }
-    if (json) {
+    if (a.json) {
         json_t *o = json_object(), *arr = json_array();
         if (o && arr) {
             (void)json_object_set_new(o, "device", json_string(device));

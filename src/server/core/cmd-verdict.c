@@ -15,6 +15,7 @@
 #include "judge.h"
 #include "log.h"
 #include "store.h"
+#include "storecli.h"
 
 static void
 usage(FILE *f)
@@ -37,8 +38,10 @@ usage(FILE *f)
         "  --build B        the candidate build (the `build` label of soak_build_info)\n"
         "  --baseline A     the build to compare with\n"
         "  --config FILE    farm config: model and ram_sizes of each device\n"
-        "  --ram LIST       RAM sizes the board is sold with, e.g. 256M,512M (overrides)\n"
-        "  --at T           use only data up to T (UNIX seconds)\n"
+        "  --ram LIST       RAM sizes the board is sold with, e.g. 256M,512M "
+        "(overrides)\n"
+        "  --at T           use only data up to T, in UNIX seconds or RFC 3339\n"
+        "                   (2026-11-25T13:00:00Z; 2026-11-25 is midnight UTC)\n"
         "  --json           JSON: {\"build\", \"devices\": [{\"device\", \"build\", \"baseline\",\n"
         "                   \"result\", \"exit\", \"reasons\": [{\"rule\", \"status\", "
         "\"text\"}]}]}\n"
@@ -52,16 +55,21 @@ int
 cmd_verdict(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"db", required_argument, NULL, 'd'},     {"device", required_argument, NULL, 'n'},
-        {"build", required_argument, NULL, 'b'},  {"baseline", required_argument, NULL, 'B'},
-        {"config", required_argument, NULL, 'c'}, {"ram", required_argument, NULL, 'r'},
-        {"at", required_argument, NULL, 'a'},     {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        STORECLI_OPTION_DB,
+        STORECLI_OPTION_DEVICE,
+        {"build", required_argument, NULL, 'b'},
+        {"baseline", required_argument, NULL, 'B'},
+        {"config", required_argument, NULL, 'c'},
+        {"ram", required_argument, NULL, 'r'},
+        STORECLI_OPTION_AT,
+        STORECLI_OPTION_JSON,
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
-    const char *db = NULL, *device = NULL, *build = NULL, *baseline = NULL, *config = NULL;
+    struct storecli_args a = STORECLI_ARGS_INIT;
+    const char *device, *build = NULL, *baseline = NULL, *config = NULL;
     uint64_t ram[FARM_RAM_SIZES_MAX];
-    int n_ram = 0, json = 0, c, r, worst = 0, any_fail = 0, any_nodata = 0;
-    int64_t at = INT64_MAX;
+    int n_ram = 0, c, r, worst = 0, any_fail = 0, any_nodata = 0;
     struct farm_conf *conf = NULL;
     struct store *st = NULL;
     char **devs = NULL, *one[2] = {NULL, NULL};
@@ -70,13 +78,12 @@ cmd_verdict(int argc, char **argv)
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        r = storecli_arg("verdict", c, optarg, &a);
+        if (r < 0)
+            return 2;
+        if (r > 0)
+            continue;
         switch (c) {
-        case 'd':
-            db = optarg;
-            break;
-        case 'n':
-            device = optarg;
-            break;
         case 'b':
             build = optarg;
             break;
@@ -93,15 +100,6 @@ cmd_verdict(int argc, char **argv)
                 return 2;
             }
             break;
-        case 'a':
-            if (judge_parse_time(optarg, &at) < 0) {
-                log_warnx("verdict: bad --at '%s'", optarg);
-                return 2;
-            }
-            break;
-        case 'j':
-            json = 1;
-            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -110,10 +108,11 @@ cmd_verdict(int argc, char **argv)
             return 2;
         }
     }
-    if (!db || !build || optind != argc) {
+    if (!a.db || !build || optind != argc) {
         usage(stderr);
         return 2;
     }
+    device = a.device;
     if (config) {
         r = farmconf_load(config, &conf, err, sizeof(err));
         if (r < 0) {
@@ -121,9 +120,7 @@ cmd_verdict(int argc, char **argv)
             return 2;
         }
     }
-    r = store_open_existing(db, &st, err, sizeof(err));
-    if (r < 0) {
-        log_errno(r, "verdict: cannot open store %s: %s", db, err);
+    if (storecli_open("verdict", a.db, &st) < 0) {
         (void)farmconf_free(conf);
         return 1;
     }
@@ -142,7 +139,7 @@ cmd_verdict(int argc, char **argv)
             goto done;
         }
     }
-    if (json) {
+    if (a.json) {
         out = json_object();
         arr = json_array();
         if (!out || !arr) {
@@ -154,7 +151,7 @@ cmd_verdict(int argc, char **argv)
     }
     for (char **d = device ? one : devs; *d; d++) {
         const struct farm_device *fd = conf ? farmconf_device(conf, *d) : NULL;
-        struct judge_verdict_opts o = {.baseline = baseline, .at_ms = at};
+        struct judge_verdict_opts o = {.baseline = baseline, .at_ms = a.at_ms};
         struct judge_verdict v;
         if (n_ram > 0) {
             o.ram_sizes = ram;
@@ -171,11 +168,11 @@ cmd_verdict(int argc, char **argv)
             goto done;
         }
         if (r == -ENOENT && !v.device) {
-            log_warnx("verdict: no device '%s' in %s", *d, db);
+            log_warnx("verdict: no device '%s' in %s", *d, a.db);
             any_nodata = 1;
             continue;
         }
-        if (json)
+        if (a.json)
             (void)json_array_append_new(arr, judge_verdict_json(&v));
         else
             judge_verdict_print(stdout, &v);
@@ -186,7 +183,7 @@ cmd_verdict(int argc, char **argv)
         judge_verdict_free(&v);
     }
     worst = any_fail ? 1 : any_nodata ? 2 : 0;
-    if (json) {
+    if (a.json) {
         (void)json_object_set_new(out, "result",
                                   json_string(verdict_outcome_name((enum verdict_outcome)worst)));
         (void)json_object_set_new(out, "devices", arr);

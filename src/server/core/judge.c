@@ -1431,17 +1431,6 @@ judge_alert_eval(struct store *st, const char *device, int64_t now_ms, double ex
 }
 
 int
-judge_parse_time(const char *s, int64_t *ret_ms)
-{
-    double x;
-
-    if (parse_double(s, &x) < 0 || !isfinite(x) || x < 0 || x > 1e11)
-        return -EINVAL;
-    *ret_ms = (int64_t)llround(x * 1000.0);
-    return 0;
-}
-
-int
 judge_parse_ram_list(const char *s, uint64_t *out, size_t max)
 {
     size_t n = 0;

@@ -139,9 +139,6 @@ struct judge_alert_state {
 _warn_unused_result_ int judge_alert_eval(struct store *st, const char *device, int64_t now_ms,
                                           double exhaustion_days, struct judge_alert_state *ret);
 
-/* Parse a time in UNIX seconds ("1764000000", "1764000000.5") into ms. 0 or -EINVAL. */
-_warn_unused_result_ int judge_parse_time(const char *s, int64_t *ret_ms);
-
 /* Parse "256M,512M" into bytes (at most max entries). Count or -EINVAL. */
 _warn_unused_result_ int judge_parse_ram_list(const char *s, uint64_t *out, size_t max);
 

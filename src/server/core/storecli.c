@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "log.h"
 #include "parse.h"
 
 /* n decimal digits at s. */
@@ -130,4 +131,40 @@ storecli_time_format(int64_t t_ms, char *out, size_t n)
     else
         (void)snprintf(out, n, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
                        tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+int
+storecli_arg(const char *cmd, int c, const char *arg, struct storecli_args *a)
+{
+    switch (c) {
+    case STORECLI_OPT_DB:
+        a->db = arg;
+        return 1;
+    case STORECLI_OPT_DEVICE:
+        a->device = arg;
+        return 1;
+    case STORECLI_OPT_AT:
+        if (storecli_time_parse(arg, &a->at_ms) < 0) {
+            log_warnx("%s: bad --at '%s' (UNIX seconds or RFC 3339, e.g. 2026-11-25T13:00:00Z)",
+                      cmd, arg ? arg : "");
+            return -EINVAL;
+        }
+        return 1;
+    case STORECLI_OPT_JSON:
+        a->json = true;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int
+storecli_open(const char *cmd, const char *spec, struct store **ret)
+{
+    char err[256] = "";
+    int r = store_open_existing(spec, ret, err, sizeof(err));
+
+    if (r < 0)
+        log_errno(r, "%s: cannot open store %s: %s", cmd, spec, err);
+    return r;
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests of src/server/core/storecli: time arguments of the store commands. */
+/* Unit tests of src/server/core/storecli: time arguments and shared options of the store commands.
+ */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -72,12 +73,49 @@ test_format(void **state)
     assert_true(back == -1);
 }
 
+/* The shared options: each taken into the args, --at in both forms, others left alone. */
+static void
+test_args(void **state)
+{
+    struct storecli_args a = STORECLI_ARGS_INIT;
+
+    (void)state;
+    assert_true(a.at_ms == INT64_MAX && !a.db && !a.device && !a.json);
+    assert_int_equal(storecli_arg("t", STORECLI_OPT_DB, "sqlite:/x.db", &a), 1);
+    assert_int_equal(storecli_arg("t", STORECLI_OPT_DEVICE, "rock-pi-s", &a), 1);
+    assert_int_equal(storecli_arg("t", STORECLI_OPT_JSON, NULL, &a), 1);
+    assert_string_equal(a.db, "sqlite:/x.db");
+    assert_string_equal(a.device, "rock-pi-s");
+    assert_true(a.json);
+    assert_int_equal(storecli_arg("t", STORECLI_OPT_AT, "1700000000", &a), 1);
+    assert_true(a.at_ms == 1700000000000LL);
+    assert_int_equal(storecli_arg("t", STORECLI_OPT_AT, "2023-11-14T22:13:20.5Z", &a), 1);
+    assert_true(a.at_ms == 1700000000500LL);
+    assert_int_equal(storecli_arg("t", STORECLI_OPT_AT, "yesterday", &a), -EINVAL);
+    assert_true(a.at_ms == 1700000000500LL); /* unchanged by the bad value */
+    assert_int_equal(storecli_arg("t", 'h', NULL, &a), 0);
+    assert_int_equal(storecli_arg("t", 't', "15", &a), 0);
+}
+
+/* storecli_open() refuses a store that does not exist instead of creating it. */
+static void
+test_open_missing(void **state)
+{
+    struct store *st = NULL;
+
+    (void)state;
+    assert_true(storecli_open("t", "sqlite:/nonexistent-dir-soak/none.db", &st) < 0);
+    assert_null(st);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse),
         cmocka_unit_test(test_format),
+        cmocka_unit_test(test_args),
+        cmocka_unit_test(test_open_missing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
