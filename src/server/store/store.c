@@ -1258,7 +1258,8 @@ store_commit(struct store *st)
     if (!st->in_txn)
         return -EINVAL;
     /* One device at a time: its series' pending samples become its head records. */
-    qsort(st->dirty, st->ndirty, sizeof(*st->dirty), cmp_dirty);
+    if (st->ndirty > 1)
+        qsort(st->dirty, st->ndirty, sizeof(*st->dirty), cmp_dirty);
     for (size_t i = 0, j; r == 0 && i < st->ndirty; i = j) {
         for (j = i + 1; j < st->ndirty && st->dirty[j]->md == st->dirty[i]->md; j++)
             ;
