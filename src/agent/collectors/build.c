@@ -27,6 +27,7 @@
 #define BUILD_TEMPLATE_DEFAULT "{kernel_release} {os_version}"
 #define BUILD_LINE_MAX 1024    /* bytes of one os-release / status file line */
 #define BUILD_CMDLINE_MAX 4096 /* bytes of /proc/cmdline kept */
+#define BUILD_FILES_KEPT 16    /* files kept open between reads (uname's 6, os-release, ...) */
 
 enum os_key {
     OS_BUILD_ID,
@@ -75,6 +76,7 @@ struct build_ctx {
     struct build_identity id;
     int have_id;
     struct procfile pf;
+    struct procfile_cache files;
     char line[BUILD_LINE_MAX];
     char key[128];
     char value[BUILD_VALUE_MAX];
@@ -91,6 +93,10 @@ build_init(void **ret_ctx)
     (void)snprintf(c->template, sizeof(c->template), "%s", BUILD_TEMPLATE_DEFAULT);
     (void)snprintf(c->system_conf, sizeof(c->system_conf), "/etc/rauc/system.conf");
     procfile_init(&c->pf, c->line, sizeof(c->line));
+    if (procfile_cache_init(&c->files, BUILD_FILES_KEPT) < 0) {
+        free(c);
+        return -ENOMEM;
+    }
     *ret_ctx = c;
     return 0;
 }
@@ -150,7 +156,8 @@ read_uname(struct build_ctx *c, const char *root)
         return 0;
     }
     for (int i = 0; i < _UN_MAX; i++) {
-        ssize_t n = root_read_line(root, uname_files[i], c->un[i], sizeof(c->un[i]));
+        ssize_t n = procfile_cache_read_line(&c->files, root, uname_files[i], c->un[i],
+                                             sizeof(c->un[i]));
 
         if (n < 0) {
             c->un[i][0] = '\0';
@@ -171,9 +178,9 @@ read_os_release(struct build_ctx *c, const char *root)
 
     for (int i = 0; i < _OS_KEY_MAX; i++)
         c->os[i][0] = '\0';
-    r = procfile_open(&c->pf, root, "/etc/os-release");
+    r = procfile_open_cached(&c->pf, &c->files, root, "/etc/os-release");
     if (r == -ENOENT)
-        r = procfile_open(&c->pf, root, "/usr/lib/os-release");
+        r = procfile_open_cached(&c->pf, &c->files, root, "/usr/lib/os-release");
     if (r < 0)
         return r;
     while ((r = procfile_next(&c->pf, &line, &len)) > 0) {
@@ -202,7 +209,7 @@ read_rauc_slot(struct build_ctx *c, const char *root)
     size_t nf;
 
     c->id.rauc_slot[0] = '\0';
-    n = root_read(root, "/proc/cmdline", c->cmdline, sizeof(c->cmdline));
+    n = procfile_cache_read(&c->files, root, "/proc/cmdline", c->cmdline, sizeof(c->cmdline));
     if (n < 0 && n != -EFBIG)
         return;
     nf = procfile_split(c->cmdline, f, ARRAY_SIZE(f));
@@ -225,7 +232,7 @@ scan_ini(struct build_ctx *c, const char *root, const char *path, const char *wa
     size_t len;
     int r;
 
-    r = procfile_open(&c->pf, root, path);
+    r = procfile_open_cached(&c->pf, &c->files, root, path);
     if (r < 0)
         return r;
     while ((r = procfile_next(&c->pf, &line, &len)) > 0) {
@@ -288,7 +295,7 @@ find_status_file(struct build_ctx *c, const char *root, char *out, size_t size)
     int in_system = 0;
 
     out[0] = '\0';
-    if (procfile_open(&c->pf, root, c->system_conf) < 0)
+    if (procfile_open_cached(&c->pf, &c->files, root, c->system_conf) < 0)
         return;
     while (procfile_next(&c->pf, &line, &len) > 0) {
         char *f[2];
@@ -333,7 +340,8 @@ read_rauc_version(struct build_ctx *c, const char *root)
 static void
 read_model(struct build_ctx *c, const char *root)
 {
-    ssize_t n = root_read(root, "/proc/device-tree/model", c->value, sizeof(c->value));
+    ssize_t n = procfile_cache_read(&c->files, root, "/proc/device-tree/model", c->value,
+                                    sizeof(c->value));
 
     c->id.model[0] = '\0';
     if (n < 0 && n != -EFBIG)
@@ -396,6 +404,7 @@ build_read(void *ctx, const char *root, struct expo_writer *w)
     struct expo_label ul[_UN_MAX], ol[_OS_KEY_MAX];
     int r, err = 0;
 
+    procfile_cache_begin(&c->files);
     r = read_uname(c, root);
     if (r < 0)
         err = r;
@@ -413,6 +422,7 @@ build_read(void *ctx, const char *root, struct expo_writer *w)
     read_rauc_version(c, root);
     read_model(c, root);
     expand_build(c);
+    procfile_cache_end(&c->files);
     c->have_id = 1;
 
     if (c->un[UN_RELEASE][0]) {
@@ -472,6 +482,7 @@ build_fini(void *ctx)
     if (!c)
         return;
     procfile_close(&c->pf);
+    procfile_cache_free(&c->files);
     free(c);
 }
 

@@ -129,7 +129,8 @@ emit_nameset_free(struct emit_nameset *s)
 }
 
 int
-emit_fields_file(struct procfile *pf, struct emit_nameset *seen, const char *root,
+emit_fields_file(struct procfile *pf, struct procfile_keep *keep, struct emit_nameset *seen,
+                 const char *root,
                  const struct emit_fields_spec *spec, struct expo_writer *w)
 {
     char *line, name[EXPO_NAME_MAX + 1], help[EXPO_NAME_MAX + 64];
@@ -137,7 +138,7 @@ emit_fields_file(struct procfile *pf, struct emit_nameset *seen, const char *roo
     int r, err = 0, fields = 0;
 
     emit_nameset_reset(seen);
-    r = procfile_open(pf, root, spec->path);
+    r = keep ? procfile_open_keep(pf, keep, root, spec->path) : procfile_open(pf, root, spec->path);
     if (r < 0)
         return r;
     while ((r = procfile_next(pf, &line, &len)) > 0) {

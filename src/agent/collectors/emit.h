@@ -51,6 +51,7 @@ void emit_nameset_reset(struct emit_nameset *s);
 void emit_nameset_free(struct emit_nameset *s);
 
 struct procfile;
+struct procfile_keep;
 
 /* A "name value" file turned into one family per field (meminfo, vmstat). */
 struct emit_fields_spec {
@@ -66,12 +67,13 @@ struct emit_fields_spec {
 };
 
 /*
- * Read spec->path with pf and write a family per field, first occurrence of a name
+ * Read spec->path with pf (through the kept file keep, or opened and closed when
+ * keep is NULL) and write a family per field, first occurrence of a name
  * only (seen is reset first). Returns 0; -EINVAL when a line was garbled or too long
  * (the good fields are still written); -ENODATA when no field was read; the open
  * error; or the writer's sticky error.
  */
-int emit_fields_file(struct procfile *pf, struct emit_nameset *seen, const char *root,
-                     const struct emit_fields_spec *spec, struct expo_writer *w);
+int emit_fields_file(struct procfile *pf, struct procfile_keep *keep, struct emit_nameset *seen,
+                     const char *root, const struct emit_fields_spec *spec, struct expo_writer *w);
 
 #endif

@@ -11,6 +11,7 @@
 #define FILEFD_BUF 128 /* bytes; file-nr is one short line */
 
 struct filefd_ctx {
+    struct procfile_keep keep;
     char buf[FILEFD_BUF];
 };
 
@@ -21,6 +22,7 @@ filefd_init(void **ret_ctx)
 
     if (!c)
         return -ENOMEM;
+    procfile_keep_init(&c->keep);
     *ret_ctx = c;
     return 0;
 }
@@ -33,7 +35,7 @@ filefd_read(void *ctx, const char *root, struct expo_writer *w)
     char *f[3];
     ssize_t n;
 
-    n = root_read_line(root, "/proc/sys/fs/file-nr", c->buf, sizeof(c->buf));
+    n = procfile_keep_read_line(&c->keep, root, "/proc/sys/fs/file-nr", c->buf, sizeof(c->buf));
     if (n < 0)
         return (int)n;
     /* "allocated<TAB>free<TAB>max"; any blanks accepted. */
@@ -51,7 +53,11 @@ filefd_read(void *ctx, const char *root, struct expo_writer *w)
 static void
 filefd_fini(void *ctx)
 {
-    free(ctx);
+    struct filefd_ctx *c = ctx;
+
+    if (c)
+        procfile_keep_close(&c->keep);
+    free(c);
 }
 
 const struct collector_ops filefd_collector = {

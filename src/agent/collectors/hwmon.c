@@ -33,6 +33,15 @@
 #define HWMON_LABEL_MAX 64    /* bytes of a chip name part */
 #define HWMON_CHIP_MAX (4 * HWMON_LABEL_MAX)
 #define HWMON_RESCAN 60.0     /* seconds a chip's names are reused while the list is unchanged */
+#define HWMON_CHIP_FILES 128  /* temp files of a chip remembered between scans */
+#define HWMON_KEPT 128        /* temp files kept open between reads */
+
+/* A temperature file of a chip: temp<num>_input or temp<num>, in the chip dir or device/. */
+struct hwmon_file {
+    uint32_t num;
+    uint8_t bare;
+    uint8_t in_device;
+};
 
 struct hwmon_chip {
     char dir[PROCFILE_DIRNAME_MAX]; /* hwmonN as listed */
@@ -40,6 +49,10 @@ struct hwmon_chip {
     char name[HWMON_LABEL_MAX];     /* cleaned name file, "" if none */
     char real[HWMON_LABEL_MAX];     /* cleaned basename of the resolved dir */
     char chip[HWMON_CHIP_MAX];      /* final label */
+    /* Its temp files as last scanned, in scan order (chip dir, then device/). */
+    struct hwmon_file files[HWMON_CHIP_FILES];
+    size_t nfiles;
+    int scanned;                    /* 1 files[] is valid, -1 list them on every read, 0 not yet */
 };
 
 struct hwmon_temp {
@@ -59,6 +72,7 @@ struct hwmon_ctx {
     char (*listed)[PROCFILE_DIRNAME_MAX];
     size_t nlisted;
     double described_at; /* monotonic seconds, 0 = never */
+    struct procfile_cache kept; /* the temp files */
     struct hwmon_temp temps[HWMON_TEMPS_MAX];
     size_t ntemps;
     char path[ROOT_PATH_MAX];
@@ -129,13 +143,15 @@ hwmon_start(void *ctx, const char *root)
     c->chips = calloc(c->max_chips, sizeof(*c->chips));
     c->listed = calloc(c->max_chips, sizeof(*c->listed));
     if (!c->chips || !c->listed || procfile_dir_init(&c->list, c->max_chips) < 0 ||
-        procfile_dir_init(&c->files, HWMON_FILES_MAX) < 0) {
+        procfile_dir_init(&c->files, HWMON_FILES_MAX) < 0 ||
+        procfile_cache_init(&c->kept, HWMON_KEPT) < 0) {
         free(c->chips);
         c->chips = NULL;
         free(c->listed);
         c->listed = NULL;
         procfile_dir_free(&c->list);
         procfile_dir_free(&c->files);
+        procfile_cache_free(&c->kept);
         return -ENOMEM;
     }
     return 0;
@@ -233,18 +249,49 @@ temp_slot(struct hwmon_ctx *c, unsigned num)
     return &c->temps[c->ntemps++];
 }
 
-/* Collect temp<M>_input and temp<M> of one directory (relative to the root). */
+/* Read one temp file (relative to the root) into the temperature table. */
 static void
-scan_temps(struct hwmon_ctx *c, const char *root, const char *dir)
+read_temp(struct hwmon_ctx *c, const char *root, const char *rel, unsigned num, int bare)
 {
-    char rel[PROCFILE_DIRNAME_MAX * 2 + 64];
-    int n = procfile_dir_list(&c->files, root, dir, "temp");
+    struct hwmon_temp *t;
+    ssize_t k;
+    double v;
 
+    k = procfile_cache_read_line(&c->kept, root, rel, c->value, sizeof(c->value));
+    if (k == -ENOENT || k == -ENODEV)
+        c->described_at = 0; /* gone: describe the chips again on the next read */
+    if (k < 0 || parse_double(c->value, &v) < 0)
+        return;
+    t = temp_slot(c, num);
+    if (!t)
+        return;
+    if (bare) {
+        t->has_bare = 1;
+        t->bare = v;
+    } else {
+        t->has_input = 1;
+        t->input = v;
+    }
+}
+
+/*
+ * List the temp<M>_input and temp<M> files of one directory of chip: remember them
+ * in chip->files (store; -E2BIG when they do not fit or a name is not written the
+ * usual way, temp01), or read each one now (!store).
+ */
+static int
+list_temps(struct hwmon_ctx *c, const char *root, struct hwmon_chip *chip, int in_device,
+           int store)
+{
+    char dir[PROCFILE_DIRNAME_MAX + 64], rel[PROCFILE_DIRNAME_MAX * 2 + 64];
+    int n;
+
+    (void)snprintf(dir, sizeof(dir), "/sys/class/hwmon/%s%s", chip->dir,
+                   in_device ? "/device" : "");
+    n = procfile_dir_list(&c->files, root, dir, "temp");
     for (int i = 0; i < n; i++) {
         const char *f = c->files.names[i] + 4, *p = f;
-        struct hwmon_temp *t;
         uint64_t num;
-        double v;
         int bare;
 
         while (*p >= '0' && *p <= '9')
@@ -256,21 +303,52 @@ scan_temps(struct hwmon_ctx *c, const char *root, const char *dir)
             continue;
         if (parse_u64_n(f, (size_t)(p - f), &num) < 0)
             continue;
+        if (store) {
+            if (chip->nfiles >= HWMON_CHIP_FILES || (f[0] == '0' && p - f > 1))
+                return -E2BIG;
+            chip->files[chip->nfiles++] = (struct hwmon_file){ (uint32_t)num, (uint8_t)bare,
+                                                               (uint8_t)in_device };
+            continue;
+        }
         if (snprintf(rel, sizeof(rel), "%s/%s", dir, c->files.names[i]) >= (int)sizeof(rel))
             continue;
-        if (root_read_line(root, rel, c->value, sizeof(c->value)) < 0 ||
-            parse_double(c->value, &v) < 0)
+        read_temp(c, root, rel, (unsigned)num, bare);
+    }
+    return 0;
+}
+
+/*
+ * Read the temp files of chip into c->temps. Which files a chip has is listed
+ * when the chips are described (at most HWMON_RESCAN seconds apart) and reused
+ * until then; a chip whose files cannot be remembered is listed on every read.
+ */
+static void
+scan_temps(struct hwmon_ctx *c, const char *root, struct hwmon_chip *chip)
+{
+    char rel[PROCFILE_DIRNAME_MAX + 64];
+
+    if (chip->scanned == 0) {
+        chip->nfiles = 0;
+        chip->scanned = list_temps(c, root, chip, 0, 1) == 0 &&
+                                list_temps(c, root, chip, 1, 1) == 0
+                            ? 1
+                            : -1;
+        if (chip->scanned < 0)
+            chip->nfiles = 0;
+    }
+    if (chip->scanned < 0) {
+        (void)list_temps(c, root, chip, 0, 0);
+        (void)list_temps(c, root, chip, 1, 0);
+        return;
+    }
+    for (size_t i = 0; i < chip->nfiles; i++) {
+        const struct hwmon_file *hf = &chip->files[i];
+
+        if (snprintf(rel, sizeof(rel), "/sys/class/hwmon/%s/%stemp%u%s", chip->dir,
+                     hf->in_device ? "device/" : "", (unsigned)hf->num,
+                     hf->bare ? "" : "_input") >= (int)sizeof(rel))
             continue;
-        t = temp_slot(c, (unsigned)num);
-        if (!t)
-            continue;
-        if (bare) {
-            t->has_bare = 1;
-            t->bare = v;
-        } else {
-            t->has_input = 1;
-            t->input = v;
-        }
+        read_temp(c, root, rel, hf->num, hf->bare);
     }
 }
 
@@ -322,6 +400,7 @@ hwmon_read(void *ctx, const char *root, struct expo_writer *w)
             struct hwmon_chip *chip = &c->chips[c->nchips];
 
             (void)snprintf(chip->dir, sizeof(chip->dir), "%s", c->list.names[i]);
+            chip->scanned = 0;
             if (describe_chip(c, root, chip) == 0)
                 c->nchips++;
             memcpy(c->listed[i], c->list.names[i], sizeof(c->listed[i]));
@@ -330,14 +409,10 @@ hwmon_read(void *ctx, const char *root, struct expo_writer *w)
         c->described_at = mono_seconds();
         disambiguate(c);
     }
+    procfile_cache_begin(&c->kept);
     for (size_t i = 0; i < c->nchips; i++) {
-        char dir[PROCFILE_DIRNAME_MAX + 64];
-
         c->ntemps = 0;
-        (void)snprintf(dir, sizeof(dir), "/sys/class/hwmon/%s", c->chips[i].dir);
-        scan_temps(c, root, dir);
-        (void)snprintf(dir, sizeof(dir), "/sys/class/hwmon/%s/device", c->chips[i].dir);
-        scan_temps(c, root, dir);
+        scan_temps(c, root, &c->chips[i]);
         qsort(c->temps, c->ntemps, sizeof(c->temps[0]), cmp_temp);
         for (size_t k = 0; k < c->ntemps; k++) {
             struct hwmon_temp *t = &c->temps[k];
@@ -354,6 +429,7 @@ hwmon_read(void *ctx, const char *root, struct expo_writer *w)
                               (t->has_bare ? t->bare : t->input) / 1000.0);
         }
     }
+    procfile_cache_end(&c->kept);
     if (expo_error(w))
         return expo_error(w);
     return 0;
@@ -368,6 +444,7 @@ hwmon_fini(void *ctx)
         return;
     procfile_dir_free(&c->list);
     procfile_dir_free(&c->files);
+    procfile_cache_free(&c->kept);
     free(c->chips);
     free(c->listed);
     free(c);

@@ -11,6 +11,7 @@
 #define LOAD_BUF 256 /* bytes; /proc/loadavg is ~30 */
 
 struct load_ctx {
+    struct procfile_keep keep;
     char buf[LOAD_BUF];
 };
 
@@ -21,6 +22,7 @@ load_init(void **ret_ctx)
 
     if (!c)
         return -ENOMEM;
+    procfile_keep_init(&c->keep);
     *ret_ctx = c;
     return 0;
 }
@@ -36,7 +38,7 @@ load_read(void *ctx, const char *root, struct expo_writer *w)
     double v[3];
     ssize_t n;
 
-    n = root_read_line(root, "/proc/loadavg", c->buf, sizeof(c->buf));
+    n = procfile_keep_read_line(&c->keep, root, "/proc/loadavg", c->buf, sizeof(c->buf));
     if (n < 0)
         return (int)n;
     if (procfile_split(c->buf, f, 3) < 3)
@@ -52,7 +54,11 @@ load_read(void *ctx, const char *root, struct expo_writer *w)
 static void
 load_fini(void *ctx)
 {
-    free(ctx);
+    struct load_ctx *c = ctx;
+
+    if (c)
+        procfile_keep_close(&c->keep);
+    free(c);
 }
 
 const struct collector_ops load_collector = {

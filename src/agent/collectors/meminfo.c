@@ -20,6 +20,7 @@
 
 struct meminfo_ctx {
     struct procfile pf;
+    struct procfile_keep keep;
     struct emit_nameset seen;
     char line[MEMINFO_LINE_MAX];
 };
@@ -61,6 +62,7 @@ meminfo_init(void **ret_ctx)
     if (!c)
         return -ENOMEM;
     procfile_init(&c->pf, c->line, sizeof(c->line));
+    procfile_keep_init(&c->keep);
     if (emit_nameset_init(&c->seen, MEMINFO_FIELDS_MAX) < 0) {
         free(c);
         return -ENOMEM;
@@ -81,7 +83,7 @@ meminfo_read(void *ctx, const char *root, struct expo_writer *w)
     };
     struct meminfo_ctx *c = ctx;
 
-    return emit_fields_file(&c->pf, &c->seen, root, &spec, w);
+    return emit_fields_file(&c->pf, &c->keep, &c->seen, root, &spec, w);
 }
 
 static void
@@ -92,6 +94,7 @@ meminfo_fini(void *ctx)
     if (!c)
         return;
     procfile_close(&c->pf);
+    procfile_keep_close(&c->keep);
     emit_nameset_free(&c->seen);
     free(c);
 }

@@ -27,6 +27,7 @@
 #define NET_IFACES_LIMIT 4096
 #define NET_ADDRS_MAX 256 /* addresses reported per read */
 #define NET_VALUE_MAX 128 /* bytes of operstate/address kept */
+#define NET_IFACES_KEPT 64 /* interfaces whose files stay open between reads */
 
 struct net_iface {
     char name[PROCFILE_DIRNAME_MAX];
@@ -35,9 +36,15 @@ struct net_iface {
     int carrier; /* 0/1, -1 unknown */
 };
 
+/* What an entry of the listing is, found once per listing read. */
+enum { NET_ENTRY_UNKNOWN, NET_ENTRY_DIR, NET_ENTRY_OTHER };
+
 struct net_ctx {
     size_t max_ifaces;
     struct procfile_dir dir;
+    struct procfile_cache files; /* operstate, address, carrier of each interface */
+    unsigned char *kind;         /* per listed entry: NET_ENTRY_* */
+    unsigned long kind_lists;    /* dir.lists the kinds belong to */
     struct net_iface *ifs;
     size_t n;
     char path[ROOT_PATH_MAX];
@@ -81,10 +88,15 @@ net_start(void *ctx, const char *root)
     if (c->ifs)
         return 0;
     c->ifs = calloc(c->max_ifaces, sizeof(*c->ifs));
-    if (!c->ifs || procfile_dir_init(&c->dir, c->max_ifaces) < 0) {
+    c->kind = calloc(c->max_ifaces, sizeof(*c->kind));
+    if (!c->ifs || !c->kind || procfile_dir_init(&c->dir, c->max_ifaces) < 0 ||
+        procfile_cache_init(&c->files, 3 * MIN(c->max_ifaces, (size_t)NET_IFACES_KEPT)) < 0) {
         free(c->ifs);
         c->ifs = NULL;
+        free(c->kind);
+        c->kind = NULL;
         procfile_dir_free(&c->dir);
+        procfile_cache_free(&c->files);
         return -ENOMEM;
     }
     return 0;
@@ -104,8 +116,7 @@ read_attr(struct net_ctx *c, const char *root, const char *ifname, const char *f
     char rel[PROCFILE_DIRNAME_MAX + 64];
 
     (void)snprintf(rel, sizeof(rel), "/sys/class/net/%s/%s", ifname, file);
-    (void)c;
-    return root_read_line(root, rel, out, size);
+    return procfile_cache_read_line(&c->files, root, rel, out, size);
 }
 
 static void
@@ -161,16 +172,22 @@ net_read(void *ctx, const char *root, struct expo_writer *w)
     n = procfile_dir_list(&c->dir, root, "/sys/class/net", "");
     if (n < 0)
         return n;
+    if (c->kind_lists != c->dir.lists) {
+        memset(c->kind, NET_ENTRY_UNKNOWN, c->max_ifaces);
+        c->kind_lists = c->dir.lists;
+    }
+    procfile_cache_begin(&c->files);
     c->n = 0;
     for (int i = 0; i < n; i++) {
         struct net_iface *f = &c->ifs[c->n];
-        char rel[PROCFILE_DIRNAME_MAX + 32];
         struct stat st;
         uint64_t v;
 
-        (void)snprintf(rel, sizeof(rel), "/sys/class/net/%s", c->dir.names[i]);
-        if (root_path(root, rel, c->path, sizeof(c->path)) < 0 || stat(c->path, &st) < 0 ||
-            !S_ISDIR(st.st_mode))
+        if (c->kind[i] == NET_ENTRY_UNKNOWN)
+            c->kind[i] = fstatat(c->dir.fd, c->dir.names[i], &st, 0) == 0 && S_ISDIR(st.st_mode)
+                             ? NET_ENTRY_DIR
+                             : NET_ENTRY_OTHER;
+        if (c->kind[i] != NET_ENTRY_DIR)
             continue; /* bonding_masters and the like */
         (void)snprintf(f->name, sizeof(f->name), "%s", c->dir.names[i]);
         if (read_attr(c, root, f->name, "operstate", f->oper, sizeof(f->oper)) < 0)
@@ -183,6 +200,7 @@ net_read(void *ctx, const char *root, struct expo_writer *w)
             f->carrier = v ? 1 : 0;
         c->n++;
     }
+    procfile_cache_end(&c->files);
     if (c->n > 0) {
         int any_carrier = 0;
 
@@ -223,7 +241,9 @@ net_fini(void *ctx)
     if (!c)
         return;
     procfile_dir_free(&c->dir);
+    procfile_cache_free(&c->files);
     free(c->ifs);
+    free(c->kind);
     free(c);
 }
 

@@ -6,9 +6,283 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "rootfs.h"
+
+#ifndef PROC_SUPER_MAGIC
+#define PROC_SUPER_MAGIC 0x9fa0
+#endif
+#ifndef SYSFS_MAGIC
+#define SYSFS_MAGIC 0x62656572
+#endif
+
+/* What kind of file system fd is on: 2 sysfs, 1 procfs, 0 anything else. */
+static int
+kernel_fs(int fd)
+{
+    struct statfs sf;
+
+    if (fstatfs(fd, &sf) < 0)
+        return 0;
+    if ((unsigned long)sf.f_type == SYSFS_MAGIC)
+        return 2;
+    if ((unsigned long)sf.f_type == PROC_SUPER_MAGIC)
+        return 1;
+    return 0;
+}
+
+void
+procfile_keep_init(struct procfile_keep *k)
+{
+    memset(k, 0, sizeof(*k));
+    k->fd = -1;
+}
+
+void
+procfile_keep_close(struct procfile_keep *k)
+{
+    if (k->fd >= 0)
+        (void)close(k->fd);
+    k->fd = -1;
+}
+
+int
+procfile_keep_fd(struct procfile_keep *k, const char *root, const char *path)
+{
+    struct stat st;
+    int fd, fs;
+
+    if (k->fd >= 0) {
+        if (k->kernel)
+            return k->fd;
+        /* Replaced by rename or removed: the inode we hold lost a link. */
+        if (fstat(k->fd, &st) == 0 && st.st_nlink == k->nlink && st.st_nlink > 0)
+            return k->fd;
+        procfile_keep_close(k);
+    }
+    fd = root_open(root, path, O_RDONLY);
+    if (fd < 0)
+        return fd;
+    fs = kernel_fs(fd);
+    k->kernel = fs != 0;
+    k->one_read = fs == 2;
+    if (!k->kernel) {
+        if (fstat(fd, &st) < 0) {
+            int r = -errno;
+            (void)close(fd);
+            return r;
+        }
+        k->nlink = st.st_nlink;
+        k->one_read = S_ISREG(st.st_mode);
+    }
+    k->fd = fd;
+    return fd;
+}
+
+/* pread the whole file from offset 0; same returns as fd_read_all(). */
+static ssize_t
+keep_pread_all(const struct procfile_keep *k, char *out, size_t size)
+{
+    size_t len = 0;
+
+    for (;;) {
+        size_t want = size - 1 - len;
+        ssize_t n;
+
+        if (want == 0) {
+            char c;
+            /* One more byte tells "exactly full" from "too big". */
+            do
+                n = pread(k->fd, &c, 1, (off_t)len);
+            while (n < 0 && errno == EINTR);
+            out[len] = '\0';
+            if (n > 0)
+                return -EFBIG;
+            if (n < 0)
+                return -errno;
+            return (ssize_t)len;
+        }
+        n = pread(k->fd, out + len, want, (off_t)len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            out[len] = '\0';
+            return -errno;
+        }
+        len += (size_t)n;
+        if (n == 0 || (k->one_read && (size_t)n < want))
+            break;
+    }
+    out[len] = '\0';
+    return (ssize_t)len;
+}
+
+ssize_t
+procfile_keep_read(struct procfile_keep *k, const char *root, const char *path, char *out,
+                   size_t size)
+{
+    if (size == 0)
+        return -EINVAL;
+    out[0] = '\0';
+    for (int attempt = 0;; attempt++) {
+        int kept = k->fd >= 0;
+        int fd = procfile_keep_fd(k, root, path);
+        ssize_t n;
+
+        if (fd < 0)
+            return fd;
+        n = keep_pread_all(k, out, size);
+        if (n >= 0 || n == -EFBIG)
+            return n;
+        procfile_keep_close(k);
+        /* A device that went away (ENODEV) or a stale handle: open the path once more. */
+        if (!kept || attempt > 0 || (n != -ENODEV && n != -ESTALE))
+            return n;
+    }
+}
+
+ssize_t
+procfile_keep_read_line(struct procfile_keep *k, const char *root, const char *path, char *out,
+                        size_t size)
+{
+    ssize_t n = procfile_keep_read(k, root, path, out, size);
+
+    if (n < 0 && n != -EFBIG)
+        return n;
+    return (ssize_t)procfile_copy_line(out, size, out);
+}
+
+/* FNV-1a, 64 bit, over several strings (each followed by a 0 byte). */
+static uint64_t
+hash_strings(const char *const *s, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+
+    for (size_t i = 0; i < n; i++) {
+        for (const unsigned char *p = (const unsigned char *)(s[i] ? s[i] : ""); *p; p++) {
+            h ^= *p;
+            h *= 0x100000001b3ULL;
+        }
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+int
+procfile_cache_init(struct procfile_cache *c, size_t max)
+{
+    memset(c, 0, sizeof(*c));
+    c->e = calloc(max ? max : 1, sizeof(*c->e));
+    if (!c->e)
+        return -ENOMEM;
+    c->max = max;
+    return 0;
+}
+
+void
+procfile_cache_begin(struct procfile_cache *c)
+{
+    c->gen++;
+    c->hint = 0;
+}
+
+void
+procfile_cache_end(struct procfile_cache *c)
+{
+    size_t j = 0;
+
+    for (size_t i = 0; i < c->n; i++) {
+        if (c->e[i].gen != c->gen) {
+            procfile_keep_close(&c->e[i].k);
+            continue;
+        }
+        if (j != i)
+            c->e[j] = c->e[i];
+        j++;
+    }
+    c->n = j;
+    c->hint = 0;
+}
+
+struct procfile_keep *
+procfile_cache_get(struct procfile_cache *c, const char *path)
+{
+    const char *key[1] = { path };
+    uint64_t h;
+    size_t len = strlen(path);
+
+    if (!c->e || len >= PROCFILE_CACHE_PATH)
+        return NULL;
+    h = hash_strings(key, 1);
+    for (size_t k = 0; k < c->n; k++) {
+        size_t i = (c->hint + k) % c->n;
+        struct procfile_cache_entry *e = &c->e[i];
+
+        if (e->hash == h && strcmp(e->path, path) == 0) {
+            e->gen = c->gen;
+            c->hint = i + 1;
+            return &e->k;
+        }
+    }
+    if (c->n >= c->max)
+        return NULL;
+    {
+        struct procfile_cache_entry *e = &c->e[c->n++];
+
+        e->hash = h;
+        e->gen = c->gen;
+        memcpy(e->path, path, len + 1);
+        procfile_keep_init(&e->k);
+        c->hint = c->n;
+        return &e->k;
+    }
+}
+
+ssize_t
+procfile_cache_read_line(struct procfile_cache *c, const char *root, const char *path, char *out,
+                         size_t size)
+{
+    struct procfile_keep *k = procfile_cache_get(c, path);
+
+    if (!k)
+        return root_read_line(root, path, out, size);
+    return procfile_keep_read_line(k, root, path, out, size);
+}
+
+ssize_t
+procfile_cache_read(struct procfile_cache *c, const char *root, const char *path, char *out,
+                    size_t size)
+{
+    struct procfile_keep *k = procfile_cache_get(c, path);
+
+    if (!k)
+        return root_read(root, path, out, size);
+    return procfile_keep_read(k, root, path, out, size);
+}
+
+int
+procfile_open_cached(struct procfile *pf, struct procfile_cache *c, const char *root,
+                     const char *path)
+{
+    struct procfile_keep *k = procfile_cache_get(c, path);
+
+    if (!k)
+        return procfile_open(pf, root, path);
+    return procfile_open_keep(pf, k, root, path);
+}
+
+void
+procfile_cache_free(struct procfile_cache *c)
+{
+    for (size_t i = 0; c->e && i < c->n; i++)
+        procfile_keep_close(&c->e[i].k);
+    free(c->e);
+    c->e = NULL;
+    c->n = c->max = 0;
+}
 
 void
 procfile_init(struct procfile *pf, char *buf, size_t cap)
@@ -22,9 +296,11 @@ procfile_init(struct procfile *pf, char *buf, size_t cap)
 void
 procfile_close(struct procfile *pf)
 {
-    if (pf->fd >= 0)
+    if (pf->fd >= 0 && !pf->keep)
         (void)close(pf->fd);
     pf->fd = -1;
+    pf->keep = NULL;
+    pf->off = 0;
     pf->start = pf->end = 0;
     pf->eof = 0;
     pf->skipping = 0;
@@ -51,10 +327,28 @@ procfile_open(struct procfile *pf, const char *root, const char *path)
     return 0;
 }
 
+int
+procfile_open_keep(struct procfile *pf, struct procfile_keep *k, const char *root,
+                   const char *path)
+{
+    int fd;
+
+    procfile_close(pf);
+    fd = procfile_keep_fd(k, root, path);
+    if (fd < 0)
+        return fd;
+    pf->long_lines = 0;
+    pf->nul_bytes = 0;
+    pf->fd = fd;
+    pf->keep = k;
+    return 0;
+}
+
 /* Fill the buffer after moving the unread bytes to its start. 0 or negative errno. */
 static int
 fill(struct procfile *pf)
 {
+    size_t want;
     ssize_t n;
 
     if (pf->start > 0) {
@@ -62,18 +356,35 @@ fill(struct procfile *pf)
         pf->end -= pf->start;
         pf->start = 0;
     }
+    /* Keep one byte for the NUL. */
+    want = pf->cap - 1 - pf->end;
     for (;;) {
-        /* Keep one byte for the NUL. */
-        n = read(pf->fd, pf->buf + pf->end, pf->cap - 1 - pf->end);
+        if (pf->keep)
+            n = pread(pf->fd, pf->buf + pf->end, want, pf->off);
+        else
+            n = read(pf->fd, pf->buf + pf->end, want);
         if (n < 0 && errno == EINTR)
             continue;
         break;
     }
-    if (n < 0)
-        return -errno;
+    if (n < 0) {
+        int r = -errno;
+        if (pf->keep) {
+            /* The next open goes by path again. */
+            procfile_keep_close(pf->keep);
+            pf->keep = NULL;
+            pf->fd = -1;
+        }
+        return r;
+    }
     if (n == 0) {
         pf->eof = 1;
         return 0;
+    }
+    if (pf->keep) {
+        pf->off += n;
+        if (pf->keep->one_read && (size_t)n < want)
+            pf->eof = 1;
     }
     /* Binary junk must not end a line early: NULs become blanks. */
     for (size_t i = pf->end; i < pf->end + (size_t)n; i++) {
@@ -218,6 +529,7 @@ int
 procfile_dir_init(struct procfile_dir *d, size_t max)
 {
     memset(d, 0, sizeof(*d));
+    d->fd = -1;
     d->max = max;
     d->names = calloc(max ? max : 1, sizeof(*d->names));
     d->dents = malloc(PROCFILE_DENTS_BUF);
@@ -231,10 +543,14 @@ procfile_dir_init(struct procfile_dir *d, size_t max)
 void
 procfile_dir_free(struct procfile_dir *d)
 {
+    /* A zeroed struct that never went through init has fd 0 that is not its own. */
+    if (d->names && d->fd >= 0)
+        (void)close(d->fd);
     free(d->names);
     free(d->dents);
     d->names = NULL;
     d->dents = NULL;
+    d->fd = -1;
     d->n = d->max = 0;
 }
 
@@ -244,25 +560,22 @@ cmp_names(const void *a, const void *b)
     return strverscmp(a, b);
 }
 
-int
-procfile_dir_list(struct procfile_dir *d, const char *root, const char *path, const char *prefix)
+/* Read the entries of d->fd from its start into d->names, sorted. Count or negative errno. */
+static int
+dir_read(struct procfile_dir *d, const char *prefix)
 {
     size_t plen = strlen(prefix);
-    int fd;
 
     d->n = 0;
     d->skipped = 0;
-    fd = root_open(root, path, O_RDONLY | O_DIRECTORY);
-    if (fd < 0)
-        return fd;
+    d->lists++;
+    if (lseek(d->fd, 0, SEEK_SET) < 0)
+        return -errno;
     for (;;) {
-        ssize_t n = getdents64(fd, d->dents, PROCFILE_DENTS_BUF);
+        ssize_t n = getdents64(d->fd, d->dents, PROCFILE_DENTS_BUF);
 
-        if (n < 0) {
-            int r = -errno;
-            (void)close(fd);
-            return r;
-        }
+        if (n < 0)
+            return -errno;
         if (n == 0)
             break;
         for (ssize_t off = 0; off < n;) {
@@ -281,7 +594,76 @@ procfile_dir_list(struct procfile_dir *d, const char *root, const char *path, co
             memcpy(d->names[d->n++], e->d_name, len + 1);
         }
     }
-    (void)close(fd);
     qsort(d->names, d->n, sizeof(*d->names), cmp_names);
     return (int)d->n;
+}
+
+static void
+dir_close(struct procfile_dir *d)
+{
+    if (d->fd >= 0)
+        (void)close(d->fd);
+    d->fd = -1;
+    d->trusted = 0;
+}
+
+int
+procfile_dir_list(struct procfile_dir *d, const char *root, const char *path, const char *prefix)
+{
+    const char *parts[3] = { root, path, prefix };
+    uint64_t key = hash_strings(parts, 3);
+    struct stat st;
+    struct timespec now;
+    int n;
+
+    if (!d->names)
+        return -EINVAL;
+    if (d->fd >= 0 && d->key != key)
+        dir_close(d);
+    for (int attempt = 0;; attempt++) {
+        int opened = d->fd < 0;
+
+        if (opened) {
+            d->fd = root_open(root, path, O_RDONLY | O_DIRECTORY);
+            if (d->fd < 0) {
+                int r = d->fd;
+                d->fd = -1;
+                d->n = 0;
+                d->skipped = 0;
+                return r;
+            }
+            d->key = key;
+            d->kernel = kernel_fs(d->fd) != 0;
+            d->trusted = 0;
+        }
+        if (d->kernel)
+            break;
+        if (fstat(d->fd, &st) == 0 && st.st_nlink > 0)
+            break;
+        /* Removed (or unusable): look the path up again, once. */
+        dir_close(d);
+        if (opened || attempt > 0) {
+            d->n = 0;
+            return -ENOENT;
+        }
+    }
+    if (!d->kernel) {
+        if (d->trusted && st.st_mtim.tv_sec == d->mtime.tv_sec &&
+            st.st_mtim.tv_nsec == d->mtime.tv_nsec)
+            return (int)d->n;
+        d->mtime = st.st_mtim;
+    }
+    n = dir_read(d, prefix);
+    if (n < 0) {
+        dir_close(d);
+        d->n = 0;
+        return n;
+    }
+    /* Trust the listing only when it was made well after the last change: a change
+     * within the same timestamp tick would leave the mtime as it is. */
+    d->trusted = 0;
+    if (!d->kernel && clock_gettime(CLOCK_REALTIME, &now) == 0)
+        d->trusted = now.tv_sec - d->mtime.tv_sec >= 2 ||
+                     (now.tv_sec - d->mtime.tv_sec == 1 && now.tv_nsec >= d->mtime.tv_nsec);
+    return n;
 }

@@ -26,6 +26,7 @@
 
 struct slabinfo_ctx {
     struct procfile pf;
+    struct procfile_keep keep;
     char line[SLABINFO_LINE_MAX];
     size_t max_caches;
     struct slabinfo_entry *caches; /* max_caches entries, allocated in start/first read */
@@ -73,6 +74,7 @@ slabinfo_init(void **ret_ctx)
     if (!c)
         return -ENOMEM;
     procfile_init(&c->pf, c->line, sizeof(c->line));
+    procfile_keep_init(&c->keep);
     c->max_caches = SLABINFO_CACHES_DEFAULT;
     c->last_drop = -1;
     *ret_ctx = c;
@@ -200,7 +202,7 @@ slabinfo_read(void *ctx, const char *root, struct expo_writer *w)
         return r;
     maybe_drop_caches(c, root);
     c->n = 0;
-    r = procfile_open(&c->pf, root, "/proc/slabinfo");
+    r = procfile_open_keep(&c->pf, &c->keep, root, "/proc/slabinfo");
     if (r < 0) {
         err = r;
         readable = 0;
@@ -254,6 +256,7 @@ slabinfo_fini(void *ctx)
     if (!c)
         return;
     procfile_close(&c->pf);
+    procfile_keep_close(&c->keep);
     free(c->caches);
     free(c);
 }

@@ -19,9 +19,11 @@
 #define THERMAL_ZONES_DEFAULT 64
 #define THERMAL_ZONES_LIMIT 4096
 #define THERMAL_VALUE_MAX 128 /* bytes of type/temp kept */
+#define THERMAL_ZONES_KEPT 64 /* zones whose files stay open between reads */
 
 struct thermal_ctx {
     struct procfile_dir dir;
+    struct procfile_cache files; /* temp and type of each zone */
     size_t max_zones;
     char path[ROOT_PATH_MAX];
     char type[THERMAL_VALUE_MAX];
@@ -64,7 +66,13 @@ thermal_start(void *ctx, const char *root)
     (void)root;
     if (c->dir.names)
         return 0;
-    return procfile_dir_init(&c->dir, c->max_zones);
+    if (procfile_dir_init(&c->dir, c->max_zones) < 0 ||
+        procfile_cache_init(&c->files, 2 * MIN(c->max_zones, (size_t)THERMAL_ZONES_KEPT)) < 0) {
+        procfile_dir_free(&c->dir);
+        procfile_cache_free(&c->files);
+        return -ENOMEM;
+    }
+    return 0;
 }
 
 static int
@@ -79,6 +87,7 @@ thermal_read(void *ctx, const char *root, struct expo_writer *w)
     n = procfile_dir_list(&c->dir, root, "/sys/class/thermal", "thermal_zone");
     if (n < 0)
         return n;
+    procfile_cache_begin(&c->files);
     for (int i = 0; i < n; i++) {
         const char *name = c->dir.names[i];
         const char *zone = name + strlen("thermal_zone");
@@ -89,14 +98,14 @@ thermal_read(void *ctx, const char *root, struct expo_writer *w)
         if (snprintf(c->path, sizeof(c->path), "/sys/class/thermal/%s/temp", name) >=
             (int)sizeof(c->path))
             continue;
-        k = root_read_line(root, c->path, c->temp, sizeof(c->temp));
+        k = procfile_cache_read_line(&c->files, root, c->path, c->temp, sizeof(c->temp));
         if (k < 0 || parse_i64(c->temp, &milli) < 0) {
             if (k != -EINVAL && k != -EAGAIN && k != -ENODATA)
                 err = k < 0 ? (int)k : -EINVAL;
             continue;
         }
         (void)snprintf(c->path, sizeof(c->path), "/sys/class/thermal/%s/type", name);
-        k = root_read_line(root, c->path, c->type, sizeof(c->type));
+        k = procfile_cache_read_line(&c->files, root, c->path, c->type, sizeof(c->type));
         if (k < 0)
             c->type[0] = '\0';
         if (!family) {
@@ -106,6 +115,7 @@ thermal_read(void *ctx, const char *root, struct expo_writer *w)
         }
         (void)expo_sample(w, "node_thermal_zone_temp", l, 2, (double)milli / 1000.0);
     }
+    procfile_cache_end(&c->files);
     if (expo_error(w))
         return expo_error(w);
     return err;
@@ -119,6 +129,7 @@ thermal_fini(void *ctx)
     if (!c)
         return;
     procfile_dir_free(&c->dir);
+    procfile_cache_free(&c->files);
     free(c);
 }
 

@@ -19,6 +19,7 @@
 
 struct uptime_ctx {
     struct procfile pf;
+    struct procfile_keep stat_keep, uptime_keep, boot_id_keep;
     char line[UPTIME_LINE_MAX];
     char small[128];
     char boot_id[UPTIME_BOOT_ID_MAX];
@@ -32,6 +33,9 @@ uptime_init(void **ret_ctx)
     if (!c)
         return -ENOMEM;
     procfile_init(&c->pf, c->line, sizeof(c->line));
+    procfile_keep_init(&c->stat_keep);
+    procfile_keep_init(&c->uptime_keep);
+    procfile_keep_init(&c->boot_id_keep);
     *ret_ctx = c;
     return 0;
 }
@@ -44,7 +48,7 @@ read_btime(struct uptime_ctx *c, const char *root, uint64_t *ret)
     size_t len;
     int r, found = -ENODATA;
 
-    r = procfile_open(&c->pf, root, "/proc/stat");
+    r = procfile_open_keep(&c->pf, &c->stat_keep, root, "/proc/stat");
     if (r < 0)
         return r;
     while ((r = procfile_next(&c->pf, &line, &len)) > 0) {
@@ -94,7 +98,8 @@ uptime_read(void *ctx, const char *root, struct expo_writer *w)
                           "System time in seconds since epoch (1970).",
                           (double)ts.tv_sec + (double)ts.tv_nsec / 1e9);
 
-    n = root_read_line(root, "/proc/uptime", c->small, sizeof(c->small));
+    n = procfile_keep_read_line(&c->uptime_keep, root, "/proc/uptime", c->small,
+                                sizeof(c->small));
     if (n >= 0) {
         char *f[2];
         double up;
@@ -108,7 +113,8 @@ uptime_read(void *ctx, const char *root, struct expo_writer *w)
         err = (int)n;
     }
 
-    n = root_read_line(root, "/proc/sys/kernel/random/boot_id", c->boot_id, sizeof(c->boot_id));
+    n = procfile_keep_read_line(&c->boot_id_keep, root, "/proc/sys/kernel/random/boot_id",
+                                c->boot_id, sizeof(c->boot_id));
     if (n > 0) {
         int ok = 1;
 
@@ -139,6 +145,9 @@ uptime_fini(void *ctx)
     if (!c)
         return;
     procfile_close(&c->pf);
+    procfile_keep_close(&c->stat_keep);
+    procfile_keep_close(&c->uptime_keep);
+    procfile_keep_close(&c->boot_id_keep);
     free(c);
 }
 

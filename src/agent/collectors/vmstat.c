@@ -29,6 +29,7 @@
 
 struct vmstat_ctx {
     struct procfile pf;
+    struct procfile_keep keep;
     struct emit_nameset seen;
     char line[VMSTAT_LINE_MAX];
     char patterns[VMSTAT_PATTERNS_LEN]; /* the `fields` value, split in place */
@@ -106,6 +107,7 @@ vmstat_init(void **ret_ctx)
     if (!c)
         return -ENOMEM;
     procfile_init(&c->pf, c->line, sizeof(c->line));
+    procfile_keep_init(&c->keep);
     if (vmstat_set_fields(c, VMSTAT_DEFAULT_FIELDS) < 0 ||
         emit_nameset_init(&c->seen, VMSTAT_FIELDS_MAX) < 0) {
         free(c);
@@ -129,7 +131,7 @@ vmstat_read(void *ctx, const char *root, struct expo_writer *w)
         .wanted_ctx = c,
     };
 
-    return emit_fields_file(&c->pf, &c->seen, root, &spec, w);
+    return emit_fields_file(&c->pf, &c->keep, &c->seen, root, &spec, w);
 }
 
 static void
@@ -140,6 +142,7 @@ vmstat_fini(void *ctx)
     if (!c)
         return;
     procfile_close(&c->pf);
+    procfile_keep_close(&c->keep);
     emit_nameset_free(&c->seen);
     free(c);
 }

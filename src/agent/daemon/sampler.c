@@ -10,6 +10,7 @@
 #include "config.h"
 #include "log.h"
 #include "parse.h"
+#include "procfile.h"
 #include "ring.h"
 #include "rootfs.h"
 
@@ -55,6 +56,7 @@ struct sampler {
     char *persist_path;
     double persist_interval;
     struct buf scratch;    /* snapshot for history ticks (fast thread only) */
+    struct procfile_keep statm; /* /proc/self/statm, under lock */
     struct complaint persist_complaint;
 };
 
@@ -92,6 +94,7 @@ sampler_new(struct agent_conf *conf, struct ring *ring, struct sampler **ret)
     (void)pthread_cond_init(&s->wake, &ca);
     (void)pthread_condattr_destroy(&ca);
     s->ring = ring;
+    procfile_keep_init(&s->statm);
     buf_init(&s->scratch, SAMPLER_SNAPSHOT_MAX);
     if (conf->root && agent_conf_set_string(&s->root, conf->root) < 0)
         r = -ENOMEM;
@@ -189,15 +192,15 @@ sampler_run_all(struct sampler *s)
         run_job(s, &s->jobs[i]);
 }
 
-/* RSS of this very process, whatever --root says. */
+/* RSS of this very process, whatever --root says; called under s->lock. */
 static double
-self_rss(void)
+self_rss(struct sampler *s)
 {
     char line[128];
     const char *p;
     uint64_t size, resident;
 
-    if (root_read_line(NULL, "/proc/self/statm", line, sizeof(line)) < 0)
+    if (procfile_keep_read_line(&s->statm, NULL, "/proc/self/statm", line, sizeof(line)) < 0)
         return -1;
     p = line;
     if (parse_u64_field(&p, &size) < 0 || parse_u64_field(&p, &resident) < 0)
@@ -234,7 +237,7 @@ self_metrics(struct sampler *s, struct buf *out, unsigned flags)
                 (void)expo_sample(&w, "soak_collector_duration_seconds", &l, 1,
                                   s->jobs[i].duration);
         }
-        rss = self_rss();
+        rss = self_rss(s);
         if (rss >= 0)
             (void)expo_single(&w, "process_resident_memory_bytes", METRIC_GAUGE,
                               "Resident memory size of soakd in bytes.", rss);
@@ -483,6 +486,7 @@ sampler_free(struct sampler *s)
     }
     free(s->jobs);
     buf_free(&s->scratch);
+    procfile_keep_close(&s->statm);
     free(s->root);
     free(s->persist_path);
     (void)pthread_mutex_destroy(&s->lock);
