@@ -29,6 +29,8 @@ struct poller_request {
     const char *post;        /* NULL = GET; else POST this body (copied) */
     size_t post_len;
     const char *content_type;/* for POST, e.g. "application/json" */
+    int fresh_dns;           /* resolve the host name again (after a failure); otherwise an
+                              * address cached by an earlier request is used as it is */
 };
 
 struct poller_response {

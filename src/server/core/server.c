@@ -80,6 +80,7 @@ struct srv_dev {
     int removed;                 /* dropped by a reload (freed once idle) */
     int loaded_seen;             /* loop's cache of loaded */
     unsigned long cycles, failures;
+    int last_failed;             /* the last cycle failed: resolve the host name again */
     double next_leak;            /* monotonic time of the next leak analysis */
     struct complaint complaint;
 };
@@ -823,6 +824,7 @@ submit(struct server *s, struct srv_dev *d, enum req_kind kind)
         .connect_timeout = d->connect_timeout,
         .timeout = d->timeout,
         .max_body = s->conf->max_body,
+        .fresh_dns = d->last_failed,
     };
     char *url = NULL;
     int r;
@@ -871,6 +873,7 @@ cycle_end(struct server *s, struct srv_dev *d, int ok)
 {
     d->req = REQ_NONE;
     d->cycles++;
+    d->last_failed = !ok;
     if (!ok) {
         d->failures++;
         s->poll_failures++;
