@@ -16,6 +16,7 @@
 #include "log.h"
 #include "parse.h"
 #include "store.h"
+#include "storecli.h"
 
 #define RECENT_DEFAULT (7 * 86400.0) /* seconds of notifications listed */
 
@@ -93,7 +94,6 @@ cmd_alerts(int argc, char **argv)
     size_t n_devs = 0, n_open = 0;
     struct store_event_array evs = {0};
     const struct store_event **open = NULL;
-    char err[256];
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "b:d:r:jh", opts, NULL)) != -1) {
@@ -115,11 +115,8 @@ cmd_alerts(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    r = store_open_existing(db, &st, err, sizeof(err));
-    if (r < 0) {
-        log_warnx("%s: %s", db, err);
+    if (storecli_open("alerts", db, &st) < 0)
         return 1;
-    }
     if (device && store_device(st, device, 0, &id) < 0) {
         log_warnx("no device '%s' in %s", device, db);
         code = 2;

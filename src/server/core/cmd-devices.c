@@ -52,7 +52,6 @@ cmd_devices(int argc, char **argv)
     struct store *st = NULL;
     struct store_device *d = NULL;
     size_t n = 0;
-    char err[512];
     int c, r, json = 0;
 
     optind = 1;
@@ -76,11 +75,8 @@ cmd_devices(int argc, char **argv)
         log_warnx("devices needs --db (see soak devices --help)");
         return 2;
     }
-    r = store_open_existing(db, &st, err, sizeof(err));
-    if (r < 0) {
-        log_warnx("cannot open store %s: %s", db, err);
+    if (storecli_open("devices", db, &st) < 0)
         return 1;
-    }
     r = store_devices(st, &d, &n);
     if (r < 0) {
         log_warnx("%s", store_errmsg(st));

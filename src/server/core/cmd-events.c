@@ -17,6 +17,7 @@
 #include "log.h"
 #include "parse.h"
 #include "store.h"
+#include "storecli.h"
 
 static void
 usage(FILE *f)
@@ -111,7 +112,6 @@ cmd_events(int argc, char **argv)
     struct store_device *devs = NULL;
     size_t n_devs = 0;
     struct store_event_array evs = {0};
-    char err[256];
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "b:d:f:t:k:jrh", opts, NULL)) != -1) {
@@ -143,11 +143,8 @@ cmd_events(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    r = store_open_existing(db, &st, err, sizeof(err));
-    if (r < 0) {
-        log_warnx("%s: %s", db, err);
+    if (storecli_open("events", db, &st) < 0)
         return 1;
-    }
     if (device) {
         r = store_device(st, device, 0, &id);
         if (r == -ENOENT) {

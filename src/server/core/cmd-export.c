@@ -74,7 +74,7 @@ cmd_export(int argc, char **argv)
     const char *db = NULL, *device = NULL, *outpath = NULL;
     int64_t from = INT64_MIN, to = INT64_MAX, dev;
     struct store *st = NULL;
-    char **keys = NULL, err[512], family[EXPO_NAME_MAX + 1] = "";
+    char **keys = NULL, family[EXPO_NAME_MAX + 1] = "";
     struct buf text;
     struct expo_writer w;
     FILE *out = stdout;
@@ -113,11 +113,8 @@ cmd_export(int argc, char **argv)
         log_warnx("export needs --db and --device (see soak export --help)");
         return 2;
     }
-    r = store_open_existing(db, &st, err, sizeof(err));
-    if (r < 0) {
-        log_warnx("cannot open store %s: %s", db, err);
+    if (storecli_open("export", db, &st) < 0)
         return 1;
-    }
     r = store_device(st, device, 0, &dev);
     if (r < 0) {
         log_warnx("device %s: %s", device, r == -ENOENT ? "not in the store" : store_errmsg(st));

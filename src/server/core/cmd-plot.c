@@ -159,11 +159,8 @@ cmd_plot(int argc, char **argv)
         log_warnx("--from must be before --to");
         return 2;
     }
-    r = store_open_existing(db, &st, err, sizeof(err));
-    if (r < 0) {
-        log_warnx("cannot open store %s: %s", db, err[0] ? err : strerror(-r));
+    if (storecli_open("plot", db, &st) < 0)
         return 1;
-    }
     r = plotdev_load(st, device, panel, &o, &fig);
     if (r == -ENOENT)
         log_warnx("no device '%s' in %s", device, db);

@@ -114,7 +114,7 @@ cmd_query(int argc, char **argv)
     int64_t from = INT64_MIN, to = INT64_MAX, dev;
     struct expo_series sel;
     struct store *st = NULL;
-    char **keys = NULL, err[512];
+    char **keys = NULL;
     json_t *root = NULL, *arr = NULL;
     int c, r, csv = 0, json = 0, ret = 1;
 
@@ -163,9 +163,7 @@ cmd_query(int argc, char **argv)
             expo_series_done(&sel);
         return 2;
     }
-    r = store_open_existing(db, &st, err, sizeof(err));
-    if (r < 0) {
-        log_warnx("cannot open store %s: %s", db, err);
+    if (storecli_open("query", db, &st) < 0) {
         expo_series_done(&sel);
         return 1;
     }

@@ -165,6 +165,6 @@ storecli_open(const char *cmd, const char *spec, struct store **ret)
     int r = store_open_existing(spec, ret, err, sizeof(err));
 
     if (r < 0)
-        log_errno(r, "%s: cannot open store %s: %s", cmd, spec, err);
+        log_warnx("%s: cannot open store %s: %s", cmd, spec, err[0] ? err : strerror(-r));
     return r;
 }

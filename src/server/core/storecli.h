@@ -63,8 +63,9 @@ _warn_unused_result_ int storecli_arg(const char *cmd, int c, const char *arg,
                                       struct storecli_args *a);
 
 /*
- * Open the existing store spec (store_open_existing()). On failure logs
- * "CMD: cannot open store SPEC: why" and returns the error.
+ * Open the existing store spec (store_open_existing(): a missing SQLite file is
+ * an error, not a new store). On failure logs "CMD: cannot open store SPEC: why"
+ * and returns the error. Every store command opens its store this way.
  */
 _warn_unused_result_ int storecli_open(const char *cmd, const char *spec, struct store **ret);
 
