@@ -11,8 +11,10 @@
  * When both are due, the history is loaded and analysed once (judge_verdict_from).
  *
  * The cache (struct web_judge_cache) is shared by the web threads: its mutex is
- * held only to look an entry up and to store a result, never during an analysis,
- * so two requests may analyse the same device at once (the later result is kept).
+ * held only to look an entry up and to store a result, never during an analysis.
+ * One thread at a time analyses a device (entry->busy); another request that
+ * needs the same device's badges meanwhile waits for that result instead of
+ * computing it again, while requests for other devices go on.
  */
 #include <errno.h>
 #include <math.h>
@@ -37,10 +39,12 @@ struct web_judge_entry {
     char *signal;
     int verdict;
     char *verdict_build;
+    bool busy; /* a thread is computing this device's badges */
 };
 
 struct web_judge_cache {
-    pthread_mutex_t lock; /* guards e and n */
+    pthread_mutex_t lock; /* guards e, n and every entry */
+    pthread_cond_t done;  /* an entry stopped being busy */
     struct web_judge_entry *e;
     size_t n;
 };
@@ -65,6 +69,11 @@ web_judge_cache_new(struct web_ctx *c)
         free(jc);
         return -ENOMEM;
     }
+    if (pthread_cond_init(&jc->done, NULL) != 0) {
+        (void)pthread_mutex_destroy(&jc->lock);
+        free(jc);
+        return -ENOMEM;
+    }
     c->judge = jc;
     return 0;
 }
@@ -79,6 +88,7 @@ web_judge_cache_free(struct web_ctx *c)
     for (size_t i = 0; i < jc->n; i++)
         entry_done(&jc->e[i]);
     free(jc->e);
+    (void)pthread_cond_destroy(&jc->done);
     (void)pthread_mutex_destroy(&jc->lock);
     free(jc);
     c->judge = NULL;
@@ -193,58 +203,74 @@ badges_due(const struct web_judge_entry *e, const struct web_dev *d, int64_t eff
                    llabs(eff - e->verdict_at_ms) >= WEB_VERDICT_TTL_MS;
 }
 
+/* Compute the badges of d due at eff (both when jc is NULL) into fresh. */
+static int
+badges_compute(struct web_ctx *c, const struct web_dev *d, int64_t eff, bool verdict_due,
+               struct web_judge_entry *fresh)
+{
+    struct judge_leak jl = {0};
+    bool loaded;
+    int r;
+
+    /* one load of the history serves both badges */
+    r = judge_leak_load(c->st, d->name, eff, &jl);
+    if (r < 0 && r != -ENOENT)
+        return r;
+    loaded = r >= 0;
+    r = leak_into(loaded ? &jl : NULL, eff, fresh);
+    if (r >= 0 && verdict_due)
+        r = verdict_into(c, d, loaded ? &jl : NULL, eff, fresh);
+    judge_leak_free(&jl);
+    return r;
+}
+
 int
 web_dev_judge(struct web_ctx *c, struct web_dev *d, int64_t at_ms)
 {
     struct web_judge_cache *jc = c->judge;
     struct web_judge_entry fresh = {.at_ms = INT64_MIN, .verdict_at_ms = INT64_MIN};
-    struct judge_leak jl = {0};
-    bool leak_due = true, verdict_due = true, loaded = false;
+    struct web_judge_entry *e;
+    bool leak_due = true, verdict_due = true;
     int64_t eff;
-    int r = 0;
+    int r = 0, r2;
 
     if (d->id < 0)
         return 0;
     eff = MIN(at_ms, d->last_ms);
-    if (jc) {
-        (void)pthread_mutex_lock(&jc->lock);
-        struct web_judge_entry *e = cache_slot(jc, d->name);
-        if (e) {
-            badges_due(e, d, eff, &leak_due, &verdict_due);
-            if (!leak_due && !verdict_due)
-                r = badges_to_dev(e, d);
-        } else {
-            r = -ENOMEM;
-        }
-        (void)pthread_mutex_unlock(&jc->lock);
-        if (r < 0 || (!leak_due && !verdict_due))
-            return r;
-    }
-
-    /* The analysis, without the lock: one load of the history serves both badges. */
-    r = judge_leak_load(c->st, d->name, eff, &jl);
-    if (r < 0 && r != -ENOENT)
-        return r;
-    loaded = r >= 0;
-    r = leak_into(loaded ? &jl : NULL, eff, &fresh);
-    if (r >= 0 && verdict_due)
-        r = verdict_into(c, d, loaded ? &jl : NULL, eff, &fresh);
-    judge_leak_free(&jl);
-    if (r < 0) {
-        entry_done(&fresh);
-        return r;
-    }
     if (!jc) {
-        r = badges_to_dev(&fresh, d);
+        r = badges_compute(c, d, eff, true, &fresh);
+        if (r >= 0)
+            r = badges_to_dev(&fresh, d);
         entry_done(&fresh);
         return r;
     }
 
     (void)pthread_mutex_lock(&jc->lock);
-    struct web_judge_entry *e = cache_slot(jc, d->name);
-    if (!e) {
-        r = -ENOMEM;
+    for (;;) {
+        e = cache_slot(jc, d->name); /* looked up again after a wait: e may have moved */
+        if (!e || !e->busy)
+            break;
+        (void)pthread_cond_wait(&jc->done, &jc->lock);
+    }
+    if (e) {
+        badges_due(e, d, eff, &leak_due, &verdict_due);
+        if (!leak_due && !verdict_due)
+            r = badges_to_dev(e, d);
+        else
+            e->busy = true;
     } else {
+        r = -ENOMEM;
+    }
+    (void)pthread_mutex_unlock(&jc->lock);
+    if (r < 0 || (!leak_due && !verdict_due))
+        return r;
+
+    /* the analysis, without the lock */
+    r = badges_compute(c, d, eff, verdict_due, &fresh);
+
+    (void)pthread_mutex_lock(&jc->lock);
+    e = cache_slot(jc, d->name); /* exists: it is busy, so nobody removed it */
+    if (r >= 0) {
         /* the leak badge is fresh either way; the verdict only when it was due */
         free(e->signal);
         e->signal = TAKE_PTR(fresh.signal);
@@ -258,11 +284,14 @@ web_dev_judge(struct web_ctx *c, struct web_dev *d, int64_t at_ms)
             e->verdict_at_ms = fresh.verdict_at_ms;
             e->verdict = fresh.verdict;
         }
-        r = badges_to_dev(e, d);
+        r2 = badges_to_dev(e, d);
+        r = r2 < 0 ? r2 : r;
     }
+    e->busy = false;
+    (void)pthread_cond_broadcast(&jc->done);
     (void)pthread_mutex_unlock(&jc->lock);
     entry_done(&fresh);
-    return r;
+    return r < 0 ? r : 0;
 }
 
 int
