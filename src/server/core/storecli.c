@@ -164,7 +164,15 @@ storecli_open(const char *cmd, const char *spec, struct store **ret)
     char err[256] = "";
     int r = store_open_existing(spec, ret, err, sizeof(err));
 
-    if (r < 0)
-        log_warnx("%s: cannot open store %s: %s", cmd, spec, err[0] ? err : strerror(-r));
+    if (r < 0) {
+        /* SQLite's messages start with the file's path already: do not say it twice. */
+        const char *colon = strstr(err, ": ");
+        size_t n = colon ? (size_t)(colon - err) : 0;
+
+        if (n > 0 && memmem(spec, strlen(spec), err, n))
+            log_warnx("%s: cannot open store %s", cmd, err);
+        else
+            log_warnx("%s: cannot open store %s: %s", cmd, spec, err[0] ? err : strerror(-r));
+    }
     return r;
 }
