@@ -62,8 +62,8 @@ struct emit_fields_spec {
     /* One line -> metric name and value; negative errno for a line it cannot read. */
     int (*parse_line)(char *line, char *ret_name, size_t size, double *ret_value);
     /* Keep this field (the name without prefix)? NULL keeps all. */
-    int (*wanted)(const void *ctx, const char *field);
-    const void *wanted_ctx;
+    int (*wanted)(void *ctx, const char *field);
+    void *wanted_ctx;
 };
 
 /*

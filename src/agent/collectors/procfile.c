@@ -39,6 +39,15 @@ procfile_keep_init(struct procfile_keep *k)
 {
     memset(k, 0, sizeof(*k));
     k->fd = -1;
+    k->miss_fd = -1;
+}
+
+static void
+keep_forget_miss(struct procfile_keep *k)
+{
+    if (k->miss_fd >= 0)
+        (void)close(k->miss_fd);
+    k->miss_fd = -1;
 }
 
 void
@@ -47,6 +56,77 @@ procfile_keep_close(struct procfile_keep *k)
     if (k->fd >= 0)
         (void)close(k->fd);
     k->fd = -1;
+    keep_forget_miss(k);
+}
+
+/* Was mtime set at least a second before now (so a later change cannot leave it as is)? */
+static int
+mtime_settled(const struct timespec *mtime)
+{
+    struct timespec now;
+
+    if (clock_gettime(CLOCK_REALTIME, &now) < 0)
+        return 0;
+    return now.tv_sec - mtime->tv_sec >= 2 ||
+           (now.tv_sec - mtime->tv_sec == 1 && now.tv_nsec >= mtime->tv_nsec);
+}
+
+/* Is the missing file of k still surely missing? Its directory must be unchanged. */
+static int
+keep_still_missing(struct procfile_keep *k)
+{
+    struct stat st;
+
+    if (k->miss_fd < 0)
+        return 0;
+    if (fstat(k->miss_fd, &st) == 0 && st.st_nlink > 0 &&
+        st.st_mtim.tv_sec == k->miss_mtime.tv_sec && st.st_mtim.tv_nsec == k->miss_mtime.tv_nsec)
+        return 1;
+    keep_forget_miss(k);
+    return 0;
+}
+
+/*
+ * path under root is missing: keep its deepest existing directory and that
+ * directory's mtime, when it is on an ordinary file system and settled. Then opens
+ * path once more, so a file created in between is not missed. Returns what that
+ * open returns (an fd or a negative errno).
+ */
+static int
+keep_note_miss(struct procfile_keep *k, const char *root, const char *path)
+{
+    char dir[PROCFILE_CACHE_PATH];
+    size_t len = strlen(path);
+    struct stat st;
+    int dfd = -1;
+
+    if (len >= sizeof(dir))
+        return -ENOENT;
+    memcpy(dir, path, len + 1);
+    while (dfd < 0) {
+        char *slash = strrchr(dir, '/');
+
+        if (!slash)
+            return -ENOENT;
+        if (slash == dir)
+            slash[1] = '\0'; /* the root itself */
+        else
+            *slash = '\0';
+        dfd = root_open(root, dir, O_RDONLY | O_DIRECTORY);
+        if (dfd < 0 && (dfd != -ENOENT || slash == dir))
+            return -ENOENT;
+    }
+    if (kernel_fs(dfd) || fstat(dfd, &st) < 0 || !mtime_settled(&st.st_mtim)) {
+        (void)close(dfd);
+        return root_open(root, path, O_RDONLY);
+    }
+    k->miss_fd = dfd;
+    k->miss_mtime = st.st_mtim;
+    /* Anything created from now on changes the directory's mtime. */
+    dfd = root_open(root, path, O_RDONLY);
+    if (dfd >= 0)
+        keep_forget_miss(k);
+    return dfd;
 }
 
 int
@@ -63,7 +143,11 @@ procfile_keep_fd(struct procfile_keep *k, const char *root, const char *path)
             return k->fd;
         procfile_keep_close(k);
     }
+    if (keep_still_missing(k))
+        return -ENOENT;
     fd = root_open(root, path, O_RDONLY);
+    if (fd == -ENOENT)
+        fd = keep_note_miss(k, root, path);
     if (fd < 0)
         return fd;
     fs = kernel_fs(fd);

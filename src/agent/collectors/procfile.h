@@ -28,12 +28,17 @@
  * checks with fstat(2) that the file still has the link count it had when it
  * was opened: a file replaced, removed or re-linked is opened afresh by path.
  * Any other read error closes the fd, so the next read opens the path again.
+ * A file that does not exist, off procfs/sysfs, is looked up again only when its
+ * deepest existing directory (kept open) has changed since it was found missing,
+ * by the same modification-time rule as struct procfile_dir.
  */
 struct procfile_keep {
     int fd;        /* -1 when closed */
     int kernel;    /* on procfs or sysfs: never replaced, no fstat needed */
     int one_read;  /* a short read is the end of the file (sysfs, regular files elsewhere) */
     nlink_t nlink; /* link count at open (not kernel) */
+    int miss_fd;   /* the file is missing: its deepest existing directory, or -1 */
+    struct timespec miss_mtime; /* that directory's mtime when the file was missing */
 };
 
 /* Start closed. */

@@ -23,6 +23,7 @@
 #define VMSTAT_FIELDS_MAX 512 /* distinct fields per read; kernels have ~180 */
 #define VMSTAT_PATTERNS_MAX 32 /* patterns in `fields` */
 #define VMSTAT_PATTERNS_LEN 512 /* bytes of the `fields` value */
+#define VMSTAT_MEMO_SLOTS 1024 /* field names whose pattern match is remembered (power of two) */
 /* node_exporter's ^(oom_kill|pgpg|pswp|pg.*fault) plus the slab/free-page counters. */
 #define VMSTAT_DEFAULT_FIELDS "oom_kill pgpg* pswp* pg*fault nr_slab_* nr_free_pages workingset_*"
 
@@ -35,6 +36,11 @@ struct vmstat_ctx {
     char patterns[VMSTAT_PATTERNS_LEN]; /* the `fields` value, split in place */
     const char *pattern[VMSTAT_PATTERNS_MAX];
     size_t n_patterns;
+    /* Whether a field name matches the patterns, by the name's 64-bit hash (0 = free
+     * slot; bit 0 of the stored hash is the answer). At most half full: then the
+     * patterns are matched without remembering. */
+    uint64_t *memo;
+    size_t memo_n;
 };
 
 /* Split a `fields` value into c->pattern. 0, or -EINVAL when empty or too long. */
@@ -61,22 +67,61 @@ vmstat_set_fields(struct vmstat_ctx *c, const char *value)
 }
 
 static int
-vmstat_wanted(const void *ctx, const char *field)
+match_patterns(const struct vmstat_ctx *c, const char *field)
 {
-    const struct vmstat_ctx *c = ctx;
-
     for (size_t i = 0; i < c->n_patterns; i++)
         if (fnmatch(c->pattern[i], field, 0) == 0)
             return 1;
     return 0;
 }
 
+/* FNV-1a, 64 bit. */
+static uint64_t
+field_hash(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        h ^= *p;
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+/* The fields of /proc/vmstat are the same on every read: match each name once. */
+static int
+vmstat_wanted(void *ctx, const char *field)
+{
+    struct vmstat_ctx *c = ctx;
+    uint64_t h = field_hash(field) | 2; /* never 0 */
+    size_t i = (size_t)(h >> 2) & (VMSTAT_MEMO_SLOTS - 1);
+    int want;
+
+    if (!c->memo)
+        return match_patterns(c, field);
+    for (; c->memo[i]; i = (i + 1) & (VMSTAT_MEMO_SLOTS - 1))
+        if ((c->memo[i] | 1) == (h | 1))
+            return (int)(c->memo[i] & 1);
+    want = match_patterns(c, field);
+    if (c->memo_n < VMSTAT_MEMO_SLOTS / 2) {
+        c->memo[i] = (h & ~(uint64_t)1) | (uint64_t)want;
+        c->memo_n++;
+    }
+    return want;
+}
+
 static int
 vmstat_configure(void *ctx, const char *key, const char *value)
 {
+    struct vmstat_ctx *c = ctx;
+
     if (strcmp(key, "fields") != 0)
         return -ENOENT;
-    return vmstat_set_fields(ctx, value);
+    /* New patterns: forget what the old ones matched. */
+    if (c->memo)
+        memset(c->memo, 0, VMSTAT_MEMO_SLOTS * sizeof(*c->memo));
+    c->memo_n = 0;
+    return vmstat_set_fields(c, value);
 }
 
 int
@@ -108,8 +153,10 @@ vmstat_init(void **ret_ctx)
         return -ENOMEM;
     procfile_init(&c->pf, c->line, sizeof(c->line));
     procfile_keep_init(&c->keep);
-    if (vmstat_set_fields(c, VMSTAT_DEFAULT_FIELDS) < 0 ||
+    c->memo = calloc(VMSTAT_MEMO_SLOTS, sizeof(*c->memo));
+    if (!c->memo || vmstat_set_fields(c, VMSTAT_DEFAULT_FIELDS) < 0 ||
         emit_nameset_init(&c->seen, VMSTAT_FIELDS_MAX) < 0) {
+        free(c->memo);
         free(c);
         return -ENOMEM;
     }
@@ -144,6 +191,7 @@ vmstat_fini(void *ctx)
     procfile_close(&c->pf);
     procfile_keep_close(&c->keep);
     emit_nameset_free(&c->seen);
+    free(c->memo);
     free(c);
 }
 

@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -361,7 +362,7 @@ http_start(const struct http_options *opt, struct http **ret)
     struct sockaddr_in6 addr;
     struct http *h;
     const union MHD_DaemonInfo *di;
-    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_TURBO;
     int alen = http_parse_listen(opt->listen, &addr);
 
     if (alen < 0)
@@ -394,6 +395,15 @@ http_start(const struct http_options *opt, struct http **ret)
     }
     di = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_BIND_PORT);
     h->port = di ? di->port : 0;
+#ifdef TCP_DEFER_ACCEPT
+    /* Wake up for a connection once its request is there (an HTTP client speaks
+     * first), so accepting and answering take one pass of the event loop. */
+    di = MHD_get_daemon_info(h->mhd, MHD_DAEMON_INFO_LISTEN_FD);
+    if (di) {
+        int secs = HTTP_TIMEOUT;
+        (void)setsockopt(di->listen_fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &secs, sizeof(secs));
+    }
+#endif
     *ret = h;
     return 0;
 }
