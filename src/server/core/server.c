@@ -756,7 +756,7 @@ writer_main(void *arg)
 
     for (;;) {
         struct job *j;
-        int drop;
+        int drop, wake;
 
         pthread_mutex_lock(&s->mu);
         while (!s->q_head && !s->q_stop)
@@ -795,8 +795,13 @@ writer_main(void *arg)
         if (j->d)
             j->d->pending--;
         s->w_busy = 0;
+        /* The loop waits for the writer only after a load (the device may poll now), for
+         * a removed device (to free it) and in --once mode (for the queue to drain); a
+         * stored poll needs nothing from it, and waking it 200 times a second costs. */
+        wake = j->kind != JOB_POLL || (j->d && j->d->removed) || (s->opts->once && s->q_n == 0);
         pthread_mutex_unlock(&s->mu);
-        poller_wakeup(s->poller);
+        if (wake)
+            poller_wakeup(s->poller);
         job_free(j);
     }
     return NULL;
@@ -1436,7 +1441,7 @@ server_run(const struct server_opts *opts)
     struct farm_conf *c = NULL;
     struct sigaction sa = {0};
     char err[512];
-    double started = mono_now(), stop_at = 0;
+    double started = mono_now(), stop_at = 0, scan_at = 0;
     int r, code = 0;
 
     (void)pthread_mutex_init(&s.mu, NULL);
@@ -1529,6 +1534,7 @@ server_run(const struct server_opts *opts)
         if (got_hup && !opts->once) {
             got_hup = 0;
             reload(&s);
+            scan_at = 0;
         }
         if ((got_term || (opts->duration > 0 && now - started >= opts->duration)) &&
             !s.stopping) {
@@ -1542,7 +1548,11 @@ server_run(const struct server_opts *opts)
             break;
         if (opts->once && all_done_once(&s))
             break;
-        for (size_t i = 0; i < s.n_dev && !s.stopping; i++) {
+        /* The walk over every device runs only when one is due (scan_at: the soonest
+         * next_due it saw): the loop wakes for every transfer event, ~10 per poll. */
+        if (now < scan_at)
+            soonest = MIN(soonest, scan_at);
+        for (size_t i = 0; now >= scan_at && i < s.n_dev && !s.stopping; i++) {
             struct srv_dev *d = s.dev[i];
             if (opts->once && d->cycles > 0)
                 continue;
@@ -1557,6 +1567,8 @@ server_run(const struct server_opts *opts)
             if (d->next_due < soonest)
                 soonest = d->next_due;
         }
+        if (now >= scan_at)
+            scan_at = soonest;
         wait_ms = (int)ceil((soonest - mono_now()) * 1000.0);
         wait_ms = MAX(0, MIN(wait_ms, WAIT_MAX_MS));
         r = poller_wait(s.poller, wait_ms);

@@ -25,7 +25,8 @@ int
 sample_array_push(struct sample_array *a, int64_t t_ms, double v)
 {
     if (a->n == a->cap) {
-        size_t cap = a->cap ? a->cap * 2 : 64;
+        /* Small first: a poller's series gets one sample per commit (a fast malloc). */
+        size_t cap = a->cap ? a->cap * 2 : 4;
         struct sample *s = realloc(a->s, cap * sizeof(*s));
         if (!s)
             return -ENOMEM;

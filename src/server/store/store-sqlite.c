@@ -48,6 +48,8 @@ enum stmt_id {
     S_STATE_GET,
     S_STATE_SET,
     S_DATA_VERSION,
+    S_BEGIN,
+    S_COMMIT,
     _S_MAX,
 };
 
@@ -107,6 +109,8 @@ static const char *const stmt_sql[_S_MAX] = {
     [S_STATE_SET] = "INSERT INTO state(device_id, key, value) VALUES (?1, ?2, ?3)"
                     " ON CONFLICT(device_id, key) DO UPDATE SET value = excluded.value",
     [S_DATA_VERSION] = "PRAGMA data_version",
+    [S_BEGIN] = "BEGIN IMMEDIATE",
+    [S_COMMIT] = "COMMIT",
 };
 
 static const char schema_sql[] =
@@ -355,16 +359,25 @@ sq_close(struct store *st)
     store_set_be(st, NULL);
 }
 
+/* BEGIN and COMMIT are prepared once: a poller runs them 200 times a second. */
 static int
 sq_begin(struct store *st)
 {
-    return exec_sql(BE(st), "BEGIN IMMEDIATE");
+    struct sqlite_be *b = BE(st);
+    int r = 0;
+    sqlite3_stmt *s = stmt(b, S_BEGIN, &r);
+
+    return s ? run_done(b, s) : r;
 }
 
 static int
 sq_commit(struct store *st)
 {
-    return exec_sql(BE(st), "COMMIT");
+    struct sqlite_be *b = BE(st);
+    int r = 0;
+    sqlite3_stmt *s = stmt(b, S_COMMIT, &r);
+
+    return s ? run_done(b, s) : r;
 }
 
 static void

@@ -21,25 +21,28 @@
 
 struct mdev;
 
-/* One series as the store knows it in memory. */
+/* One series as the store knows it in memory (one allocation with its key). */
 struct mseries {
-    int64_t id;
-    int64_t dev;
-    struct mdev *md;
-    char *key;
-    uint64_t hash;
-    int64_t max_db;           /* >= every time of it in the database, INT64_MIN if none */
-    int64_t max_all;          /* largest time in database or pending */
-    struct sample_array pend; /* appended, not yet written; sorted, distinct times */
-    int dirty;
-    int stale; /* another writer touched the device: re-read max_db */
-    /* Chunk ranges, loaded on the first append that needs a duplicate check. */
+    /* Cold: duplicate checks. Chunk ranges, loaded on the first append that needs them. */
     int ranges_loaded;
     struct crange *ranges;
     size_t nranges, cap_ranges, last_hit;
     /* The last chunk decoded for duplicate checks. */
     int64_t dec_id;
     struct sample_array dec;
+    /* Hot: every append (together with the key, right after). */
+    int64_t id;
+    int64_t dev;
+    struct mdev *md;
+    uint64_t hash;
+    size_t ord_pos;           /* where it was in its device's append order (struct mdev) */
+    int64_t max_db;           /* >= every time of it in the database, INT64_MIN if none */
+    int64_t max_all;          /* largest time in database or pending */
+    struct sample_array pend; /* appended, not yet written; sorted, distinct times */
+    int dirty;
+    int stale;      /* another writer touched the device: re-read max_db */
+    int pend_arena; /* pend.s is a slot of the store's pending arena, not malloc'd */
+    char key[];
 };
 
 struct crange {
@@ -52,6 +55,14 @@ struct mdev {
     struct store_rec_info ri; /* its head records (this handle keeps n, t_min, t_max current) */
     struct mseries **ser;     /* its cached series */
     size_t nser, cap_ser;
+    /*
+     * The order of appends in the last transaction that wrote the device, and in this
+     * one: a poller appends a target's series in the same order every poll, so the
+     * next series is found by one key comparison instead of a hash lookup.
+     */
+    struct mseries **ord, **ord_new;
+    size_t nord, nord_new, cap_ord, cap_ord_new, cur;
+    unsigned long ord_txn;
 };
 
 /* Where one head record's entries are in a decoded hrec_array. */
@@ -69,6 +80,20 @@ struct hrec_set {
     struct hrec_array a;
     struct hrec_loc *loc;
     size_t nloc, cap_loc;
+};
+
+/*
+ * The first ARENA_SLOT pending samples of a series come from a slot of a block
+ * list that is reused at every commit: a poller appends one sample per series per
+ * commit, which then costs no malloc/free.
+ */
+#define ARENA_SLOT 4
+#define ARENA_SLOTS 4096 /* per block */
+
+struct arena {
+    struct arena *next;
+    size_t used;
+    struct sample s[ARENA_SLOTS * ARENA_SLOT];
 };
 
 /* A pending sample on its way into a head record. */
@@ -103,8 +128,12 @@ struct store {
     size_t ngens, cap_gens;
     struct mdev **dtab; /* open addressing by device id */
     size_t dtab_cap, dtab_n;
+    struct mdev *cur_md;  /* the device appended to last */
+    size_t gen_hint;      /* gens[] entry checked last */
     struct hrec_set hc;   /* reads: the head records of the last device read */
     struct hrec_set drec; /* duplicate checks: the records of the last (device, t) looked up */
+    struct arena *arena;  /* slots for the first pending samples of a series */
+    struct arena *arena_cur;
     struct tent *tents;   /* commit: pending samples of a device, by (t, sid) */
     size_t cap_tents;
     struct hrec_array rent; /* commit: the entries of one record */
@@ -252,11 +281,62 @@ mseries_free(struct mseries *s)
 {
     if (!s)
         return;
-    free(s->key);
-    sample_array_free(&s->pend);
+    if (!s->pend_arena)
+        sample_array_free(&s->pend);
     sample_array_free(&s->dec);
     free(s->ranges);
     free(s);
+}
+
+/* Push onto s's pending samples (first from the arena, then malloc'd). */
+static int
+pend_push(struct store *st, struct mseries *s, int64_t t, double v)
+{
+    if (s->pend.cap == 0) {
+        struct arena *a = st->arena_cur;
+        if (a && a->used == ARENA_SLOTS) {
+            if (!a->next)
+                a->next = calloc(1, sizeof(*a));
+            a = a->next;
+            if (a)
+                st->arena_cur = a;
+        } else if (!a) {
+            a = st->arena = st->arena_cur = calloc(1, sizeof(*a));
+        }
+        if (a && a->used < ARENA_SLOTS) {
+            s->pend.s = a->s + a->used++ * ARENA_SLOT;
+            s->pend.cap = ARENA_SLOT;
+            s->pend_arena = 1;
+        }
+    } else if (s->pend_arena && s->pend.n == s->pend.cap) {
+        struct sample *p = malloc(2 * s->pend.cap * sizeof(*p));
+        if (!p)
+            return -ENOMEM;
+        memcpy(p, s->pend.s, s->pend.n * sizeof(*p));
+        s->pend.s = p;
+        s->pend.cap *= 2;
+        s->pend_arena = 0;
+    }
+    return sample_array_push(&s->pend, t, v);
+}
+
+static void
+pend_free(struct mseries *s)
+{
+    if (s->pend_arena)
+        memset(&s->pend, 0, sizeof(s->pend));
+    else
+        sample_array_free(&s->pend);
+    s->pend_arena = 0;
+}
+
+/* Every slot is free again (no series points into the arena). */
+static void
+arena_reset(struct store *st)
+{
+    for (struct arena *a = st->arena; a; a = a->next)
+        a->used = 0;
+    st->arena_cur = st->arena;
 }
 
 static void
@@ -284,9 +364,14 @@ cache_drop(struct store *st)
     for (size_t i = 0; i < st->dtab_cap; i++) {
         if (st->dtab[i]) {
             free(st->dtab[i]->ser);
+            free(st->dtab[i]->ord);
+            free(st->dtab[i]->ord_new);
             free(st->dtab[i]);
         }
     }
+    st->cur_md = NULL;
+    st->gen_hint = SIZE_MAX;
+    arena_reset(st);
     free(st->dtab);
     st->dtab = NULL;
     st->dtab_cap = 0;
@@ -469,14 +554,10 @@ series_load(struct store *st, int64_t dev, const char *key, int create, struct m
         md->ser = v;
         md->cap_ser = cap;
     }
-    s = calloc(1, sizeof(*s));
+    s = calloc(1, sizeof(*s) + strlen(key) + 1);
     if (!s)
         return -ENOMEM;
-    s->key = strdup(key);
-    if (!s->key) {
-        mseries_free(s);
-        return -ENOMEM;
-    }
+    memcpy(s->key, key, strlen(key) + 1);
     s->dev = dev;
     s->md = md;
     s->hash = h;
@@ -1081,9 +1162,13 @@ dev_check(struct store *st, int64_t dev)
 
     if (!st->ops->device_gen)
         return 0;
+    if (st->gen_hint < st->ngens && st->gens[st->gen_hint].dev == dev &&
+        st->gens[st->gen_hint].txn == st->txn_no)
+        return 0;
     g = gen_find(st, dev, 1);
     if (!g)
         return -ENOMEM;
+    st->gen_hint = (size_t)(g - st->gens);
     if (g->txn == st->txn_no)
         return 0;
     r = st->ops->device_gen(st, dev, &gen);
@@ -1258,7 +1343,7 @@ store_commit(struct store *st)
     if (!st->in_txn)
         return -EINVAL;
     /* One device at a time: its series' pending samples become its head records. */
-    if (st->ndirty > 1)
+    if (st->nddev > 1)
         qsort(st->dirty, st->ndirty, sizeof(*st->dirty), cmp_dirty);
     for (size_t i = 0, j; r == 0 && i < st->ndirty; i = j) {
         for (j = i + 1; j < st->ndirty && st->dirty[j]->md == st->dirty[i]->md; j++)
@@ -1269,7 +1354,7 @@ store_commit(struct store *st)
         struct mseries *s = st->dirty[i];
         s->dirty = 0;
         /* Between commits a series costs only its small struct and key. */
-        sample_array_free(&s->pend);
+        pend_free(s);
         sample_array_free(&s->dec);
         s->dec_id = -1;
     }
@@ -1300,6 +1385,7 @@ store_commit(struct store *st)
         st->wrote = 1;
     st->in_txn = 0;
     st->ndirty = 0;
+    arena_reset(st);
     st->nddev = 0;
     return 0;
 }
@@ -1327,6 +1413,82 @@ store_devices(struct store *st, struct store_device **ret, size_t *ret_n)
     return r;
 }
 
+#define ORD_MAX 65536 /* appends per device and transaction whose order is remembered */
+
+/* The device's first append in this transaction: last transaction's order is the guide. */
+static void
+ord_start(struct store *st, struct mdev *md)
+{
+    struct mseries **v;
+    size_t cap;
+
+    if (md->ord_txn == st->txn_no)
+        return;
+    md->ord_txn = st->txn_no;
+    if (md->nord_new > 0) {
+        v = md->ord;
+        cap = md->cap_ord;
+        md->ord = md->ord_new;
+        md->cap_ord = md->cap_ord_new;
+        md->nord = md->nord_new;
+        md->ord_new = v;
+        md->cap_ord_new = cap;
+        md->nord_new = 0;
+    }
+    md->cur = 0;
+}
+
+/* The series (dev, key): the next one in the device's order, or from series_load(). */
+static int
+series_next(struct store *st, int64_t dev, const char *key, struct mseries **ret)
+{
+    struct mdev *md = st->cur_md;
+    struct mseries *s = NULL;
+    int r;
+
+    if (md && md->dev == dev) {
+        ord_start(st, md);
+        /* The next series, or the one after (a series missing from this poll). */
+        for (size_t i = md->cur; i < md->nord && i < md->cur + 2; i++) {
+            struct mseries *c = md->ord[i];
+            if (!c->stale && strcmp(c->key, key) == 0) {
+                s = c;
+                md->cur = i + 1;
+                if (i + 1 < md->nord) {
+                    /* The next append's series: its hot fields and key. */
+                    __builtin_prefetch(&md->ord[i + 1]->id);
+                    __builtin_prefetch(md->ord[i + 1]->key);
+                }
+                break;
+            }
+        }
+    }
+    if (!s) {
+        r = series_load(st, dev, key, 1, &s);
+        if (r < 0)
+            return r;
+        md = st->cur_md = s->md;
+        ord_start(st, md);
+        /* Back in step after an inserted or removed series. */
+        if (s->ord_pos < md->nord && md->ord[s->ord_pos] == s)
+            md->cur = s->ord_pos + 1;
+    }
+    if (md->nord_new < ORD_MAX) {
+        if (md->nord_new == md->cap_ord_new) {
+            size_t cap = md->cap_ord_new ? md->cap_ord_new * 2 : 64;
+            struct mseries **v = realloc(md->ord_new, cap * sizeof(*v));
+            if (!v)
+                return -ENOMEM;
+            md->ord_new = v;
+            md->cap_ord_new = cap;
+        }
+        s->ord_pos = md->nord_new;
+        md->ord_new[md->nord_new++] = s;
+    }
+    *ret = s;
+    return 0;
+}
+
 static int
 append_in_txn(struct store *st, int64_t dev, const char *key, int64_t t, double v)
 {
@@ -1337,11 +1499,11 @@ append_in_txn(struct store *st, int64_t dev, const char *key, int64_t t, double 
     r = dev_check(st, dev);
     if (r < 0)
         return r;
-    r = series_load(st, dev, key, 1, &s);
+    r = series_next(st, dev, key, &s);
     if (r < 0)
         return r == -EINVAL ? r : set_err(st, r, "series");
     if (t > s->max_all) {
-        r = sample_array_push(&s->pend, t, v);
+        r = pend_push(st, s, t, v);
         if (r < 0)
             return r;
         s->max_all = t;
@@ -1353,7 +1515,7 @@ append_in_txn(struct store *st, int64_t dev, const char *key, int64_t t, double 
             if (r != 0)
                 return r < 0 ? set_err(st, r, "duplicate check") : 0;
         }
-        r = sample_array_push(&s->pend, t, v);
+        r = pend_push(st, s, t, v);
         if (r < 0)
             return r;
         memmove(s->pend.s + pos + 1, s->pend.s + pos,
@@ -1789,6 +1951,11 @@ store_close(struct store *st)
     free(st->gens);
     hrec_set_free(&st->hc);
     hrec_set_free(&st->drec);
+    while (st->arena) {
+        struct arena *a = st->arena;
+        st->arena = a->next;
+        free(a);
+    }
     free(st->tents);
     hrec_array_free(&st->rent);
     buf_free(&st->rblob);
