@@ -31,6 +31,7 @@ struct poller_request {
     const char *content_type;/* for POST, e.g. "application/json" */
     int fresh_dns;           /* resolve the host name again (after a failure); otherwise an
                               * address cached by an earlier request is used as it is */
+    size_t size_hint;        /* expected body size (0: unknown): allocated at once */
 };
 
 struct poller_response {

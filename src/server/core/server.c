@@ -45,6 +45,8 @@
 #define QUEUE_MAX 4096              /* jobs waiting for the writer before the loop waits */
 #define QUEUE_BYTES_MAX (64u << 20) /* bytes of queued batches before the loop waits */
 #define WEBHOOK_TIMEOUT 10.0        /* seconds */
+#define GROUP_MAX 32                /* polls stored in one transaction, at most */
+#define GROUP_WAIT 0.1              /* seconds the writer waits for more polls to group */
 
 enum dev_kind { KIND_UNKNOWN, KIND_SOAKD, KIND_EXPORTER };
 enum req_kind { REQ_NONE, REQ_METRICS, REQ_HISTORY };
@@ -81,6 +83,7 @@ struct srv_dev {
     int loaded_seen;             /* loop's cache of loaded */
     unsigned long cycles, failures;
     int last_failed;             /* the last cycle failed: resolve the host name again */
+    size_t last_n, last_len;     /* samples and bytes of the last body parsed (size hints) */
     double next_leak;            /* monotonic time of the next leak analysis */
     struct complaint complaint;
 };
@@ -112,6 +115,7 @@ struct server {
     int q_stop;
     double q_deadline;           /* after stop: queued jobs past this are dropped */
     int w_busy;
+    int w_gathering;             /* the writer waits for a group of polls to fill */
     double w_leak_every, w_exhaustion_days; /* writer's copies of [alerts] settings */
     struct outbox *out_head;     /* webhooks for the loop to send */
     unsigned webhooks_in_flight; /* loop */
@@ -256,12 +260,20 @@ on_sample(void *ctx, const struct expo_parsed_sample *ps)
 }
 
 static void
-batch_init(struct batch *b, struct server *s, int64_t t_ms, size_t body_len)
+batch_init(struct batch *b, struct server *s, int64_t t_ms, size_t body_len, size_t n_hint)
 {
     memset(b, 0, sizeof(*b));
     b->s = s;
     b->t_ms = t_ms;
     buf_init(&b->keys, MAX(body_len * KEYS_PER_BODY, (size_t)65536));
+    /* The keys take about the body's size; the device's last poll tells the count.
+     * Allocated once instead of grown (and copied) by doubling. */
+    if (buf_reserve(&b->keys, body_len + 1) < 0)
+        buf_reset(&b->keys); /* no memory now: it grows as keys come */
+    if (n_hint > 0 && n_hint < body_len) {
+        b->v = reallocarray(NULL, n_hint + 8, sizeof(*b->v));
+        b->cap = b->v ? n_hint + 8 : 0;
+    }
 }
 
 static void
@@ -506,7 +518,8 @@ enqueue(struct server *s, struct job *j)
         s->q_head = j;
     s->q_tail = j;
     s->q_n++;
-    pthread_cond_signal(&s->cv_job);
+    if (!s->w_gathering || s->q_n >= GROUP_MAX || j->kind != JOB_POLL)
+        pthread_cond_signal(&s->cv_job);
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -580,97 +593,134 @@ rewind_dev(struct server *s, struct srv_dev *d)
     pthread_mutex_unlock(&s->mu);
 }
 
-/*
- * Store what a poll brought in one transaction: samples, poll series, events,
- * state. On failure nothing of it is kept (and the device's event state is
- * rolled back); a history poll then makes the loop fetch the range again.
- */
+/* One poll on its way into the store (write_polls()). */
+struct wpoll {
+    struct job *j;
+    struct store_event_array evs;
+    char *before;                /* events state before, when not d->ev_saved */
+    char *after;                 /* events state after, to save */
+};
+
+/* The events of an uncommitted poll never happened: restore the device's state. */
 static void
-write_poll(struct server *s, struct job *j)
+poll_restore(struct server *s, struct wpoll *w)
 {
+    struct srv_dev *d = w->j->d;
+    const char *before = w->before ? w->before : d->ev_saved;
+
+    if (before && events_state_from_json(&d->ev, before) < 0)
+        log_warnx("%s: event state lost after a store error", d->name);
+    if (w->j->history)
+        rewind_dev(s, d);
+    free(w->before);
+    free(w->after);
+    w->before = w->after = NULL;
+    store_event_array_free(&w->evs);
+}
+
+/*
+ * Before the transaction: the store and the device are there, a history poll
+ * continues what is committed, the poll's events are derived. 0, or -1 when the
+ * poll is not stored (already accounted for).
+ */
+static int
+poll_prepare(struct server *s, struct wpoll *w)
+{
+    struct job *j = w->j;
     struct srv_dev *d = j->d;
-    struct batch *b = j->b;
-    struct store_event_array evs = {0};
-    char *before = NULL, *after = NULL;
-    const char *what = "begin";
-    int r;
+    int r = 0;
 
     if (!store_ready(s)) {
         s->dropped++;
         if (j->history)
             rewind_dev(s, d);
-        return;
+        return -1;
     }
     r = dev_resolve(s, d);
     if (r < 0) {
         store_lost(s, r, "device");
         if (j->history)
             rewind_dev(s, d);
-        return;
+        return -1;
     }
     if (j->history && !contiguous(d, j)) {
         /* An earlier poll of this range failed to store: the loop fetches it again. */
         s->dropped++;
         rewind_dev(s, d);
-        return;
+        return -1;
     }
-    r = events_state_to_json(&d->ev, &before);
-    if (r < 0)
-        goto fail_state;
-    if (j->record_poll) {
+    /* After every commit d->ev_saved is the state as JSON: no copy needed then. */
+    if (!d->ev_saved)
+        r = events_state_to_json(&d->ev, &w->before);
+    if (r >= 0 && j->record_poll) {
         if (j->up)
-            r = events_poll_ok(&d->ev, j->t_ms, &evs);
+            r = events_poll_ok(&d->ev, j->t_ms, &w->evs);
         else
-            r = events_poll_failed(&d->ev, j->t_ms, j->error, &evs);
+            r = events_poll_failed(&d->ev, j->t_ms, j->error, &w->evs);
     }
-    if (r >= 0 && b)
-        r = batch_events(b, d, j->complete, &evs);
-    if (r < 0)
-        goto fail_state;
+    if (r >= 0 && j->b)
+        r = batch_events(j->b, d, j->complete, &w->evs);
+    if (r < 0) {
+        poll_restore(s, w);
+        return -1;
+    }
+    return 0;
+}
 
-    r = store_begin(s->st);
+/* In the transaction: samples, poll series, events, state. */
+static int
+poll_append(struct server *s, struct wpoll *w, const char **what)
+{
+    struct job *j = w->j;
+    struct srv_dev *d = j->d;
+    struct batch *b = j->b;
+    int r = 0;
+
     for (size_t i = 0; r >= 0 && b && i < b->n; i++) {
-        what = "append";
+        *what = "append";
         r = store_append(s->st, d->store_id, batch_key(b, i), b->v[i].t_ms, b->v[i].v);
         if (r == -EINVAL)
             r = 0; /* a value this store refuses (e.g. NaN) costs that sample only */
     }
     if (r >= 0 && j->record_poll) {
-        what = "append";
+        *what = "append";
         r = store_append(s->st, d->store_id, "soak_poll_up", j->t_ms, j->up ? 1 : 0);
         if (r >= 0)
             r = store_append(s->st, d->store_id, "soak_poll_duration_seconds", j->t_ms,
                              j->duration);
     }
-    for (size_t i = 0; r >= 0 && i < evs.n; i++) {
-        what = "event";
-        evs.e[i].device_id = d->store_id;
-        r = store_event_add(s->st, &evs.e[i]);
+    for (size_t i = 0; r >= 0 && i < w->evs.n; i++) {
+        *what = "event";
+        w->evs.e[i].device_id = d->store_id;
+        r = store_event_add(s->st, &w->evs.e[i]);
     }
     if (r >= 0 && j->history) {
-        what = "state";
+        *what = "state";
         r = state_set_u64(s->st, d->store_id, "history_seq", j->seq);
         if (r >= 0)
             r = store_state_set(s->st, d->store_id, "history_ring", j->ring);
     }
     if (r >= 0) {
-        r = events_state_to_json(&d->ev, &after);
-        if (r >= 0 && (!d->ev_saved || strcmp(after, d->ev_saved) != 0)) {
-            what = "state";
-            r = store_state_set(s->st, d->store_id, "events", after);
+        r = events_state_to_json(&d->ev, &w->after);
+        if (r >= 0 && (!d->ev_saved || strcmp(w->after, d->ev_saved) != 0)) {
+            *what = "state";
+            r = store_state_set(s->st, d->store_id, "events", w->after);
         }
     }
-    if (r >= 0) {
-        what = "commit";
-        r = store_commit(s->st);
-    }
-    if (r < 0) {
-        store_lost(s, r, what);
-        goto fail_state;
-    }
-    if (after) {
+    return r;
+}
+
+/* After the commit: the poll is acknowledged. */
+static void
+poll_done(struct server *s, struct wpoll *w)
+{
+    struct job *j = w->j;
+    struct srv_dev *d = j->d;
+    struct batch *b = j->b;
+
+    if (w->after) {
         free(d->ev_saved);
-        d->ev_saved = TAKE_PTR(after);
+        d->ev_saved = TAKE_PTR(w->after);
     }
     if (j->history) {
         pthread_mutex_lock(&s->mu);
@@ -682,22 +732,62 @@ write_poll(struct server *s, struct job *j)
     log_debug("%s: committed poll %" PRId64 " (%zu samples%s)", d->name, j->t_ms,
               b ? b->n : 0, j->record_poll ? ", poll recorded" : "");
     if (s->alerts)
-        alerts_observe(s->alerts, s->st, d->name, d->store_id, &d->ev, &evs, j->t_ms);
+        alerts_observe(s->alerts, s->st, d->name, d->store_id, &d->ev, &w->evs, j->t_ms);
     if (j->record_poll && j->up)
         leak_alerts(s, d, j->t_ms);
-    free(before);
-    store_event_array_free(&evs);
-    return;
+    free(w->before);
+    w->before = NULL;
+    store_event_array_free(&w->evs);
+}
 
-fail_state:
-    /* The events of an uncommitted poll never happened: restore the state. */
-    if (before && events_state_from_json(&d->ev, before) < 0)
-        log_warnx("%s: event state lost after a store error", d->name);
-    if (j->history)
-        rewind_dev(s, d);
-    free(before);
-    free(after);
-    store_event_array_free(&evs);
+/*
+ * Store what n polls (of distinct devices) brought in ONE transaction (group
+ * commit: one BEGIN/COMMIT and one write of the shared pages for all of them):
+ * samples, poll series, events, state. A poll is acknowledged (its /history SEQ
+ * counts as stored) only after the commit. On failure nothing of any of them is
+ * kept (and each device's event state is rolled back); a history poll then makes
+ * the loop fetch its range again.
+ */
+static void
+write_polls(struct server *s, struct job **jobs, size_t n)
+{
+    struct wpoll w[GROUP_MAX];
+    size_t m = 0;
+    unsigned long errs = s->store_errors;
+    const char *what = "begin";
+    int r;
+
+    for (size_t i = 0; i < n; i++) {
+        memset(&w[m], 0, sizeof(w[m]));
+        w[m].j = jobs[i];
+        if (poll_prepare(s, &w[m]) == 0)
+            m++;
+    }
+    if (m > 0 && s->store_errors != errs) {
+        /* The store went away while preparing: none of them can be stored now. */
+        for (size_t i = 0; i < m; i++) {
+            s->dropped++;
+            poll_restore(s, &w[i]);
+        }
+        return;
+    }
+    if (m == 0)
+        return;
+    r = store_begin(s->st);
+    for (size_t i = 0; r >= 0 && i < m; i++)
+        r = poll_append(s, &w[i], &what);
+    if (r >= 0) {
+        what = "commit";
+        r = store_commit(s->st);
+    }
+    if (r < 0) {
+        store_lost(s, r, what);
+        for (size_t i = 0; i < m; i++)
+            poll_restore(s, &w[i]);
+        return;
+    }
+    for (size_t i = 0; i < m; i++)
+        poll_done(s, &w[i]);
 }
 
 static void
@@ -755,54 +845,89 @@ writer_main(void *arg)
     unsigned long dropped_at_exit = 0;
 
     for (;;) {
-        struct job *j;
-        int drop, wake;
+        struct job *jobs[GROUP_MAX], *j;
+        size_t n = 0;
+        int drop, wake = 0;
 
         pthread_mutex_lock(&s->mu);
         while (!s->q_head && !s->q_stop)
             pthread_cond_wait(&s->cv_job, &s->mu);
-        j = s->q_head;
-        if (!j) {
+        if (!s->q_head) {
             pthread_mutex_unlock(&s->mu);
             if (dropped_at_exit)
                 log_warnx("stopping: %lu queued poll(s) not stored in %.0f s, dropped",
                           dropped_at_exit, STOP_DRAIN);
             break; /* stopped and drained */
         }
-        s->q_head = j->next;
-        if (!s->q_head)
-            s->q_tail = NULL;
-        s->q_n--;
-        s->q_bytes -= j->bytes;
         s->w_busy = 1;
+        if (s->q_head->kind == JOB_POLL && !s->opts->once && !s->q_stop) {
+            /* Group commit: give more polls GROUP_WAIT to arrive (enqueue() signals only
+             * when the group is full), then store them in one transaction. */
+            struct timespec until;
+            double t = GROUP_WAIT;
+            (void)clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += (time_t)t;
+            until.tv_nsec += (long)((t - (double)(time_t)t) * 1e9);
+            if (until.tv_nsec >= 1000000000L) {
+                until.tv_sec++;
+                until.tv_nsec -= 1000000000L;
+            }
+            s->w_gathering = 1;
+            while (s->q_n < GROUP_MAX && !s->q_stop && s->q_tail->kind == JOB_POLL &&
+                   pthread_cond_timedwait(&s->cv_job, &s->mu, &until) == 0)
+                ;
+            s->w_gathering = 0;
+        }
+        /* A group: polls of distinct devices, in queue order; anything else alone. */
+        while ((j = s->q_head) && n < GROUP_MAX) {
+            int dup = 0;
+            if (n > 0 && (j->kind != JOB_POLL || jobs[0]->kind != JOB_POLL))
+                break;
+            for (size_t i = 0; i < n && !dup; i++)
+                dup = jobs[i]->d == j->d;
+            if (dup)
+                break;
+            s->q_head = j->next;
+            if (!s->q_head)
+                s->q_tail = NULL;
+            s->q_n--;
+            s->q_bytes -= j->bytes;
+            jobs[n++] = j;
+        }
         pthread_cond_signal(&s->cv_space);
         drop = s->q_stop && mono_now() > s->q_deadline;
         pthread_mutex_unlock(&s->mu);
 
         if (drop) {
             /* Out of time at exit: soakd polls come back from /history on the next start. */
-            s->dropped++;
-            dropped_at_exit++;
-        } else switch (j->kind) {
-        case JOB_LOAD: write_load(s, j); break;
-        case JOB_POLL: write_poll(s, j); break;
-        case JOB_KIND: write_kind(s, j); break;
-        case JOB_CONF: write_conf(s, j); break;
+            s->dropped += n;
+            dropped_at_exit += n;
+        } else switch (jobs[0]->kind) {
+        case JOB_LOAD: write_load(s, jobs[0]); break;
+        case JOB_POLL: write_polls(s, jobs, n); break;
+        case JOB_KIND: write_kind(s, jobs[0]); break;
+        case JOB_CONF: write_conf(s, jobs[0]); break;
         }
         alerts_tick(s->alerts);
 
         pthread_mutex_lock(&s->mu);
-        if (j->d)
-            j->d->pending--;
+        for (size_t i = 0; i < n; i++) {
+            j = jobs[i];
+            if (j->d)
+                j->d->pending--;
+            /* The loop waits for the writer only after a load (the device may poll now),
+             * for a removed device (to free it) and in --once mode (for the queue to
+             * drain); a stored poll needs nothing from it, and waking it 200 times a
+             * second costs. */
+            wake |= j->kind != JOB_POLL || (j->d && j->d->removed) ||
+                    (s->opts->once && s->q_n == 0);
+        }
         s->w_busy = 0;
-        /* The loop waits for the writer only after a load (the device may poll now), for
-         * a removed device (to free it) and in --once mode (for the queue to drain); a
-         * stored poll needs nothing from it, and waking it 200 times a second costs. */
-        wake = j->kind != JOB_POLL || (j->d && j->d->removed) || (s->opts->once && s->q_n == 0);
         pthread_mutex_unlock(&s->mu);
         if (wake)
             poller_wakeup(s->poller);
-        job_free(j);
+        for (size_t i = 0; i < n; i++)
+            job_free(jobs[i]);
     }
     return NULL;
 }
@@ -830,6 +955,7 @@ submit(struct server *s, struct srv_dev *d, enum req_kind kind)
         .timeout = d->timeout,
         .max_body = s->conf->max_body,
         .fresh_dns = d->last_failed,
+        .size_hint = kind == REQ_METRICS ? d->last_len : 0,
     };
     char *url = NULL;
     int r;
@@ -940,7 +1066,7 @@ parse_body(struct server *s, struct srv_dev *d, const struct poller_response *re
         (void)snprintf(why, n, "out of memory");
         return -ENOMEM;
     }
-    batch_init(b, s, d->cycle_t_ms, resp->len);
+    batch_init(b, s, d->cycle_t_ms, resp->len, d->last_n);
     r = batch_parse(b, resp->body, resp->len, err, sizeof(err));
     if (r < 0) {
         (void)snprintf(why, n, "%s: line %s", what, err);
@@ -948,6 +1074,8 @@ parse_body(struct server *s, struct srv_dev *d, const struct poller_response *re
         free(b);
         return r;
     }
+    d->last_n = b->n;
+    d->last_len = resp->len;
     *ret = b;
     return 0;
 }
