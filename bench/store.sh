@@ -86,7 +86,7 @@ if pg_available && pg_start; then
         t1=$(now)
         pg_rate=$(echo "$samples $t0 $t1" | awk '{ printf "%.0f", $1 / ($3 - $2) }')
         pg_sql "VACUUM ANALYZE" >/dev/null 2>&1
-        pg_bytes=$(pg_sql "SELECT sum(pg_total_relation_size(c)) FROM unnest(ARRAY['chunk','series','head','device','event','state','meta']::regclass[]) AS c")
+        pg_bytes=$(pg_sql "SELECT sum(pg_total_relation_size(c)) FROM unnest(ARRAY['chunk','series','hrec','device','event','state','meta']::regclass[]) AS c")
         pg_bps=$(echo "$pg_bytes $samples" | awk '{ printf "%.2f", $1 / $2 }')
         pg_ratio=$(echo "$pg_bytes $prom_bytes" | awk '$2 > 0 { printf "%.2f×", $1 / $2 } $2 !~ /^[0-9]+$/ { print "n/a" }')
         pg_line="| soak → PostgreSQL 15 | $pg_rate (1 run) | $pg_bytes | $pg_bps | $pg_ratio |"
