@@ -78,7 +78,12 @@ emit_nameset_init(struct emit_nameset *s, size_t max)
     s->max = max;
     s->slots = slots;
     s->hashes = calloc(slots, sizeof(*s->hashes));
-    return s->hashes ? 0 : -ENOMEM;
+    s->used = calloc(max ? max : 1, sizeof(*s->used));
+    if (!s->hashes || !s->used) {
+        emit_nameset_free(s);
+        return -ENOMEM;
+    }
+    return 0;
 }
 
 /* FNV-1a, 64 bit. */
@@ -108,15 +113,15 @@ emit_nameset_add(struct emit_nameset *s, const char *name)
     if (s->n >= s->max)
         return -E2BIG;
     s->hashes[i] = h;
-    s->n++;
+    s->used[s->n++] = (uint32_t)i;
     return 1;
 }
 
 void
 emit_nameset_reset(struct emit_nameset *s)
 {
-    if (s->n)
-        memset(s->hashes, 0, s->slots * sizeof(*s->hashes));
+    for (size_t k = 0; k < s->n; k++)
+        s->hashes[s->used[k]] = 0;
     s->n = 0;
 }
 
@@ -124,7 +129,9 @@ void
 emit_nameset_free(struct emit_nameset *s)
 {
     free(s->hashes);
+    free(s->used);
     s->hashes = NULL;
+    s->used = NULL;
     s->n = s->max = s->slots = 0;
 }
 

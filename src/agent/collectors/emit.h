@@ -39,6 +39,7 @@ int emit_gauge_labels(struct expo_writer *w, const char *name, const char *help,
  */
 struct emit_nameset {
     uint64_t *hashes; /* open-addressing table of name hashes, 0 = free */
+    uint32_t *used;   /* the slots filled, so a reset clears only those */
     size_t n, max;    /* names held, most allowed */
     size_t slots;     /* table size, a power of two >= 2 * max */
 };

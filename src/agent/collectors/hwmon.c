@@ -34,7 +34,7 @@
 #define HWMON_CHIP_MAX (4 * HWMON_LABEL_MAX)
 #define HWMON_RESCAN 60.0     /* seconds a chip's names are reused while the list is unchanged */
 #define HWMON_CHIP_FILES 128  /* temp files of a chip remembered between scans */
-#define HWMON_KEPT 128        /* temp files kept open between reads */
+#define HWMON_KEPT 64         /* temp files kept open between reads */
 
 /* A temperature file of a chip: temp<num>_input or temp<num>, in the chip dir or device/. */
 struct hwmon_file {
@@ -49,8 +49,9 @@ struct hwmon_chip {
     char name[HWMON_LABEL_MAX];     /* cleaned name file, "" if none */
     char real[HWMON_LABEL_MAX];     /* cleaned basename of the resolved dir */
     char chip[HWMON_CHIP_MAX];      /* final label */
-    /* Its temp files as last scanned, in scan order (chip dir, then device/). */
-    struct hwmon_file files[HWMON_CHIP_FILES];
+    /* Its temp files as last scanned, in scan order (chip dir, then device/);
+     * allocated to the size found. */
+    struct hwmon_file *files;
     size_t nfiles;
     int scanned;                    /* 1 files[] is valid, -1 list them on every read, 0 not yet */
 };
@@ -304,8 +305,14 @@ list_temps(struct hwmon_ctx *c, const char *root, struct hwmon_chip *chip, int i
         if (parse_u64_n(f, (size_t)(p - f), &num) < 0)
             continue;
         if (store) {
+            struct hwmon_file *nf;
+
             if (chip->nfiles >= HWMON_CHIP_FILES || (f[0] == '0' && p - f > 1))
                 return -E2BIG;
+            nf = realloc(chip->files, (chip->nfiles + 1) * sizeof(*nf));
+            if (!nf)
+                return -ENOMEM;
+            chip->files = nf;
             chip->files[chip->nfiles++] = (struct hwmon_file){ (uint32_t)num, (uint8_t)bare,
                                                                (uint8_t)in_device };
             continue;
@@ -445,6 +452,8 @@ hwmon_fini(void *ctx)
     procfile_dir_free(&c->list);
     procfile_dir_free(&c->files);
     procfile_cache_free(&c->kept);
+    for (size_t i = 0; c->chips && i < c->max_chips; i++)
+        free(c->chips[i].files);
     free(c->chips);
     free(c->listed);
     free(c);

@@ -27,7 +27,7 @@
 #define NET_IFACES_LIMIT 4096
 #define NET_ADDRS_MAX 256 /* addresses reported per read */
 #define NET_VALUE_MAX 128 /* bytes of operstate/address kept */
-#define NET_IFACES_KEPT 64 /* interfaces whose files stay open between reads */
+#define NET_IFACES_KEPT 32 /* interfaces whose files stay open between reads */
 
 struct net_iface {
     char name[PROCFILE_DIRNAME_MAX];

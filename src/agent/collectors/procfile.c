@@ -259,9 +259,6 @@ int
 procfile_cache_init(struct procfile_cache *c, size_t max)
 {
     memset(c, 0, sizeof(*c));
-    c->e = calloc(max ? max : 1, sizeof(*c->e));
-    if (!c->e)
-        return -ENOMEM;
     c->max = max;
     return 0;
 }
@@ -298,7 +295,7 @@ procfile_cache_get(struct procfile_cache *c, const char *path)
     uint64_t h;
     size_t len = strlen(path);
 
-    if (!c->e || len >= PROCFILE_CACHE_PATH)
+    if (len >= PROCFILE_CACHE_PATH)
         return NULL;
     h = hash_strings(key, 1);
     for (size_t k = 0; k < c->n; k++) {
@@ -313,6 +310,16 @@ procfile_cache_get(struct procfile_cache *c, const char *path)
     }
     if (c->n >= c->max)
         return NULL;
+    if (c->n == c->cap) {
+        /* Grown as files are asked for: a board with two interfaces pays for six. */
+        size_t cap = c->cap ? MIN(2 * c->cap, c->max) : MIN((size_t)4, c->max);
+        struct procfile_cache_entry *e = realloc(c->e, cap * sizeof(*e));
+
+        if (!e)
+            return NULL;
+        c->e = e;
+        c->cap = cap;
+    }
     {
         struct procfile_cache_entry *e = &c->e[c->n++];
 
@@ -365,7 +372,7 @@ procfile_cache_free(struct procfile_cache *c)
         procfile_keep_close(&c->e[i].k);
     free(c->e);
     c->e = NULL;
-    c->n = c->max = 0;
+    c->n = c->cap = c->max = 0;
 }
 
 void

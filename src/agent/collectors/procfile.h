@@ -84,13 +84,13 @@ struct procfile_cache_entry {
  * or a path is too long, reads open and close the file as root_read() does.
  */
 struct procfile_cache {
-    struct procfile_cache_entry *e;
-    size_t n, max;
+    struct procfile_cache_entry *e; /* cap entries allocated, grown up to max */
+    size_t n, cap, max;
     size_t hint; /* where the next lookup starts: reads ask in the same order */
     unsigned gen;
 };
 
-/* Room for max kept files. 0 or -ENOMEM. */
+/* Up to max kept files (allocated as they are asked for). 0 or -ENOMEM. */
 _warn_unused_result_ int procfile_cache_init(struct procfile_cache *c, size_t max);
 
 /* Start a read of the collector. */
@@ -99,7 +99,10 @@ void procfile_cache_begin(struct procfile_cache *c);
 /* End a read: close the files not asked for since begin(). */
 void procfile_cache_end(struct procfile_cache *c);
 
-/* The kept file of path (added when new), or NULL when it cannot be kept. */
+/*
+ * The kept file of path (added when new), or NULL when it cannot be kept. The
+ * pointer is valid until the next procfile_cache_get() or procfile_cache_end().
+ */
 struct procfile_keep *procfile_cache_get(struct procfile_cache *c, const char *path);
 
 /* procfile_keep_read_line() through the cache (root_read_line() when it cannot keep the file). */

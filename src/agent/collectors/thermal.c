@@ -19,7 +19,7 @@
 #define THERMAL_ZONES_DEFAULT 64
 #define THERMAL_ZONES_LIMIT 4096
 #define THERMAL_VALUE_MAX 128 /* bytes of type/temp kept */
-#define THERMAL_ZONES_KEPT 64 /* zones whose files stay open between reads */
+#define THERMAL_ZONES_KEPT 32 /* zones whose files stay open between reads */
 
 struct thermal_ctx {
     struct procfile_dir dir;

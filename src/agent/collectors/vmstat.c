@@ -23,7 +23,7 @@
 #define VMSTAT_FIELDS_MAX 512 /* distinct fields per read; kernels have ~180 */
 #define VMSTAT_PATTERNS_MAX 32 /* patterns in `fields` */
 #define VMSTAT_PATTERNS_LEN 512 /* bytes of the `fields` value */
-#define VMSTAT_MEMO_SLOTS 1024 /* field names whose pattern match is remembered (power of two) */
+#define VMSTAT_MEMO_SLOTS 512 /* field names whose pattern match is remembered (power of two) */
 /* node_exporter's ^(oom_kill|pgpg|pswp|pg.*fault) plus the slab/free-page counters. */
 #define VMSTAT_DEFAULT_FIELDS "oom_kill pgpg* pswp* pg*fault nr_slab_* nr_free_pages workingset_*"
 

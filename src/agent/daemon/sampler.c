@@ -61,12 +61,18 @@ struct sampler {
 };
 
 static double
+mono_of(const struct timespec *ts)
+{
+    return (double)ts->tv_sec + (double)ts->tv_nsec / 1e9;
+}
+
+static double
 now_mono(void)
 {
     struct timespec ts;
 
     (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return mono_of(&ts);
 }
 
 static int64_t
@@ -141,16 +147,24 @@ static void
 run_job(struct sampler *s, struct job *j)
 {
     struct expo_writer w;
+    struct timespec ts0, ts1;
     struct buf tmp;
-    double t0 = now_mono(), t1;
+    double t0, t1, duration;
     int r;
 
+    (void)clock_gettime(CLOCK_MONOTONIC, &ts0);
     buf_reset(&j->spare);
     expo_writer_init(&w, &j->spare, EXPO_PROMETHEUS);
     r = j->ops->read(j->ctx, s->root, &w);
     if (r >= 0 && expo_error(&w) < 0)
         r = expo_error(&w);
-    t1 = now_mono();
+    (void)clock_gettime(CLOCK_MONOTONIC, &ts1);
+    t0 = mono_of(&ts0);
+    t1 = mono_of(&ts1);
+    /* Whole nanoseconds over 1e9: the value prints in a few digits, where a difference
+     * of two large doubles needs all 17 (and three printf passes to find that out). */
+    duration = (double)((int64_t)(ts1.tv_sec - ts0.tv_sec) * 1000000000 +
+                        (ts1.tv_nsec - ts0.tv_nsec)) / 1e9;
 
     (void)pthread_mutex_lock(&s->lock);
     /* Keep what the collector wrote even on failure: it may be partial but valid. */
@@ -159,7 +173,7 @@ run_job(struct sampler *s, struct job *j)
     j->spare = tmp;
     j->ran = 1;
     j->up = r >= 0;
-    j->duration = t1 - t0;
+    j->duration = duration;
     if (r < 0)
         j->errors++;
     (void)pthread_mutex_unlock(&s->lock);
