@@ -31,6 +31,7 @@
  * A file that does not exist, off procfs/sysfs, is looked up again only when its
  * deepest existing directory (kept open) has changed since it was found missing,
  * by the same modification-time rule as struct procfile_dir.
+ * One struct serves one path under one root (a collector's root never changes).
  */
 struct procfile_keep {
     int fd;        /* -1 when closed */

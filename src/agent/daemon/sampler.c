@@ -449,9 +449,19 @@ sampler_start(struct sampler *s, double history_interval, const char *persist_pa
     /* The fast collectors are cheap: run them once here, so an agent that has just
      * started (or rebooted) never answers /info or /metrics without its build, boot id
      * and memory figures. The slow ones (sensors, fds, kmemleak) start on their thread. */
-    for (size_t i = 0; i < s->njobs; i++)
-        if (!s->jobs[i].slow)
-            run_job(s, &s->jobs[i]);
+    {
+        double base = now_mono();
+
+        for (size_t i = 0; i < s->njobs; i++)
+            if (!s->jobs[i].slow)
+                run_job(s, &s->jobs[i]);
+        /* One grid from one start time: each job ran at its own moment, and offsets
+         * wider than SAMPLER_SLACK (a slow first read, a loaded board) would cost a
+         * wake-up per group on every cycle from then on. */
+        for (size_t i = 0; i < s->njobs; i++)
+            if (!s->jobs[i].slow)
+                s->jobs[i].next_run = base + s->jobs[i].effective;
+    }
     s->started = 1; /* before the threads run: run_job() reads it */
     r = -pthread_create(&s->fast, NULL, worker, &s->loops[0]);
     if (r < 0) {
