@@ -15,7 +15,7 @@
 #include "parsers.h"
 #include "procfile.h"
 
-#define MEMINFO_LINE_MAX 512 /* bytes of one line kept; meminfo lines are ~30 */
+#define MEMINFO_LINE_MAX 2048 /* read buffer = longest line kept; the whole file (~1.5 KB) in one read */
 #define MEMINFO_FIELDS_MAX 256 /* distinct fields per read; kernels have ~60 */
 
 struct meminfo_ctx {

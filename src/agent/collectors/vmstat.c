@@ -19,7 +19,7 @@
 #include "parsers.h"
 #include "procfile.h"
 
-#define VMSTAT_LINE_MAX 256   /* bytes of one line kept */
+#define VMSTAT_LINE_MAX 4096  /* read buffer = longest line kept; a page a read (fewer syscalls) */
 #define VMSTAT_FIELDS_MAX 512 /* distinct fields per read; kernels have ~180 */
 #define VMSTAT_PATTERNS_MAX 32 /* patterns in `fields` */
 #define VMSTAT_PATTERNS_LEN 512 /* bytes of the `fields` value */
