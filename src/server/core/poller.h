@@ -5,8 +5,9 @@
  *
  * Every request has a connect timeout, a total timeout and a body cap (a body
  * past the cap aborts that transfer, so an endless body costs one poll).
- * Easy handles are pooled and reused, and the multi handle's connection cache
- * keeps connections alive between polls of the same target (keep-alive).
+ * Easy handles are pooled and reused; targets are spread over several multi
+ * handles (by host:port) whose connection caches keep connections alive between
+ * polls of the same target (keep-alive), all driven by one epoll set.
  * Completion callbacks run from poller_wait(), on the caller's thread; they may
  * submit new requests.
  */
