@@ -582,6 +582,44 @@ test_head_records(void **state)
     st = store_close(st);
 }
 
+/* The poller's series order changes between commits: inserted, dropped, reversed keys. */
+static void
+test_series_order(void **state)
+{
+    struct store *st = open_store(*state);
+    int64_t d = dev(st, "order");
+    static const char *const polls[][5] = {
+        {"a", "b", "c", "d", NULL}, {"a", "x", "b", "d", NULL}, {"d", "c", "b", "a", "x"},
+        {"a", "b", "c", "d", NULL}, {"b", "d", NULL, NULL, NULL}, {"a", "b", "c", "d", "x"},
+    };
+    static const int expect[] = {/* a */ 5, /* b */ 6, /* c */ 4, /* d */ 6, /* x */ 3};
+    static const char *const keys[] = {"a", "b", "c", "d", "x"};
+
+    for (size_t p = 0; p < ARRAY_SIZE(polls); p++) {
+        assert_int_equal(store_begin(st), 0);
+        for (size_t k = 0; k < 5 && polls[p][k]; k++) {
+            assert_int_equal(store_append(st, d, polls[p][k], T0 + (int64_t)p * MIN_MS,
+                                          (double)(p * 10 + k)),
+                             1);
+            /* The same again in one commit: a duplicate. */
+            assert_int_equal(store_append(st, d, polls[p][k], T0 + (int64_t)p * MIN_MS, -1), 0);
+        }
+        assert_int_equal(store_commit(st), 0);
+    }
+    for (size_t k = 0; k < ARRAY_SIZE(keys); k++) {
+        struct sample_array a = {0};
+        assert_int_equal(store_read(st, d, keys[k], INT64_MIN, INT64_MAX, &a), expect[k]);
+        for (size_t i = 0; i < a.n; i++) {
+            size_t p = (size_t)((a.s[i].t_ms - T0) / MIN_MS), pos = 0;
+            while (strcmp(polls[p][pos], keys[k]) != 0)
+                pos++;
+            assert_true(a.s[i].v == (double)(p * 10 + pos));
+        }
+        sample_array_free(&a);
+    }
+    st = store_close(st);
+}
+
 /* Two transactions writing one device at the same time: two records, both read. */
 static void
 test_same_time_records(void **state)
@@ -928,6 +966,7 @@ main(void)
         cmocka_unit_test(test_hrec_codec),
         cmocka_unit_test_setup_teardown(test_head_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_same_time_records, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_series_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reader_sees_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upgrade_v1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_append_read, setup, teardown),
