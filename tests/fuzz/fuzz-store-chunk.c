@@ -28,6 +28,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     r = chunk_decode(&cc, data, size, &a);
     FUZZ_ASSERT(r == -EBADMSG || r == -ENOMEM || (r >= 0 && (size_t)r == a.n));
+    /* What decodes is what an encoder could have written: sorted, distinct times. */
+    for (size_t i = 1; r > 0 && i < a.n; i++)
+        FUZZ_ASSERT(a.s[i].t_ms > a.s[i - 1].t_ms);
     /* Samples from the input: 2 bytes of time step, 8 bytes of value bits. */
     for (size_t off = 0; off + 10 <= size && n < 64; off += 10) {
         uint64_t bits;

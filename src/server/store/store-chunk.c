@@ -297,6 +297,9 @@ decode_raw(const unsigned char *p, size_t len, struct sample_array *out)
             goto bad;
         d += unzigzag(x);
         t += d;
+        /* The encoder writes sorted, distinct times: anything else is damage. */
+        if ((int64_t)t <= out->s[out->n - 1].t_ms)
+            goto bad;
         r = sample_array_push(out, (int64_t)t, 0);
         if (r < 0)
             return r;
@@ -519,7 +522,8 @@ hrec_decode(const void *blob, size_t len, struct hrec_array *out)
         if (get_varint(&rd, &x) < 0)
             goto bad;
         gap = x >> 1;
-        if (gap > (uint64_t)(INT64_MAX - 1 - prev))
+        /* sid = prev + 1 + gap must stay <= INT64_MAX (prev may be INT64_MAX already). */
+        if (prev == INT64_MAX || gap > (uint64_t)(INT64_MAX - 1 - prev))
             goto bad;
         e->sid = prev + 1 + (int64_t)gap;
         if (x & 1) {

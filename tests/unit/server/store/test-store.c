@@ -917,6 +917,16 @@ test_hrec_codec(void **state)
     /* Unsorted series ids are refused. */
     e[1].sid = e[0].sid;
     assert_int_equal(hrec_encode(&b, e, 2), -EINVAL);
+    {
+        /* Found by fuzz-store-hrec: gaps that run the id past INT64_MAX (signed
+         * overflow before the check) are damage, and leave the array as it was. */
+        static const unsigned char past_max[] = {
+            0x01, 0x05, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x05, 0xce, 0x01,
+            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x05, 0xce, 0x01, 0x01, 0x01, 0x01,
+            0x32, 0x41, 0x01};
+        assert_int_equal(hrec_decode(past_max, sizeof(past_max), &a), -EBADMSG);
+        assert_int_equal(a.n, 300);
+    }
     hrec_array_free(&a);
     buf_free(&b);
 }
@@ -954,6 +964,15 @@ test_chunk_codec(void **state)
     }
     memset(bad, 0xff, sizeof(bad));
     assert_int_equal(chunk_decode(&cc, bad, sizeof(bad), &a), -EBADMSG);
+    {
+        /* Found by fuzz-store-chunk: a raw blob whose times repeat (-31, -31). The encoder
+         * writes sorted, distinct times only, so this is damage, not two samples. */
+        static const unsigned char repeated[] = {0x00, 0x07, 0x02, 0xbd, 0x00, 0x00,
+                                                 0x00, 0x00, 0x01, 0x02};
+        size_t before = a.n;
+        assert_int_equal(chunk_decode(&cc, repeated, sizeof(repeated), &a), -EBADMSG);
+        assert_int_equal(a.n, before);
+    }
     sample_array_free(&a);
     chunk_codec_done(&cc);
 }
