@@ -259,8 +259,6 @@ read_temp(struct hwmon_ctx *c, const char *root, const char *rel, unsigned num, 
     double v;
 
     k = procfile_cache_read_line(&c->kept, root, rel, c->value, sizeof(c->value));
-    if (k == -ENOENT || k == -ENODEV)
-        c->described_at = 0; /* gone: describe the chips again on the next read */
     if (k < 0 || parse_double(c->value, &v) < 0)
         return;
     t = temp_slot(c, num);
