@@ -213,6 +213,7 @@ conf_duration(const char *v, double *ret)
     case 'm': mul = 60; break;
     case 'h': mul = 3600; break;
     case 'd': mul = 86400; break;
+    case 'w': mul = 7 * 86400; break;
     default: return -EINVAL;
     }
     *ret = x * mul;

@@ -36,7 +36,7 @@ _warn_unused_result_ int conf_parse_string(const char *text, conf_handler_fn han
 _warn_unused_result_ int conf_bool(const char *v, int *ret);
 /* Unsigned integer. 0 or -EINVAL/-ERANGE. */
 _warn_unused_result_ int conf_uint(const char *v, uint64_t *ret);
-/* Duration in seconds: "90", "90s", "15m", "24h", "7d", "1.5h". 0 or -EINVAL. */
+/* Duration in seconds: "90", "90s", "15m", "24h", "7d", "2w", "1.5h". 0 or -EINVAL. */
 _warn_unused_result_ int conf_duration(const char *v, double *ret);
 /* Size in bytes: "4096", "64k", "4M", "1G" (powers of 1024). 0 or -EINVAL. */
 _warn_unused_result_ int conf_size(const char *v, uint64_t *ret);

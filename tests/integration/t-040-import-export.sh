@@ -108,6 +108,11 @@ assert len(set(x // 600 for x in old)) == len(old)
 if cmp -s "$WORK/r1" "$WORK/r2"; then ok "retention again changes nothing"; else not_ok "retention again changes nothing"; fi
 "$SOAK" retention --db "$WORK/r.db" --keep 1h --downsample-after 2h --step 10m >/dev/null 2>&1
 expect_eq "retention: downsample-after beyond keep is a usage error" 2 $?
+"$SOAK" retention --db "$WORK/typo.db" --keep 30d >/dev/null 2>&1
+expect_eq "retention on a missing store is an error (exit 1)" 1 $?
+check "retention on a missing store does not create it" test ! -e "$WORK/typo.db"
+"$SOAK" retention --db "$WORK/r.db" --keep 30 >/dev/null 2>&1
+expect_eq "retention: a duration without a unit is a usage error" 2 $?
 
 "$SOAK" import --db "$DB" "$WORK/a.om" >/dev/null 2>&1
 expect_eq "usage error: exit 2" 2 $?

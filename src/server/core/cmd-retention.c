@@ -9,8 +9,8 @@
 #include <time.h>
 
 #include "commands.h"
+#include "conf.h"
 #include "log.h"
-#include "parse.h"
 #include "store.h"
 #include "storecli.h"
 
@@ -37,38 +37,18 @@ usage(FILE *f)
            "Exit: 0 applied, 1 store error, 2 usage error.\n");
 }
 
-/* "90d" -> ms. 0 or -EINVAL. */
+/* A retention duration ("90d", "12h", "2w"; a unit is required) in ms. 0 or -EINVAL. */
 static int
 duration_parse(const char *s, int64_t *ret_ms)
 {
     size_t n = strlen(s);
-    int64_t mul;
-    uint64_t v;
+    double sec;
 
-    if (n < 2)
+    /* conf_duration() takes a bare number as seconds: here that is more likely a slip. */
+    if (n < 2 || !strchr("smhdw", s[n - 1]) || conf_duration(s, &sec) < 0 || !(sec >= 0.001) ||
+        sec > (double)(INT64_MAX / 1000))
         return -EINVAL;
-    switch (s[n - 1]) {
-    case 's':
-        mul = 1000;
-        break;
-    case 'm':
-        mul = 60000;
-        break;
-    case 'h':
-        mul = 3600000;
-        break;
-    case 'd':
-        mul = 86400000;
-        break;
-    case 'w':
-        mul = 7 * 86400000LL;
-        break;
-    default:
-        return -EINVAL;
-    }
-    if (parse_u64_n(s, n - 1, &v) < 0 || v == 0 || v > (uint64_t)(INT64_MAX / mul))
-        return -EINVAL;
-    *ret_ms = (int64_t)v * mul;
+    *ret_ms = (int64_t)(sec * 1000);
     return 0;
 }
 
@@ -87,7 +67,6 @@ cmd_retention(int argc, char **argv)
     const char *db = NULL;
     int64_t keep = 0, after = 0, step = 0, now = (int64_t)time(NULL) * 1000;
     struct store *st = NULL;
-    char err[512];
     int c, r;
 
     optind = 1;
@@ -128,11 +107,8 @@ cmd_retention(int argc, char **argv)
         log_warnx("--downsample-after must be shorter than --keep");
         return 2;
     }
-    r = store_open(db, &st, err, sizeof(err));
-    if (r < 0) {
-        log_warnx("cannot open store %s: %s", db, err);
+    if (storecli_open("retention", db, &st) < 0)
         return 1;
-    }
     r = store_retention(st, now, keep, after, step);
     if (r < 0)
         log_warnx("retention failed, nothing changed: %s", store_errmsg(st));
