@@ -23,7 +23,7 @@ usage(FILE *f)
            "Apply retention to every device of the store: samples older than --keep are\n"
            "deleted; samples older than --downsample-after are thinned to one per --step (the\n"
            "last sample of each step, which keeps counters exact). Run it from cron or a timer;\n"
-           "running it again changes nothing. Head rows are compacted into chunks first.\n"
+           "running it again changes nothing. Head records are compacted into chunks first.\n"
            "Durations: a number and a unit s, m, h, d or w (90d, 12h, 10m).\n"
            "\n"
            "Options:\n"

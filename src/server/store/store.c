@@ -116,7 +116,7 @@ struct store {
     const struct store_ops *ops;
     void *be;
     int in_txn;
-    int wrote;            /* committed samples: compact the head rows on close */
+    int wrote;            /* committed samples: compact the head records on close */
     struct mseries **tab; /* open addressing by (dev, key) */
     uint64_t *tab_hash;   /* tab[i]'s hash, so probes do not touch the series (cache misses) */
     size_t tab_cap, tab_n;
@@ -1935,7 +1935,7 @@ store_close(struct store *st)
     if (!st)
         return NULL;
     store_rollback(st);
-    /* A handle that wrote leaves no head rows behind: they become (short) chunks. Best
+    /* A handle that wrote leaves no head records behind: they become (short) chunks. Best
      * effort: if it fails (disk full) the rows stay in head, durable and readable.
      * Read-only users (export, query, the dashboard) take no write lock here. */
     if (st->wrote)
