@@ -140,22 +140,6 @@ get_varint(struct rd *r, uint64_t *ret)
     return -EBADMSG;
 }
 
-static uint64_t
-dbits(double v)
-{
-    uint64_t u;
-    memcpy(&u, &v, sizeof(u));
-    return u;
-}
-
-static double
-bitsd(uint64_t u)
-{
-    double v;
-    memcpy(&v, &u, sizeof(v));
-    return v;
-}
-
 static int
 is_int_value(double v)
 {
@@ -207,7 +191,7 @@ encode_raw(struct buf *b, const struct sample *s, size_t n)
         return r;
     }
     {
-        uint64_t prev = dbits(s[0].v);
+        uint64_t prev = chunk_d2bits(s[0].v);
         unsigned char first[8];
         for (int k = 0; k < 8; k++)
             first[k] = (unsigned char)(prev >> (56 - 8 * k));
@@ -215,7 +199,7 @@ encode_raw(struct buf *b, const struct sample *s, size_t n)
         if (r == 0)
             r = buf_append(b, first, 8);
         for (size_t i = 1; r == 0 && i < n; i++) {
-            uint64_t cur = dbits(s[i].v), x = cur ^ prev;
+            uint64_t cur = chunk_d2bits(s[i].v), x = cur ^ prev;
             unsigned char tmp[9];
             size_t m = 0;
             if (x == 0) {
@@ -330,7 +314,7 @@ decode_raw(const unsigned char *p, size_t len, struct sample_array *out)
             goto bad;
         for (int k = 0; k < 8; k++)
             v = (v << 8) | *rd.p++;
-        out->s[base].v = bitsd(v);
+        out->s[base].v = chunk_bits2d(v);
         for (uint64_t i = 1; i < n; i++) {
             unsigned c;
             if (rd.p >= rd.end)
@@ -348,7 +332,7 @@ decode_raw(const unsigned char *p, size_t len, struct sample_array *out)
                     xo |= (uint64_t)*rd.p++ << (8 * k);
                 v ^= xo;
             }
-            out->s[base + i].v = bitsd(v);
+            out->s[base + i].v = chunk_bits2d(v);
         }
     } else {
         goto bad;
@@ -530,7 +514,7 @@ hrec_decode(const void *blob, size_t len, struct hrec_array *out)
             uint64_t z;
             if (get_varint(&rd, &z) < 0)
                 goto bad;
-            e->bits = dbits((double)(int64_t)unzigzag(z));
+            e->bits = chunk_d2bits((double)(int64_t)unzigzag(z));
         } else {
             if (rd.end - rd.p < 8)
                 goto bad;

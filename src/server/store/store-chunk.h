@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "buf.h"
 #include "store.h"
@@ -59,6 +60,23 @@ typedef int (*chunk_emit_fn)(void *ctx, const struct sample *s, size_t n, const 
 _warn_unused_result_ int chunk_encode_split(struct chunk_codec *cc, const struct sample *s,
                                             size_t n, size_t max_samples, chunk_emit_fn fn,
                                             void *ctx);
+
+/* The bits of a double and back: values are stored bit-exactly (NaN payloads, -0). */
+static inline uint64_t
+chunk_d2bits(double v)
+{
+    uint64_t u;
+    memcpy(&u, &v, sizeof(u));
+    return u;
+}
+
+static inline double
+chunk_bits2d(uint64_t u)
+{
+    double v;
+    memcpy(&v, &u, sizeof(v));
+    return v;
+}
 
 /*
  * Head records: the samples of one device at one time (one poll), one row each.

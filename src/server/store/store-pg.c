@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "store-backend.h"
+#include "store-chunk.h"
 
 #if HAVE_LIBPQ
 
@@ -286,14 +287,6 @@ col_i64b(PGresult *res, int row, int col)
         return 0;
     memcpy(&v, PQgetvalue(res, row, col), 8);
     return (int64_t)be64toh(v);
-}
-
-static double
-bits2d(int64_t u)
-{
-    double v;
-    memcpy(&v, &u, sizeof(v));
-    return v;
 }
 
 static void
@@ -923,7 +916,7 @@ pg_v1_head_take(struct store *st, int64_t sid, struct sample_array *out)
     if (!res)
         return r;
     for (int i = 0; r == 0 && i < PQntuples(res); i++)
-        r = sample_array_push(out, col_i64(res, i, 0), bits2d(col_i64(res, i, 1)));
+        r = sample_array_push(out, col_i64(res, i, 0), chunk_bits2d((uint64_t)col_i64(res, i, 1)));
     PQclear(res);
     return r;
 }

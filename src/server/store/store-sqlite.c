@@ -15,6 +15,7 @@
 
 #include "parse.h"
 #include "store-backend.h"
+#include "store-chunk.h"
 
 enum stmt_id {
     S_DEV_GET,
@@ -225,14 +226,6 @@ exec_sql(struct sqlite_be *b, const char *sql)
         return r;
     }
     return 0;
-}
-
-static double
-bits2d(int64_t u)
-{
-    double v;
-    memcpy(&v, &u, sizeof(v));
-    return v;
 }
 
 static int
@@ -978,7 +971,8 @@ sq_v1_head_take(struct store *st, int64_t sid, struct sample_array *out)
         return r;
     sqlite3_bind_int64(s, 1, sid);
     while (r == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW)
-        r = sample_array_push(out, sqlite3_column_int64(s, 0), bits2d(sqlite3_column_int64(s, 1)));
+        r = sample_array_push(out, sqlite3_column_int64(s, 0),
+                              chunk_bits2d((uint64_t)sqlite3_column_int64(s, 1)));
     if (r == 0 && rc != SQLITE_DONE)
         r = map_err(b, rc);
     (void)sqlite3_reset(s);

@@ -709,22 +709,6 @@ flush_full(struct store *st, struct mseries *s)
     return 0;
 }
 
-static uint64_t
-d2bits(double v)
-{
-    uint64_t u;
-    memcpy(&u, &v, sizeof(u));
-    return u;
-}
-
-static double
-bits2d(uint64_t u)
-{
-    double v;
-    memcpy(&v, &u, sizeof(v));
-    return v;
-}
-
 /* ---- head records ---- */
 
 static int
@@ -865,7 +849,7 @@ commit_device(struct store *st, struct mdev *md, struct mseries **ser, size_t n)
             struct tent *e = &st->tents[k++];
             e->t = s->pend.s[j].t_ms;
             e->sid = s->id;
-            e->bits = d2bits(s->pend.s[j].v);
+            e->bits = chunk_d2bits(s->pend.s[j].v);
             if (k > 1 && sorted)
                 sorted = cmp_tent(e - 1, e) < 0;
         }
@@ -980,7 +964,7 @@ compact_dev(struct store *st, int64_t dev)
                 size_t x = h.loc[i].off + j;
                 struct sample *p = &smp[cnt[idx[x]]++];
                 p->t_ms = h.loc[i].t;
-                p->v = bits2d(h.a.e[x].bits);
+                p->v = chunk_bits2d(h.a.e[x].bits);
             }
         }
         /* Now cnt[a] is where run a ends. */
@@ -1639,7 +1623,7 @@ store_read(struct store *st, int64_t device_id, const char *key, int64_t from_ms
             continue;
         x = hrec_find(&st->hc, l->off, l->n, sid);
         if (x >= 0)
-            r = sample_array_push(&tmp, l->t, bits2d(st->hc.a.e[x].bits));
+            r = sample_array_push(&tmp, l->t, chunk_bits2d(st->hc.a.e[x].bits));
     }
     for (size_t i = 0; r >= 0 && s && i < s->pend.n; i++)
         if (s->pend.s[i].t_ms >= from_ms && s->pend.s[i].t_ms <= to_ms)
