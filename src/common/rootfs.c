@@ -39,22 +39,34 @@ root_open(const char *root, const char *path, int flags)
     return fd;
 }
 
-ssize_t
-fd_read_all(int fd, char *out, size_t size)
+/* One read(2), or pread(2) at offset off when at is set, retried on EINTR. */
+static ssize_t
+read_some(int fd, int at, char *out, size_t n, size_t off)
 {
+    ssize_t r;
+
+    do
+        r = at ? pread(fd, out, n, (off_t)off) : read(fd, out, n);
+    while (r < 0 && errno == EINTR);
+    return r;
+}
+
+ssize_t
+fd_read_whole(int fd, unsigned flags, char *out, size_t size)
+{
+    int at = !!(flags & FD_READ_AT_ZERO);
     size_t len = 0;
 
     if (size == 0)
         return -EINVAL;
     for (;;) {
+        size_t want = size - 1 - len;
         ssize_t n;
 
-        if (len == size - 1) {
+        if (want == 0) {
             char c;
             /* One more byte tells "exactly full" from "too big". */
-            n = read(fd, &c, 1);
-            if (n < 0 && errno == EINTR)
-                continue;
+            n = read_some(fd, at, &c, 1, len);
             out[len] = '\0';
             if (n > 0)
                 return -EFBIG;
@@ -62,19 +74,23 @@ fd_read_all(int fd, char *out, size_t size)
                 return -errno;
             return (ssize_t)len;
         }
-        n = read(fd, out + len, size - 1 - len);
+        n = read_some(fd, at, out + len, want, len);
         if (n < 0) {
-            if (errno == EINTR)
-                continue;
             out[len] = '\0';
             return -errno;
         }
-        if (n == 0)
-            break;
         len += (size_t)n;
+        if (n == 0 || ((flags & FD_READ_SHORT_IS_EOF) && (size_t)n < want))
+            break;
     }
     out[len] = '\0';
     return (ssize_t)len;
+}
+
+ssize_t
+fd_read_all(int fd, char *out, size_t size)
+{
+    return fd_read_whole(fd, 0, out, size);
 }
 
 ssize_t

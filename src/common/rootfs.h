@@ -34,6 +34,14 @@ _warn_unused_result_ ssize_t root_read(const char *root, const char *path, char 
 /* Same as root_read() for an fd already open; reads from the current offset. */
 _warn_unused_result_ ssize_t fd_read_all(int fd, char *out, size_t size);
 
+enum fd_read_flags {
+    FD_READ_AT_ZERO = 1 << 0,      /* read from offset 0 with pread(2); the fd offset stays */
+    FD_READ_SHORT_IS_EOF = 1 << 1, /* a short read ends the file (regular files, sysfs) */
+};
+
+/* fd_read_all() with fd_read_flags: same returns. */
+_warn_unused_result_ ssize_t fd_read_whole(int fd, unsigned flags, char *out, size_t size);
+
 /*
  * Read a whole file under the root into b, replacing its contents; bounded by b->max.
  * Returns 0, -E2BIG when the file is longer than b->max, or another negative errno.

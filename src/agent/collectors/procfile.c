@@ -170,38 +170,8 @@ procfile_keep_fd(struct procfile_keep *k, const char *root, const char *path)
 static ssize_t
 keep_pread_all(const struct procfile_keep *k, char *out, size_t size)
 {
-    size_t len = 0;
-
-    for (;;) {
-        size_t want = size - 1 - len;
-        ssize_t n;
-
-        if (want == 0) {
-            char c;
-            /* One more byte tells "exactly full" from "too big". */
-            do
-                n = pread(k->fd, &c, 1, (off_t)len);
-            while (n < 0 && errno == EINTR);
-            out[len] = '\0';
-            if (n > 0)
-                return -EFBIG;
-            if (n < 0)
-                return -errno;
-            return (ssize_t)len;
-        }
-        n = pread(k->fd, out + len, want, (off_t)len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            out[len] = '\0';
-            return -errno;
-        }
-        len += (size_t)n;
-        if (n == 0 || (k->one_read && (size_t)n < want))
-            break;
-    }
-    out[len] = '\0';
-    return (ssize_t)len;
+    return fd_read_whole(k->fd, FD_READ_AT_ZERO | (k->one_read ? FD_READ_SHORT_IS_EOF : 0), out,
+                         size);
 }
 
 ssize_t
