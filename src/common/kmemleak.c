@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "parse.h"
 
 /*
@@ -169,19 +170,13 @@ kmemleak_parser_init(struct kmemleak_parser *p, struct kmemleak_table *by_trace,
 }
 
 static uint64_t
-fnv1a(uint64_t h, const char *s)
+hash_field(uint64_t h, const char *s)
 {
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 0x100000001b3ULL;
-    }
     /* A separator so that ("ab","c") and ("a","bc") differ. */
-    h ^= 0xff;
-    h *= 0x100000001b3ULL;
-    return h;
+    h = fnv1a_add(h, s) ^ 0xff;
+    return h * FNV1A_PRIME;
 }
 
-#define FNV_BASIS 0xcbf29ce484222325ULL
 
 static void
 copy_str(char *dst, size_t dstlen, const char *src)
@@ -266,14 +261,14 @@ record_count(struct kmemleak_parser *p)
         if (r->has_crc) {
             h = r->crc;
         } else {
-            h = FNV_BASIS;
+            h = FNV1A_BASIS;
             for (unsigned i = 0; i < r->nframes; i++)
-                h = fnv1a(h, r->frames[i]);
+                h = hash_field(h, r->frames[i]);
         }
         table_add(p->by_trace, h, r->has_crc, r, site, caller, 1);
     }
     if (p->by_site) {
-        h = fnv1a(fnv1a(FNV_BASIS, site), caller);
+        h = hash_field(hash_field(FNV1A_BASIS, site), caller);
         table_add(p->by_site, h, 0, r, site, caller, 0);
     }
 }

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
+
 /* base + "_total" into out; the family name in Prometheus text. */
 static int
 total_name(char out[EXPO_NAME_MAX + 1], const char *base)
@@ -86,23 +88,10 @@ emit_nameset_init(struct emit_nameset *s, size_t max)
     return 0;
 }
 
-/* FNV-1a, 64 bit. */
-static uint64_t
-name_hash(const char *name)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
-        h ^= *p;
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-
 int
 emit_nameset_add(struct emit_nameset *s, const char *name)
 {
-    uint64_t h = name_hash(name) | 1; /* 0 marks a free slot */
+    uint64_t h = fnv1a(name) | 1; /* 0 marks a free slot */
     size_t i = (size_t)h & (s->slots - 1);
 
     while (s->hashes[i]) {

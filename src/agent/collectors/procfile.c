@@ -10,6 +10,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "hash.h"
 #include "rootfs.h"
 
 #ifndef PROC_SUPER_MAGIC
@@ -213,15 +214,10 @@ procfile_keep_read_line(struct procfile_keep *k, const char *root, const char *p
 static uint64_t
 hash_strings(const char *const *s, size_t n)
 {
-    uint64_t h = 0xcbf29ce484222325ULL;
+    uint64_t h = FNV1A_BASIS;
 
-    for (size_t i = 0; i < n; i++) {
-        for (const unsigned char *p = (const unsigned char *)(s[i] ? s[i] : ""); *p; p++) {
-            h ^= *p;
-            h *= 0x100000001b3ULL;
-        }
-        h *= 0x100000001b3ULL;
-    }
+    for (size_t i = 0; i < n; i++)
+        h = fnv1a_add(h, s[i] ? s[i] : "") * FNV1A_PRIME;
     return h;
 }
 

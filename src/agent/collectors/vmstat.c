@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "collector.h"
 #include "emit.h"
+#include "hash.h"
 #include "parse.h"
 #include "parsers.h"
 #include "procfile.h"
@@ -75,25 +76,12 @@ match_patterns(const struct vmstat_ctx *c, const char *field)
     return 0;
 }
 
-/* FNV-1a, 64 bit. */
-static uint64_t
-field_hash(const char *s)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        h ^= *p;
-        h *= 0x100000001b3ULL;
-    }
-    return h;
-}
-
 /* The fields of /proc/vmstat are the same on every read: match each name once. */
 static int
 vmstat_wanted(void *ctx, const char *field)
 {
     struct vmstat_ctx *c = ctx;
-    uint64_t h = field_hash(field) | 2; /* never 0 */
+    uint64_t h = fnv1a(field) | 2; /* never 0 */
     size_t i = (size_t)(h >> 2) & (VMSTAT_MEMO_SLOTS - 1);
     int want;
 

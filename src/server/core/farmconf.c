@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "conf.h"
+#include "hash.h"
 #include "parse.h"
 
 #define DEVICE_PREFIX "device "
@@ -429,13 +430,7 @@ farm_device_token(const struct farm_conf *c, const struct farm_device *d)
 uint64_t
 farm_hash(const char *s)
 {
-    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a 64 offset basis */
-
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 0x100000001b3ull; /* FNV-1a 64 prime */
-    }
-    return h;
+    return fnv1a(s);
 }
 
 int
