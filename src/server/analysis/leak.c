@@ -31,6 +31,9 @@ leak_params_default(struct leak_params *p)
     p->avail_min_s = 2 * DAY_S;
     p->oom_floor_frac = 0.02;   /* of MemTotal */
     p->oom_floor_min = 4 * MIB; /* bytes */
+    p->gap_note_s = 2 * 3600;
+    p->reset_min = 4 * MIB;
+    p->reset_frac = 0.5;
 }
 
 const char *
@@ -104,6 +107,104 @@ rate_floor(const struct leak_input *in, const struct leak_params *p)
     return r;
 }
 
+/* A series in time order: the caller's arrays, or a sorted copy when they were not. */
+struct ordered {
+    const int64_t *t;
+    const double *v;
+    size_t n;
+    int64_t *t_own;
+    double *v_own;
+    size_t out_of_order, repeated;
+};
+
+struct tv {
+    int64_t t;
+    double v;
+    size_t i;
+};
+
+static int
+cmp_tv(const void *a, const void *b)
+{
+    const struct tv *x = a, *y = b;
+
+    if (x->t != y->t)
+        return x->t < y->t ? -1 : 1;
+    return (x->i > y->i) - (x->i < y->i); /* stable: arrival order among equal times */
+}
+
+static void
+ordered_done(struct ordered *o)
+{
+    free(o->t_own);
+    free(o->v_own);
+    o->t_own = NULL;
+    o->v_own = NULL;
+}
+
+static int
+order_series(const struct leak_series *s, struct ordered *o)
+{
+    struct tv *tv;
+
+    memset(o, 0, sizeof(*o));
+    o->t = s->t_ms;
+    o->v = s->v;
+    o->n = s->n;
+    for (size_t i = 1; i < s->n; i++)
+        if (s->t_ms[i] < s->t_ms[i - 1])
+            o->out_of_order++;
+    if (o->out_of_order > 0) {
+        tv = malloc(sizeof(*tv) * s->n);
+        o->t_own = malloc(sizeof(int64_t) * s->n);
+        o->v_own = malloc(sizeof(double) * s->n);
+        if (!tv || !o->t_own || !o->v_own) {
+            free(tv);
+            ordered_done(o);
+            return -ENOMEM;
+        }
+        for (size_t i = 0; i < s->n; i++)
+            tv[i] = (struct tv){s->t_ms[i], s->v[i], i};
+        qsort(tv, s->n, sizeof(*tv), cmp_tv);
+        for (size_t i = 0; i < s->n; i++) {
+            o->t_own[i] = tv[i].t;
+            o->v_own[i] = tv[i].v;
+        }
+        free(tv);
+        o->t = o->t_own;
+        o->v = o->v_own;
+    }
+    for (size_t i = 1; i < o->n; i++)
+        if (o->t[i] == o->t[i - 1])
+            o->repeated++;
+    return 0;
+}
+
+/* Longest stretch without a finite sample in [from_ms, to_ms], counting both ends. */
+static double
+longest_gap_s(const struct ordered *o, int64_t from_ms, int64_t to_ms, int64_t *ret_at)
+{
+    int64_t prev = -1, best = 0, at = -1;
+
+    for (size_t i = 0; i < o->n; i++) {
+        if (o->t[i] < from_ms || !isfinite(o->v[i]))
+            continue;
+        if (o->t[i] > to_ms)
+            break;
+        if (prev >= 0 && o->t[i] - prev > best) {
+            best = o->t[i] - prev;
+            at = prev;
+        }
+        prev = o->t[i];
+    }
+    if (prev >= 0 && to_ms != INT64_MAX && to_ms - prev > best) {
+        best = to_ms - prev;
+        at = prev;
+    }
+    *ret_at = at;
+    return (double)best / 1000.0;
+}
+
 struct binned {
     double *t; /* seconds since the first bin */
     double *y;
@@ -113,7 +214,7 @@ struct binned {
 };
 
 static int
-bin_series(const struct leak_series *s, int64_t from_ms, int64_t to_ms, const struct leak_params *p,
+bin_series(const struct ordered *s, int64_t from_ms, int64_t to_ms, const struct leak_params *p,
            struct binned *b)
 {
     size_t i = 0, j;
@@ -121,14 +222,14 @@ bin_series(const struct leak_series *s, int64_t from_ms, int64_t to_ms, const st
     int r;
 
     memset(b, 0, sizeof(*b));
-    while (i < s->n && s->t_ms[i] < from_ms)
+    while (i < s->n && s->t[i] < from_ms)
         i++;
     j = i;
-    while (j < s->n && s->t_ms[j] <= to_ms)
+    while (j < s->n && s->t[j] <= to_ms)
         j++;
     if (j - i < 2)
         return 0;
-    span = (double)(s->t_ms[j - 1] - s->t_ms[i]) / 1000.0;
+    span = (double)(s->t[j - 1] - s->t[i]) / 1000.0;
     width = p->min_bin_s;
     if (span / width > LEAK_MAX_BINS)
         width = ceil(span / LEAK_MAX_BINS);
@@ -137,7 +238,7 @@ bin_series(const struct leak_series *s, int64_t from_ms, int64_t to_ms, const st
     b->y = malloc(sizeof(double) * (LEAK_MAX_BINS + 2));
     if (!b->t || !b->y)
         return -ENOMEM;
-    r = trend_bin_median(s->t_ms + i, s->v + i, j - i, s->t_ms[i], to_ms + 1,
+    r = trend_bin_median(s->t + i, s->v + i, j - i, s->t[i], to_ms == INT64_MAX ? to_ms : to_ms + 1,
                          (int64_t)(width * 1000), LEAK_MAX_BINS + 2, b->t, b->y);
     if (r < 0)
         return r;
@@ -280,7 +381,43 @@ note_add(struct leak_result *r, const char *s)
 {
     size_t len = strlen(r->note);
 
+    if (len + 1 >= sizeof(r->note))
+        return;
     (void)snprintf(r->note + len, sizeof(r->note) - len, "%s%s", len ? "; " : "", s);
+}
+
+/*
+ * A reboot (or a counter reset) the boot markers missed: a quiet signal that falls
+ * at once, between two bins, by at least reset_min bytes, by far more than its
+ * bin-to-bin noise, losing at least reset_frac of what it grew since its low.
+ * Returns the absolute time (ms) of the first bin after the newest such fall, -1 if none.
+ */
+static int64_t
+find_reset(const struct binned *b, const struct leak_params *p)
+{
+    double *d, sigma, low;
+    int64_t at = -1;
+
+    if (b->n < 4)
+        return -1;
+    d = malloc(sizeof(double) * (b->n - 1));
+    if (!d)
+        return -1;
+    for (size_t k = 0; k + 1 < b->n; k++)
+        d[k] = fabs(b->y[k + 1] - b->y[k]);
+    sigma = 1.4826 * trend_median(d, b->n - 1);
+    free(d);
+    low = b->y[0];
+    for (size_t k = 0; k + 1 < b->n; k++) {
+        double fall = b->y[k] - b->y[k + 1];
+        low = fmin(low, b->y[k]);
+        if (fall >= p->reset_min && fall > 10 * sigma && fall >= p->reset_frac * (b->y[k] - low) &&
+            b->y[k] > low) {
+            at = (int64_t)((b->t0 + b->t[k + 1]) * 1000);
+            low = b->y[k + 1];
+        }
+    }
+    return at;
 }
 
 int
@@ -293,6 +430,7 @@ leak_analyze(const struct leak_input *in, const struct leak_params *params, stru
     int64_t from_ms;
     double rmin, last_avail_t = NAN;
     int have_quiet = 0, have_avail = 0, sun = -1, best = -1;
+    struct ordered *ord;
     int r = 0;
 
     if (!p) {
@@ -316,9 +454,45 @@ leak_analyze(const struct leak_input *in, const struct leak_params *params, stru
 
     from_ms = in->start_ms + (int64_t)(p->warmup_s * 1000);
     rmin = rate_floor(in, p);
-    for (size_t i = 0; i < in->n_series; i++)
+    res.reset_ms = -1;
+    ord = calloc(in->n_series ? in->n_series : 1, sizeof(*ord));
+    if (!ord) {
+        leak_result_done(&res);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < in->n_series && r == 0; i++) {
+        r = order_series(&in->series[i], &ord[i]);
         if (in->series[i].kind == LEAK_SIG_SLAB_CACHE)
             n_caches++;
+    }
+    /*
+     * A reboot the boot markers missed shows as unreclaimable slab (or, without it,
+     * a struct-file gap) falling back at once: judge every signal after the newest one.
+     */
+    for (int pass = 0; pass < 3 && r == 0 && res.reset_ms < 0; pass++) {
+        static const enum leak_kind order[] = {LEAK_SIG_SUNRECLAIM, LEAK_SIG_FILP_GAP,
+                                               LEAK_SIG_FILEFD_GAP};
+        for (size_t i = 0; i < in->n_series && r == 0; i++) {
+            struct binned b;
+            int64_t at;
+            if (in->series[i].kind != order[pass])
+                continue;
+            r = bin_series(&ord[i], from_ms, in->end_ms, p, &b);
+            at = r == 0 ? find_reset(&b, p) : -1;
+            binned_done(&b);
+            if (at > res.reset_ms)
+                res.reset_ms = at;
+        }
+    }
+    if (res.reset_ms >= 0) {
+        char buf[160];
+        (void)snprintf(buf, sizeof(buf),
+                       "a quiet signal fell back at once %.1f h after the start (a reboot the boot "
+                       "time missed?): judged after it",
+                       (double)(res.reset_ms - in->start_ms) / 3.6e6);
+        note_add(&res, buf);
+        from_ms = MAX(from_ms, res.reset_ms + (int64_t)(p->warmup_s * 1000));
+    }
 
     for (size_t i = 0; i < in->n_series && r == 0; i++) {
         const struct leak_series *s = &in->series[i];
@@ -326,13 +500,32 @@ leak_analyze(const struct leak_input *in, const struct leak_params *params, stru
         struct binned b;
         double alpha = p->alpha;
         int is_avail = s->kind == LEAK_SIG_MEM_AVAILABLE;
+        int64_t gap_at;
 
         (void)snprintf(ev->name, sizeof(ev->name), "%s", s->name ? s->name : "?");
         ev->kind = s->kind;
         ev->rate = ev->rate_lo = ev->rate_hi = ev->z = ev->p = NAN;
         ev->hr_factor = NAN;
         ev->why = "too little data";
-        r = bin_series(s, from_ms, in->end_ms, p, &b);
+        ev->out_of_order = ord[i].out_of_order;
+        ev->repeated = ord[i].repeated;
+        ev->gap_s = longest_gap_s(&ord[i], from_ms, in->end_ms, &gap_at);
+        if (ev->out_of_order > 0 || ev->repeated > 0) {
+            char buf[256];
+            (void)snprintf(buf, sizeof(buf), "%s: %zu sample(s) out of time order (sorted), %zu at "
+                           "a repeated time (binned together)", ev->name, ev->out_of_order,
+                           ev->repeated);
+            note_add(&res, buf);
+        }
+        if (ev->gap_s >= p->gap_note_s && gap_at >= 0) {
+            char buf[256];
+            int stale = gap_at + (int64_t)(ev->gap_s * 1000) >= in->end_ms;
+            (void)snprintf(buf, sizeof(buf), stale ? "%s: no data for the last %.1f h"
+                                                   : "%s: no data for %.1f h from %.1f h after the start",
+                           ev->name, ev->gap_s / 3600, (double)(gap_at - in->start_ms) / 3.6e6);
+            note_add(&res, buf);
+        }
+        r = bin_series(&ord[i], from_ms, in->end_ms, p, &b);
         if (r < 0) {
             binned_done(&b);
             break;
@@ -377,6 +570,9 @@ leak_analyze(const struct leak_input *in, const struct leak_params *params, stru
         if (s->kind == LEAK_SIG_SUNRECLAIM && sun < 0)
             sun = (int)i;
     }
+    for (size_t i = 0; i < in->n_series; i++)
+        ordered_done(&ord[i]);
+    free(ord);
     if (r < 0) {
         leak_result_done(&res);
         return r;
@@ -438,9 +634,18 @@ leak_analyze(const struct leak_input *in, const struct leak_params *params, stru
     }
 
     res.judged = judged > 0;
-    if (!have_quiet)
+    if (!have_quiet) {
         note_add(&res, "no slab or file-handle signal (slabinfo needs root): MemAvailable only, "
                        "which needs 2 days");
+    } else {
+        int have_detail = 0;
+        for (size_t i = 0; i < in->n_series; i++)
+            if (in->series[i].kind == LEAK_SIG_SLAB_CACHE || in->series[i].kind == LEAK_SIG_FILP_GAP)
+                have_detail = 1;
+        if (!have_detail)
+            note_add(&res, "no slab caches (slabinfo needs root): one quiet signal alone needs a "
+                           "day");
+    }
     if (!have_avail)
         note_add(&res, "no MemAvailable: no exhaustion projection");
     if (!res.judged)
@@ -469,12 +674,7 @@ leak_analyze(const struct leak_input *in, const struct leak_params *params, stru
             for (size_t k = 0; k < s->n; k++)
                 if (s->t_ms[k] >= from_ms && s->t_ms[k] <= in->end_ms) {
                     first = MIN(first, (double)s->t_ms[k]);
-                    break;
-                }
-            for (size_t k = s->n; k > 0; k--)
-                if (s->t_ms[k - 1] <= in->end_ms) {
-                    last = MAX(last, (double)s->t_ms[k - 1]);
-                    break;
+                    last = MAX(last, (double)s->t_ms[k]);
                 }
         }
         res.hours = last > first ? (last - first) / 3.6e6 : 0;

@@ -40,7 +40,10 @@ enum leak_kind {
     _LEAK_SIG_MAX,
 };
 
-/* One input series: samples sorted by time (duplicates and NaN tolerated). */
+/*
+ * One input series: samples in time order. Out-of-order samples are sorted (on a
+ * copy), repeated times and NaN are tolerated; each is counted and said in the note.
+ */
 struct leak_series {
     const char *name; /* shown in the evidence ("SUnreclaim", "slab filp", ...) */
     enum leak_kind kind;
@@ -74,6 +77,9 @@ struct leak_params {
     double avail_min_s;    /* MemAvailable alone needs this much data */
     double oom_floor_frac; /* exhaustion when MemAvailable reaches this fraction of MemTotal */
     double oom_floor_min;  /* ... but at least these bytes */
+    double gap_note_s;     /* a gap between samples at least this long is said in the note */
+    double reset_min;      /* a quiet signal falling by at least this many bytes at once ... */
+    double reset_frac;     /* ... losing this fraction of its growth since its low: a reset */
 };
 
 /* One signal's numbers, in the order the series were given. */
@@ -89,6 +95,9 @@ struct leak_evidence {
     double hr_factor; /* Hamed-Rao variance factor */
     int growing;      /* passed every test */
     int sparse_up;    /* rising in nearly every pair (Kendall tau >= 0.8): can back another */
+    size_t out_of_order; /* samples that came before an earlier one (sorted on a copy) */
+    size_t repeated;     /* samples at a time already seen (binned with it) */
+    double gap_s;        /* longest time without a sample in the analysed window, seconds */
     const char *why;  /* "growing", "no trend", "too slow", "within noise", "step", "plateau",
                          "daily cycle", "too little data", "needs 2 days",
                          "not confirmed by SUnreclaim", "alone, needs a day",
@@ -109,7 +118,8 @@ struct leak_result {
     double hours;             /* hours of data analysed (after warm-up) */
     struct leak_evidence *ev; /* n_ev entries, owned; free with leak_result_done() */
     size_t n_ev;
-    char note[192]; /* what could not be judged, "" if nothing */
+    int64_t reset_ms; /* a reboot the boot markers missed: judged after it; -1 if none */
+    char note[512];   /* what could not be judged or was repaired, "" if nothing */
 };
 
 /* The defaults (documented in ANALYSIS.md). */

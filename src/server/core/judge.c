@@ -748,6 +748,9 @@ judge_leak_json(const struct judge_leak *j)
         (void)json_object_set_new(o, "mem_available_bytes",
                                   num_or_null(s->analyzed ? l->mem_available : NAN));
         (void)json_object_set_new(o, "hours", json_real(s->analyzed ? l->hours : 0));
+        (void)json_object_set_new(o, "reset_time", s->analyzed && l->reset_ms >= 0
+                                                       ? json_integer(l->reset_ms / 1000)
+                                                       : json_null());
         for (size_t k = 0; s->analyzed && k < l->n_ev; k++) {
             const struct leak_evidence *e = &l->ev[k];
             json_t *x = json_object();
@@ -763,6 +766,9 @@ judge_leak_json(const struct judge_leak *j)
             (void)json_object_set_new(x, "z", num_or_null(e->z));
             (void)json_object_set_new(x, "p", num_or_null(e->p));
             (void)json_object_set_new(x, "bins", json_integer((json_int_t)e->bins));
+            (void)json_object_set_new(x, "longest_gap_seconds", json_integer((json_int_t)e->gap_s));
+            (void)json_object_set_new(x, "out_of_order", json_integer((json_int_t)e->out_of_order));
+            (void)json_object_set_new(x, "repeated", json_integer((json_int_t)e->repeated));
             (void)json_array_append_new(ev, x);
         }
         (void)json_object_set_new(o, "evidence", ev);

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -263,6 +264,131 @@ test_gaps_duplicates_nan(void **state)
     tg_trace_free(&t);
 }
 
+
+/* Swap neighbours every 13th sample (a late poll stored after the next one). */
+static void
+shuffle_some(struct tg_trace *t)
+{
+    for (size_t i = 13; i < t->n; i += 13) {
+        int64_t tt = t->t_ms[i];
+        double a = t->sunreclaim[i], m = t->mem_available[i];
+        t->t_ms[i] = t->t_ms[i - 1];
+        t->sunreclaim[i] = t->sunreclaim[i - 1];
+        t->mem_available[i] = t->mem_available[i - 1];
+        t->t_ms[i - 1] = tt;
+        t->sunreclaim[i - 1] = a;
+        t->mem_available[i - 1] = m;
+    }
+}
+
+static void
+test_out_of_order_sorted_and_said(void **state)
+{
+    struct tg_trace t;
+    struct leak_result r;
+    double rate_sorted;
+
+    (void)state;
+    gen(TG_LEAK, 256, 25 * MB, 1, 31, &t);
+    assert_int_equal(analyze_at(&t, 1, BOOT + 5 * H, &r), 0);
+    assert_true(r.leak);
+    rate_sorted = r.rate;
+    assert_null(strstr(r.note, "out of time order"));
+    leak_result_done(&r);
+    shuffle_some(&t);
+    assert_int_equal(analyze_at(&t, 1, BOOT + 5 * H, &r), 0);
+    assert_true(r.leak);
+    /* The same answer as on sorted input: the series was sorted, not misread. */
+    assert_true(fabs(r.rate - rate_sorted) < 1e-6 * rate_sorted);
+    assert_true(r.ev[0].out_of_order > 10);
+    assert_non_null(strstr(r.note, "SUnreclaim: "));
+    assert_non_null(strstr(r.note, "out of time order (sorted)"));
+    leak_result_done(&r);
+    tg_trace_free(&t);
+}
+
+static void
+test_gap_and_stale_signal_said(void **state)
+{
+    struct tg_trace t;
+    struct leak_result r;
+    size_t w = 0;
+
+    (void)state;
+    gen(TG_QUIET, 1024, 0, 2, 33, &t);
+    /* A 5 h outage from 10 h to 15 h: every signal misses it. */
+    for (size_t i = 0; i < t.n; i++) {
+        int64_t since = t.t_ms[i] - BOOT;
+        if (since >= 10 * H && since < 15 * H)
+            continue;
+        t.t_ms[w] = t.t_ms[i];
+        t.sunreclaim[w] = t.sunreclaim[i];
+        t.mem_available[w] = t.mem_available[i];
+        t.filp_objects[w] = t.filp_objects[i];
+        t.open_fds[w] = t.open_fds[i];
+        t.filefd_allocated[w] = t.filefd_allocated[i];
+        t.kmalloc192_objects[w] = t.kmalloc192_objects[i];
+        w++;
+    }
+    t.n = w;
+    /* SUnreclaim stops being read after 30 h (NaN: the file became unreadable). */
+    for (size_t i = 0; i < t.n; i++)
+        if (t.t_ms[i] - BOOT >= 30 * H)
+            t.sunreclaim[i] = NAN;
+    assert_int_equal(analyze_at(&t, 1, BOOT + 40 * H, &r), 0);
+    assert_true(r.judged);
+    assert_false(r.leak);
+    assert_true(r.ev[0].gap_s >= 10 * 3600 - 120);
+    assert_non_null(strstr(r.note, "SUnreclaim: no data for the last 10.0 h"));
+    assert_non_null(strstr(r.note, "MemAvailable: no data for 5.0 h from 10.0 h after the start"));
+    leak_result_done(&r);
+    tg_trace_free(&t);
+}
+
+static void
+test_missed_reboot_is_a_reset(void **state)
+{
+    int64_t t[400];
+    double sun[400], avail[400];
+    struct leak_series s[2] = {{"SUnreclaim", LEAK_SIG_SUNRECLAIM, t, sun, 400},
+                               {"MemAvailable", LEAK_SIG_MEM_AVAILABLE, t, avail, 400}};
+    struct leak_input in = {.start_ms = 0,
+                            .end_ms = 400 * 600000LL,
+                            .mem_total = 230 * MB,
+                            .series = s,
+                            .n_series = 2};
+    struct leak_result r;
+
+    (void)state;
+    /*
+     * One history without boot markers: a 30 MB/day leak for 40 h, a reboot (slab back
+     * to 10 MB, MemAvailable back up), the leak again. Judged as one line, the
+     * sawtooth would be a step or no trend; the reset is found and said.
+     */
+    for (int i = 0; i < 400; i++) {
+        int k = i < 240 ? i : i - 240;
+        t[i] = i * 600000LL;
+        sun[i] = 10 * MB + 30 * MB * k / 144.0 + ((i % 2) ? 20e3 : -20e3);
+        avail[i] = 150 * MB - 30 * MB * k / 144.0 + ((i % 3) ? 200e3 : -300e3);
+    }
+    assert_int_equal(leak_analyze(&in, NULL, &r), 0);
+    /* Found within one bin (13 min wide here: 66 h in at most 300 bins). */
+    assert_true(llabs(r.reset_ms - 240 * 600000LL) <= 15 * 60000LL);
+    assert_non_null(strstr(r.note, "fell back at once 39.9 h after the start"));
+    assert_true(r.leak);
+    assert_true(fabs(r.rate - 30 * MB) < 0.1 * 30 * MB);
+    /* The projection starts from after the reboot: 150 MB - 26 h of leak. */
+    assert_true(r.mem_available > 110 * MB);
+    leak_result_done(&r);
+    /* A real step up is not a reset, and a small fall is noise. */
+    for (int i = 0; i < 400; i++)
+        sun[i] = 10 * MB + (i >= 200 ? 5 * MB : 0) - (i == 300 ? 1 * MB : 0);
+    assert_int_equal(leak_analyze(&in, NULL, &r), 0);
+    assert_true(r.reset_ms == -1);
+    assert_false(r.leak);
+    leak_result_done(&r);
+}
+
 static void
 test_days_on_ram(void **state)
 {
@@ -289,6 +415,9 @@ main(void)
         cmocka_unit_test(test_mem_available_only_waits_two_days),
         cmocka_unit_test(test_step_and_plateau_shapes),
         cmocka_unit_test(test_gaps_duplicates_nan),
+        cmocka_unit_test(test_out_of_order_sorted_and_said),
+        cmocka_unit_test(test_gap_and_stale_signal_said),
+        cmocka_unit_test(test_missed_reboot_is_a_reset),
         cmocka_unit_test(test_days_on_ram),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
