@@ -35,6 +35,7 @@
 #define SENSORS_STOP_WAIT 2.0          /* seconds free() waits for a worker to stop */
 #define SENSORS_STACK (256 * 1024)     /* bytes of worker stack */
 #define SENSORS_SPI_HZ 1000000         /* MCP3002 at 3.3 V: stay at or below 1 MHz */
+#define SENSORS_DEFAULT_RESCAN 30.0    /* seconds between two discoveries of hot-plugged devices */
 
 /*
  * Provided by the sensor simulator library (src/agent/sensors/sim) when it is
@@ -59,6 +60,8 @@ struct sensor {
     int addr_set;
     double interval, timeout;
     int discovered;
+    /* plausibility bounds per quantity (SI units); a value outside fails the read (-ERANGE) */
+    double min[_SENSOR_QUANTITY_MAX], max[_SENSOR_QUANTITY_MAX];
     /* worker-owned */
     unsigned fails;
     struct complaint complaint; /* rate-limited log of a failing sensor */
@@ -79,9 +82,13 @@ struct sensors {
     int discover;
     int timing_metrics; /* durations, timestamps and ages (vary run to run) */
     double interval, timeout, backoff_max, start_wait;
+    double rescan;      /* seconds between discoveries after start; 0 = only at start */
+    double next_rescan; /* monotonic time of the next one */
+    int full_warned;    /* "too many sensors" said once */
     char *root;
-    size_t n;
+    size_t n; /* grows (under lock) only by a rescan; sensors are never removed */
     struct sensor *v[SENSORS_MAX];
+    struct sensor_found *found; /* discovery's scratch list, SENSORS_MAX entries */
     char err[256];
 };
 
@@ -141,6 +148,7 @@ sensors_new(struct sensors **ret)
     s->timeout = SENSORS_DEFAULT_TIMEOUT;
     s->backoff_max = SENSORS_DEFAULT_BACKOFF;
     s->start_wait = SENSORS_DEFAULT_START_WAIT;
+    s->rescan = SENSORS_DEFAULT_RESCAN;
     *ret = s;
     return 0;
 }
@@ -197,6 +205,7 @@ sensors_free(struct sensors *s)
     }
     if (any_stuck)
         return NULL; /* a detached worker still references the lock and root */
+    free(s->found);
     free(s->root);
     (void)pthread_cond_destroy(&s->cond);
     (void)pthread_mutex_destroy(&s->lock);
@@ -239,8 +248,9 @@ sensors_bus(struct sensors *s, size_t i)
 
 /* ---- configuration ---- */
 
+/* A sensor with defaults, not yet in the list (the caller appends it). */
 static struct sensor *
-sensor_new(struct sensors *s)
+sensor_alloc(struct sensors *s)
 {
     struct sensor *x;
 
@@ -255,7 +265,21 @@ sensor_new(struct sensors *s)
     x->timeout = -1;
     x->dev.vref = 3.3;
     x->speed_hz = SENSORS_SPI_HZ;
-    s->v[s->n++] = x;
+    for (size_t q = 0; q < _SENSOR_QUANTITY_MAX; q++) {
+        x->min[q] = -INFINITY;
+        x->max[q] = INFINITY;
+    }
+    return x;
+}
+
+/* A new sensor appended to the list (configuration time: no other thread runs). */
+static struct sensor *
+sensor_new(struct sensors *s)
+{
+    struct sensor *x = sensor_alloc(s);
+
+    if (x)
+        s->v[s->n++] = x;
     return x;
 }
 
@@ -317,6 +341,20 @@ configure_global(struct sensors *s, const char *key, const char *value)
         return parse_seconds(value, &s->timeout);
     if (strcmp(key, "backoff_max") == 0)
         return parse_seconds(value, &s->backoff_max);
+    if (strcmp(key, "rescan") == 0) {
+        double d;
+        int b;
+
+        /* "no" (or 0) turns it off; otherwise a duration of at least a second */
+        if (conf_bool(value, &b) == 0 && !b) {
+            s->rescan = 0;
+            return 0;
+        }
+        if (conf_duration(value, &d) < 0 || d < 0 || d > 86400.0 || (d > 0 && d < 1.0))
+            return -EINVAL;
+        s->rescan = d;
+        return 0;
+    }
     if (strcmp(key, "start_wait") == 0) {
         double d;
 
@@ -327,6 +365,13 @@ configure_global(struct sensors *s, const char *key, const char *value)
     }
     return -ENOENT;
 }
+
+/* Config key stem of each quantity: `<stem>_min` / `<stem>_max` bound its values. */
+static const char *const quantity_key[_SENSOR_QUANTITY_MAX] = {
+    [SENSOR_TEMPERATURE] = "temperature", [SENSOR_HUMIDITY] = "humidity",
+    [SENSOR_ILLUMINANCE] = "illuminance", [SENSOR_PRESSURE] = "pressure",
+    [SENSOR_VOLTAGE] = "voltage",
+};
 
 static const struct {
     const char *alias;
@@ -432,6 +477,21 @@ sensors_configure(struct sensors *s, const char *section_label, const char *key,
         x->dev.model = (unsigned)u;
         return 0;
     }
+    for (int q = 0; q < _SENSOR_QUANTITY_MAX; q++) {
+        size_t l = strlen(quantity_key[q]);
+        double d;
+
+        if (strncmp(key, quantity_key[q], l) != 0 ||
+            (strcmp(key + l, "_min") != 0 && strcmp(key + l, "_max") != 0))
+            continue;
+        if (parse_double(value, &d) < 0 || !isfinite(d))
+            return -EINVAL;
+        if (key[l + 2] == 'i')
+            x->min[q] = d;
+        else
+            x->max[q] = d;
+        return 0;
+    }
     if (strcmp(key, "speed_hz") == 0) {
         if (parse_u64(value, &u) < 0 || u < 10000 || u > 50000000)
             return -EINVAL;
@@ -460,6 +520,12 @@ sensor_check(struct sensors *s, struct sensor *x)
         (void)snprintf(s->err, sizeof(s->err), "[sensor %s]: %s", x->section, why);
         return -EINVAL;
     }
+    for (int q = 0; q < _SENSOR_QUANTITY_MAX; q++)
+        if (x->min[q] > x->max[q]) {
+            (void)snprintf(s->err, sizeof(s->err), "[sensor %s]: %s_min is above %s_max",
+                           x->section, quantity_key[q], quantity_key[q]);
+            return -EINVAL;
+        }
     if (x->drv->bus == SENSOR_BUS_I2C && !x->addr_set)
         x->dev.addr = x->drv->default_addr;
     if (x->interval < 0)
@@ -490,10 +556,101 @@ same_device(const char *root, const char *configured, const char *found)
     return strncmp(rb, ra, l) == 0 && ra[l] == '/';
 }
 
+/* The index of the sensor that already covers found device f, or -1. */
+static int
+sensor_known(const struct sensors *s, size_t n, const struct sensor_found *f)
+{
+    for (size_t j = 0; j < n; j++) {
+        const struct sensor *c = s->v[j];
+
+        if (strcmp(c->label, f->label) == 0)
+            return (int)j;
+        if (c->discovered || !c->drv || !c->dev.device[0])
+            continue;
+        if (c->drv->bus == SENSOR_BUS_W1 && strcmp(c->dev.device, f->device) == 0)
+            return (int)j;
+        if (c->drv->bus == SENSOR_BUS_SYSFS && same_device(s->root, c->dev.device, f->device))
+            return (int)j;
+    }
+    return -1;
+}
+
+static int sensor_thread_start(struct sensors *s, struct sensor *x);
+
+int
+sensors_rescan(struct sensors *s)
+{
+    uint8_t present[SENSORS_MAX] = {0};
+    size_t n0 = s->n;
+    double now = now_mono();
+    int nf, added = 0;
+
+    if (!s->prepared || !s->discover || !s->found)
+        return 0;
+    s->next_rescan = now + s->rescan;
+    nf = sensor_discover(s->root, s->found, SENSORS_MAX);
+    if (nf < 0)
+        return nf;
+    for (int i = 0; i < MIN(nf, SENSORS_MAX); i++) {
+        const struct sensor_found *f = &s->found[i];
+        int k = sensor_known(s, n0, f);
+        struct sensor *x;
+
+        if (k >= 0) {
+            present[k] = 1;
+            continue;
+        }
+        x = sensor_alloc(s);
+        if (!x) {
+            if (!s->full_warned)
+                log_warnx("sensors: %s and later devices are not read: %d sensors at most",
+                          f->label, SENSORS_MAX);
+            s->full_warned = 1;
+            break;
+        }
+        x->discovered = 1;
+        x->drv = f->driver;
+        copy_str(x->section, sizeof(x->section), f->label);
+        copy_str(x->label, sizeof(x->label), f->label);
+        copy_str(x->chip, sizeof(x->chip), f->chip);
+        copy_str(x->dev.device, sizeof(x->dev.device), f->device);
+        x->interval = s->interval;
+        x->timeout = s->timeout;
+        x->dev.root = s->root;
+        (void)pthread_mutex_lock(&s->lock);
+        s->v[s->n++] = x;
+        (void)pthread_mutex_unlock(&s->lock);
+        if (s->started) {
+            log_info("sensor %s (%s) appeared", x->label, x->chip);
+            (void)sensor_thread_start(s, x);
+        }
+        added++;
+    }
+    /*
+     * A discovered device that is back while its sensor is down (backed off) is
+     * read now; one that went away while up is read now too, so that it reports
+     * up 0 at the next scrape instead of after its interval.
+     */
+    (void)pthread_mutex_lock(&s->lock);
+    for (size_t j = 0; j < n0; j++) {
+        struct sensor *x = s->v[j];
+
+        if (!x->discovered || x->in_flight || x->next_due <= now)
+            continue;
+        if ((present[j] && !x->up && (x->last_error == -ENOENT || x->last_error == -ENODATA)) ||
+            (!present[j] && x->up)) {
+            x->next_due = now;
+            x->fails = 0;
+        }
+    }
+    (void)pthread_cond_broadcast(&s->cond);
+    (void)pthread_mutex_unlock(&s->lock);
+    return added;
+}
+
 int
 sensors_prepare(struct sensors *s, const char *root)
 {
-    size_t nconf = s->n;
     int r;
 
     if (s->prepared)
@@ -514,48 +671,13 @@ sensors_prepare(struct sensors *s, const char *root)
             }
     }
     if (s->discover) {
-        struct sensor_found *found = calloc(SENSORS_MAX, sizeof(*found));
-        int n;
-
-        if (!found)
+        s->found = calloc(SENSORS_MAX, sizeof(*s->found));
+        if (!s->found)
             return -ENOMEM;
-        n = sensor_discover(s->root, found, SENSORS_MAX);
-        for (int i = 0; i < MIN(n, SENSORS_MAX); i++) {
-            const struct sensor_found *f = &found[i];
-            struct sensor *x;
-            int dup = 0;
-
-            for (size_t j = 0; j < nconf && !dup; j++) {
-                const struct sensor *c = s->v[j];
-
-                if (strcmp(c->label, f->label) == 0)
-                    dup = 1;
-                else if (c->drv &&
-                         (c->drv->bus == SENSOR_BUS_SYSFS || c->drv->bus == SENSOR_BUS_W1) &&
-                         c->dev.device[0] &&
-                         (c->drv->bus == SENSOR_BUS_W1
-                              ? strcmp(c->dev.device, f->device) == 0
-                              : same_device(s->root, c->dev.device, f->device)))
-                    dup = 1;
-            }
-            if (dup)
-                continue;
-            x = sensor_new(s);
-            if (!x)
-                break; /* full: the rest stay undiscovered */
-            x->discovered = 1;
-            x->drv = f->driver;
-            copy_str(x->section, sizeof(x->section), f->label);
-            copy_str(x->label, sizeof(x->label), f->label);
-            copy_str(x->chip, sizeof(x->chip), f->chip);
-            copy_str(x->dev.device, sizeof(x->dev.device), f->device);
-            x->interval = s->interval;
-            x->timeout = s->timeout;
-            x->dev.root = s->root;
-        }
-        free(found);
     }
     s->prepared = 1;
+    if (s->discover)
+        (void)sensors_rescan(s);
     return 0;
 }
 
@@ -581,6 +703,25 @@ sensor_open_bus(struct sensors *s, struct sensor *x)
     }
 }
 
+/*
+ * -ERANGE when a value lies outside the sensor's configured bounds (an ADC
+ * input shorted to ground or left floating reads as a valid voltage; only the
+ * wiring tells what is plausible). The chip itself answered: it stays probed.
+ */
+static int
+sensor_plausible(const struct sensor *x, const struct sensor_reading *rd)
+{
+    for (size_t k = 0; k < rd->n; k++) {
+        const struct sensor_value *v = &rd->v[k];
+
+        if ((int)v->quantity < 0 || v->quantity >= _SENSOR_QUANTITY_MAX)
+            continue;
+        if (v->value < x->min[v->quantity] || v->value > x->max[v->quantity])
+            return -ERANGE;
+    }
+    return 0;
+}
+
 /* Open, probe when needed, read. Runs without the lock. */
 static int
 sensor_attempt(struct sensors *s, struct sensor *x, struct sensor_reading *ret)
@@ -601,7 +742,7 @@ sensor_attempt(struct sensors *s, struct sensor *x, struct sensor_reading *ret)
     }
     r = x->drv->read(&x->dev, ret);
     if (r == 0)
-        return 0;
+        return sensor_plausible(x, ret);
 fail:
     /* Reset and re-identify the chip next time. */
     x->dev.ready = 0;
@@ -629,7 +770,7 @@ static const struct {
     {ETIMEDOUT, "ETIMEDOUT", "timed out (busy bit stuck, bus hung, or over its time budget)"},
     {EAGAIN, "EAGAIN", "no new conversion (DS18B20 power-on value, data-ready bits clear)"},
     {EIO, "EIO", "implausible data (bus stuck high/low, uncalibrated, fault flag)"},
-    {ERANGE, "ERANGE", "value outside the chip's range"},
+    {ERANGE, "ERANGE", "value outside the chip's range or the configured <quantity>_min/_max"},
     {ENODEV, "ENODEV", "wrong chip (identity check failed)"},
     {EBUSY, "EBUSY", "a kernel driver owns this address: use driver = hwmon or iio"},
     {ENOENT, "ENOENT", "device or bus node not found"},
@@ -804,32 +945,43 @@ sensor_worker(void *arg)
     return NULL;
 }
 
+/* Start x's worker; its first read is due at once. */
+static int
+sensor_thread_start(struct sensors *s, struct sensor *x)
+{
+    pthread_attr_t attr;
+    int r;
+
+    (void)s;
+    if (pthread_attr_init(&attr) != 0)
+        return -ENOMEM;
+    (void)pthread_attr_setstacksize(&attr, SENSORS_STACK);
+    x->next_due = 0;
+    r = pthread_create(&x->thread, &attr, sensor_worker, x);
+    (void)pthread_attr_destroy(&attr);
+    if (r != 0) {
+        /* Out of threads: this sensor reports up 0 forever; the agent goes on. */
+        (void)pthread_mutex_lock(&s->lock);
+        x->last_error = -EAGAIN;
+        (void)pthread_mutex_unlock(&s->lock);
+        return -r;
+    }
+    x->thread_started = 1;
+    return 0;
+}
+
 int
 sensors_start(struct sensors *s, const char *root)
 {
-    pthread_attr_t attr;
     double until;
     int r;
 
     r = sensors_prepare(s, root);
     if (r < 0)
         return r;
-    if (pthread_attr_init(&attr) != 0)
-        return -ENOMEM;
-    (void)pthread_attr_setstacksize(&attr, SENSORS_STACK);
     s->started = 1;
-    for (size_t i = 0; i < s->n; i++) {
-        struct sensor *x = s->v[i];
-
-        x->next_due = 0;
-        if (pthread_create(&x->thread, &attr, sensor_worker, x) != 0) {
-            /* Out of threads: this sensor reports up 0 forever; the agent goes on. */
-            x->last_error = -EAGAIN;
-            continue;
-        }
-        x->thread_started = 1;
-    }
-    (void)pthread_attr_destroy(&attr);
+    for (size_t i = 0; i < s->n; i++)
+        (void)sensor_thread_start(s, s->v[i]);
 
     /* Wait, bounded, until every sensor has finished its first attempt. */
     until = now_mono() + s->start_wait;
@@ -1059,8 +1211,13 @@ collector_start(void *ctx, const char *root)
 static int
 collector_read(void *ctx, const char *root, struct expo_writer *w)
 {
+    struct sensors *s = ctx;
+
     (void)root;
-    return sensors_write(ctx, w);
+    /* Hot-plugged devices: a few readdir/readlink calls on sysfs, never a sensor read. */
+    if (s->started && s->discover && s->rescan > 0 && now_mono() >= s->next_rescan)
+        (void)sensors_rescan(s);
+    return sensors_write(s, w);
 }
 
 static void

@@ -11,6 +11,8 @@
  *                                       `start_wait`, default 2 s) for a first round so
  *                                       that `soakd --once` prints values
  *   sensors_write(s, w)                 the cached readings; never touches a bus
+ *   sensors_rescan(s)                   hot-plugged hwmon/IIO/w1 devices (the collector's
+ *                                       read() calls it every `rescan` seconds)
  *   sensors_free(s)                     stops and joins the workers
  * Tests use sensors_prepare() + sensors_sample() to drive sensors without threads.
  *
@@ -44,9 +46,13 @@ struct sensors *sensors_free(struct sensors *s);
  * Apply one option. section_label is the sensor's label (`[sensor indoor]` ->
  * "indoor"), or NULL for a global option.
  * Sensor keys: driver, bus, address, channel, differential, device, interval,
- * timeout, label, chip, vref, mtreg, speed_hz.
+ * timeout, label, chip, vref, mtreg, speed_hz, and the plausibility bounds
+ * <quantity>_min / <quantity>_max (quantity: temperature, humidity, illuminance,
+ * pressure, voltage; SI units as exported) that turn a value outside them into a
+ * failed read (-ERANGE).
  * Global keys: discover (bool), default_interval, timeout, backoff_max, start_wait,
- * timing_metrics (bool: durations, timestamps and ages, which vary run to run).
+ * rescan (duration, or no), timing_metrics (bool: durations, timestamps and ages,
+ * which vary run to run).
  * Returns 0, -ENOENT for an unknown key, -EINVAL for a bad value (unknown driver,
  * bad address ...), -E2BIG past SENSORS_MAX sensors. Call before start.
  */
@@ -60,6 +66,17 @@ _warn_unused_result_ int sensors_configure(struct sensors *s, const char *sectio
  * which sensor is incomplete.
  */
 _warn_unused_result_ int sensors_prepare(struct sensors *s, const char *root);
+
+/*
+ * Discover hwmon/IIO/w1 devices again (when discovery is on): a device not yet
+ * in the list is added (and its worker started once the workers run); sensors
+ * are never removed, so a device that went away keeps reporting up 0 with
+ * error ENOENT. A discovered sensor whose device went away while up, or came
+ * back while down with ENOENT/ENODATA, is read at once instead of after its
+ * interval or backoff. Call from one thread at a time (the collector's read(),
+ * or a test). Returns how many sensors were added, or a negative errno.
+ */
+int sensors_rescan(struct sensors *s);
 
 /* sensors_prepare(), then start the workers and wait for the first round (bounded). */
 _warn_unused_result_ int sensors_start(struct sensors *s, const char *root);

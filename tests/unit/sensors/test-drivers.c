@@ -507,6 +507,252 @@ test_manager(void **state)
     s = sensors_free(s);
 }
 
+/* ---- every chip and fault through the manager's metrics ---- */
+
+static const char *
+errno_name(int err)
+{
+    static const struct {
+        int err;
+        const char *name;
+    } names[] = {
+        {ENXIO, "ENXIO"},   {EBADMSG, "EBADMSG"}, {ETIMEDOUT, "ETIMEDOUT"}, {EIO, "EIO"},
+        {ENODEV, "ENODEV"}, {EAGAIN, "EAGAIN"},   {ENOENT, "ENOENT"},       {ERANGE, "ERANGE"},
+    };
+
+    for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+        if (names[i].err == -err)
+            return names[i].name;
+    return "other";
+}
+
+static void
+expect_line(const char *out, const char *fmt, ...)
+{
+    char line[256];
+    va_list ap;
+
+    va_start(ap, fmt);
+    (void)vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    if (!strstr(out, line))
+        fail_msg("missing \"%s\" in:\n%s", line, out);
+}
+
+/*
+ * For every chip on its simulator and every fault it can show: a good read,
+ * then the fault: the read fails with the expected error, the scrape says
+ * up 0, names the error, counts it once and drops the stale value; then the
+ * fault is healed and the very next read recovers (up 1, the value back).
+ */
+static void
+test_fault_matrix(void **state)
+{
+    static const struct {
+        const char *driver, *address, *device, *family;
+        unsigned fault;
+        int err;
+        int swap; /* a chip swap: unplugged first (an identity is only checked at probe) */
+    } cases[] = {
+        {"sht30", "0x44", NULL, "soak_sensor_temperature_celsius", SIM_FAULT_NACK, -ENXIO},
+        {"sht30", "0x44", NULL, "soak_sensor_temperature_celsius", SIM_FAULT_CRC, -EBADMSG},
+        {"sht30", "0x45", NULL, "soak_sensor_humidity_percent", SIM_FAULT_BUSY, -ENXIO},
+        {"sht31", "0x44", NULL, "soak_sensor_temperature_celsius", SIM_FAULT_ALL_FF, -EBADMSG},
+        {"sht35", "0x44", NULL, "soak_sensor_temperature_celsius", SIM_FAULT_ALL_ZERO, -EBADMSG},
+        {"shtc3", NULL, NULL, "soak_sensor_humidity_percent", SIM_FAULT_NACK, -ENXIO},
+        {"shtc3", NULL, NULL, "soak_sensor_temperature_celsius", SIM_FAULT_CRC, -EBADMSG},
+        {"shtc3", NULL, NULL, "soak_sensor_temperature_celsius", SIM_FAULT_BUSY, -ENXIO},
+        {"shtc3", NULL, NULL, "soak_sensor_temperature_celsius", SIM_FAULT_WRONG_ID, -ENODEV, 1},
+        {"aht20", NULL, NULL, "soak_sensor_humidity_percent", SIM_FAULT_NACK, -ENXIO},
+        {"aht20", NULL, NULL, "soak_sensor_temperature_celsius", SIM_FAULT_CRC, -EBADMSG},
+        {"aht20", NULL, NULL, "soak_sensor_temperature_celsius", SIM_FAULT_BUSY, -ETIMEDOUT},
+        {"aht10", NULL, NULL, "soak_sensor_temperature_celsius", SIM_FAULT_UNCAL, -EIO},
+        {"aht21", NULL, NULL, "soak_sensor_temperature_celsius", SIM_FAULT_ALL_FF, -ETIMEDOUT},
+        {"bh1750", NULL, NULL, "soak_sensor_illuminance_lux", SIM_FAULT_NACK, -ENXIO},
+        {"lps25h", "0x5c", NULL, "soak_sensor_pressure_pascals", SIM_FAULT_NACK, -ENXIO},
+        {"lps25hb", NULL, NULL, "soak_sensor_pressure_pascals", SIM_FAULT_BUSY, -ETIMEDOUT},
+        {"lps25", NULL, NULL, "soak_sensor_pressure_pascals", SIM_FAULT_WRONG_ID, -ENODEV, 1},
+        {"lps25", NULL, NULL, "soak_sensor_temperature_celsius", SIM_FAULT_ALL_ZERO, -EAGAIN},
+        {"mcp3002", NULL, NULL, "soak_sensor_voltage_volts", SIM_FAULT_NACK, -EIO},
+        {"mcp3002", NULL, NULL, "soak_sensor_voltage_volts", SIM_FAULT_ALL_FF, -EIO},
+        {"mcp3002", NULL, NULL, "soak_sensor_voltage_volts", SIM_FAULT_CRC, -EBADMSG},
+        {"mcp3008", NULL, NULL, "soak_sensor_voltage_volts", SIM_FAULT_ALL_FF, -EIO},
+        {"ds18b20", NULL, "28-04160b1e64ff", "soak_sensor_temperature_celsius", SIM_FAULT_POWER_ON,
+         -EAGAIN},
+        {"ds18b20", NULL, "28-04160b1e64ff", "soak_sensor_temperature_celsius", SIM_FAULT_CRC,
+         -EBADMSG},
+        {"ds18b20", NULL, "28-04160b1e64ff", "soak_sensor_temperature_celsius", SIM_FAULT_ALL_FF,
+         -EBADMSG},
+        {"ds18b20", NULL, "28-04160b1e64ff", "soak_sensor_temperature_celsius", SIM_FAULT_ALL_ZERO,
+         -EIO},
+        {"ds18b20", NULL, "28-0516b2c3d4e5", "soak_sensor_temperature_celsius", SIM_FAULT_BUSY,
+         -EAGAIN},
+        {"ds18b20", NULL, "28-0516b2c3d4e5", "soak_sensor_temperature_celsius", SIM_FAULT_NACK,
+         -ENOENT},
+        {"w1", NULL, "28-0316a2791aff", "soak_sensor_temperature_celsius", SIM_FAULT_CRC, -EBADMSG},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        struct sensors_state st;
+        struct sim_chip *chip;
+        struct sensors *s;
+        char *out;
+        int r;
+
+        assert_int_equal(sensors_new(&s), 0);
+        configure(s, NULL, "discover", "no");
+        configure(s, "x", "driver", cases[i].driver);
+        configure(s, "x", "bus", "sim");
+        if (cases[i].address)
+            configure(s, "x", "address", cases[i].address);
+        if (cases[i].device)
+            configure(s, "x", "device", cases[i].device);
+        assert_int_equal(sensors_prepare(s, "/nonexistent"), 0);
+        assert_int_equal(sensors_sample(s, 0), 0);
+        chip = sim_bus_chip(sim_bus_from(sensors_bus(s, 0)), 0);
+        assert_non_null(chip);
+        if (cases[i].swap) {
+            sim_chip_set_faults(chip, SIM_FAULT_NACK);
+            assert_int_equal(sensors_sample(s, 0), -ENXIO);
+        }
+        sim_chip_set_faults(chip, cases[i].fault);
+        r = sensors_sample(s, 0);
+        if (r != cases[i].err)
+            fail_msg("%s fault %#x: %d (%s), expected %s", cases[i].driver, cases[i].fault, r,
+                     errno_name(r), errno_name(cases[i].err));
+        out = render(s);
+        expect_line(out, "soak_sensor_up{sensor=\"x\"} 0\n");
+        expect_line(out, "soak_sensor_read_errors_total{sensor=\"x\"} %d\n", 1 + cases[i].swap);
+        expect_line(out, "soak_sensor_error_info{sensor=\"x\",error=\"%s\"} 1\n",
+                    errno_name(cases[i].err));
+        expect_line(out, "soak_sensor_reading_age_seconds{sensor=\"x\"} ");
+        assert_null(strstr(out, "{sensor=\"x\",chip="));
+        free(out);
+
+        sim_chip_set_faults(chip, 0);
+        assert_int_equal(sensors_sample(s, 0), 0);
+        sensors_get_state(s, 0, &st);
+        assert_int_equal(st.up, 1);
+        assert_int_equal(st.errors, 1 + cases[i].swap);
+        out = render(s);
+        expect_line(out, "soak_sensor_up{sensor=\"x\"} 1\n");
+        expect_line(out, "%s{sensor=\"x\",chip=", cases[i].family);
+        assert_null(strstr(out, "soak_sensor_error_info{sensor=\"x\""));
+        free(out);
+        s = sensors_free(s);
+    }
+}
+
+/* The high-temperature probe is a DS18B20 too: its whole range through the manager. */
+static void
+test_high_temp_probe(void **state)
+{
+    static const double temps[] = {125.0, 118.5, 85.0, 0.0, -0.0625, -55.0};
+    struct sim_chip *chip;
+    struct sensors *s;
+
+    (void)state;
+    assert_int_equal(sensors_new(&s), 0);
+    configure(s, NULL, "discover", "no");
+    configure(s, NULL, "timing_metrics", "no");
+    configure(s, "hot-probe", "driver", "ds18b20");
+    configure(s, "hot-probe", "bus", "sim");
+    configure(s, "hot-probe", "device", "28-0516b2c3d4e5");
+    assert_int_equal(sensors_prepare(s, "/nonexistent"), 0);
+    assert_int_equal(sensors_sample(s, 0), 0);
+    chip = sim_bus_chip(sim_bus_from(sensors_bus(s, 0)), 0);
+    for (size_t i = 0; i < ARRAY_SIZE(temps); i++) {
+        char line[128];
+        char *out;
+
+        sim_chip_set_temperature(chip, temps[i]);
+        assert_int_equal(sensors_sample(s, 0), 0);
+        out = render(s);
+        (void)snprintf(
+            line, sizeof(line),
+            "soak_sensor_temperature_celsius{sensor=\"hot-probe\",chip=\"ds18b20\"} %g\n",
+            temps[i]);
+        if (!strstr(out, line))
+            fail_msg("missing \"%s\" in:\n%s", line, out);
+        free(out);
+    }
+    s = sensors_free(s);
+}
+
+/*
+ * Plausibility bounds: an MCP3002 input shorted to ground reads as a valid
+ * 0 V (SPI has no acknowledge); with voltage_min it is a failed read instead.
+ */
+static void
+test_bounds(void **state)
+{
+    struct sensors_state st;
+    struct sim_chip *chip;
+    struct sensors *s;
+    char *out;
+
+    (void)state;
+    assert_int_equal(sensors_new(&s), 0);
+    configure(s, NULL, "discover", "no");
+    configure(s, "adc0", "driver", "mcp3002");
+    configure(s, "adc0", "bus", "sim");
+    configure(s, "adc0", "voltage_min", "0.05");
+    configure(s, "adc0", "voltage_max", "3.2");
+    configure(s, "room", "driver", "sht30");
+    configure(s, "room", "bus", "sim");
+    configure(s, "room", "temperature_min", "-20");
+    configure(s, "room", "humidity_max", "95");
+    assert_int_equal(sensors_prepare(s, "/nonexistent"), 0);
+    assert_int_equal(sensors_sample(s, 0), 0); /* 1.65 V */
+    assert_int_equal(sensors_sample(s, 1), 0); /* 25 °C, 50 % */
+    chip = sim_bus_chip(sim_bus_from(sensors_bus(s, 0)), 0);
+
+    sim_chip_set_faults(chip, SIM_FAULT_ALL_ZERO); /* MISO shorted low: code 0 */
+    assert_int_equal(sensors_sample(s, 0), -ERANGE);
+    out = render(s);
+    expect_line(out, "soak_sensor_up{sensor=\"adc0\"} 0\n");
+    expect_line(out, "soak_sensor_error_info{sensor=\"adc0\",error=\"ERANGE\"} 1\n");
+    expect_line(out, "soak_sensor_read_errors_total{sensor=\"adc0\"} 1\n");
+    assert_null(strstr(out, "soak_sensor_voltage_volts{sensor=\"adc0\""));
+    free(out);
+    sim_chip_set_faults(chip, 0);
+    assert_int_equal(sensors_sample(s, 0), 0);
+    sensors_get_state(s, 0, &st);
+    assert_int_equal(st.up, 1);
+    /* Full scale (3.297 V) is above voltage_max; 3.1 V is within. */
+    sim_chip_set_voltage(chip, 0, 3.3);
+    assert_int_equal(sensors_sample(s, 0), -ERANGE);
+    sim_chip_set_voltage(chip, 0, 3.1);
+    assert_int_equal(sensors_sample(s, 0), 0);
+
+    /* Bounds per quantity: humidity above 95 % fails the SHT30, its temperature is fine. */
+    chip = sim_bus_chip(sim_bus_from(sensors_bus(s, 1)), 0);
+    sim_chip_set_humidity(chip, 99.0);
+    assert_int_equal(sensors_sample(s, 1), -ERANGE);
+    sim_chip_set_humidity(chip, 60.0);
+    sim_chip_set_temperature(chip, -30.0);
+    assert_int_equal(sensors_sample(s, 1), -ERANGE);
+    sim_chip_set_temperature(chip, -19.0);
+    assert_int_equal(sensors_sample(s, 1), 0);
+    s = sensors_free(s);
+
+    /* Bad bounds: unparsable, not finite, or min above max (refused at start, named). */
+    assert_int_equal(sensors_new(&s), 0);
+    assert_int_equal(sensors_configure(s, "a", "voltage_min", "low"), -EINVAL);
+    assert_int_equal(sensors_configure(s, "a", "voltage_min", "nan"), -EINVAL);
+    assert_int_equal(sensors_configure(s, "a", "voltage_min", "inf"), -EINVAL);
+    assert_int_equal(sensors_configure(s, "a", "voltage_mid", "1"), -ENOENT);
+    assert_int_equal(sensors_configure(s, "a", "colour_min", "1"), -ENOENT);
+    configure(s, "a", "driver", "mcp3002");
+    configure(s, "a", "bus", "sim");
+    configure(s, "a", "voltage_min", "2");
+    configure(s, "a", "voltage_max", "1");
+    assert_int_equal(sensors_prepare(s, "/nonexistent"), -EINVAL);
+    assert_non_null(strstr(sensors_error(s), "[sensor a]: voltage_min is above voltage_max"));
+    s = sensors_free(s);
+}
+
 static void
 test_config_errors(void **state)
 {
@@ -630,7 +876,8 @@ main(void)
         cmocka_unit_test(test_lps25),           cmocka_unit_test(test_mcp3002),
         cmocka_unit_test(test_ds18b20),         cmocka_unit_test(test_manager),
         cmocka_unit_test(test_config_errors),   cmocka_unit_test(test_real_buses),
-        cmocka_unit_test(test_contrib_configs),
+        cmocka_unit_test(test_contrib_configs), cmocka_unit_test(test_fault_matrix),
+        cmocka_unit_test(test_high_temp_probe), cmocka_unit_test(test_bounds),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -352,6 +353,213 @@ test_rebind(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* A writable copy of the farm tree under a fresh temporary directory. */
+static void
+farm_copy(char *root)
+{
+    char cmd[1200];
+
+    assert_non_null(mkdtemp(root));
+    (void)snprintf(cmd, sizeof(cmd), "cp -a '%s/.' '%s/'", farm, root);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void
+rm_rf(const char *root, const char *rel)
+{
+    char cmd[1200];
+
+    (void)snprintf(cmd, sizeof(cmd), "rm -rf '%s/%s'", root, rel);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void
+link_at(const char *root, const char *target, const char *rel)
+{
+    char p[1024];
+
+    (void)snprintf(p, sizeof(p), "%s/%s", root, rel);
+    assert_int_equal(symlink(target, p), 0);
+}
+
+#define DS_HOT "sys/bus/w1/devices/28-0516b2c3d4e5"
+#define DS_REG "sys/bus/w1/devices/28-04160b1e64ff"
+#define LUX2 "sys/devices/platform/ff150000.i2c/i2c-1/1-005c"
+#define SHT_OUT "sys/devices/platform/ff150000.i2c/i2c-1/1-0045"
+
+/* Plug in a high-temperature DS18B20 (w1) and a second BH1750 at 0x5c (IIO). */
+static void
+plug_new(const char *root)
+{
+    char dir[1024];
+
+    mkdirs(root, DS_HOT);
+    (void)snprintf(dir, sizeof(dir), "%s/%s", root, DS_HOT);
+    write_file(dir, "w1_slave",
+               "28 06 4b 46 7f ff 08 10 ff : crc=ff YES\n28 06 4b 46 7f ff 08 10 ff t=98500\n");
+    mkdirs(root, LUX2 "/iio:device6");
+    (void)snprintf(dir, sizeof(dir), "%s/%s", root, LUX2);
+    write_file(dir, "name", "bh1750\n");
+    (void)snprintf(dir, sizeof(dir), "%s/%s/iio:device6", root, LUX2);
+    write_file(dir, "name", "bh1750\n");
+    write_file(dir, "in_illuminance_raw", "600\n");
+    write_file(dir, "in_illuminance_scale", "0.833333\n");
+    link_at(root, "../../../devices/platform/ff150000.i2c/i2c-1/1-005c",
+            "sys/bus/i2c/devices/1-005c");
+    link_at(root, "../../../devices/platform/ff150000.i2c/i2c-1/1-005c/iio:device6",
+            "sys/bus/iio/devices/iio:device6");
+}
+
+/* Unplug the regular DS18B20 (w1 search drops its slave) and the outdoor SHT30 (delete_device). */
+static void
+unplug_old(const char *root)
+{
+    rm_rf(root, DS_REG);
+    rm_rf(root, SHT_OUT);
+    rm_rf(root, "sys/class/hwmon/hwmon2");
+    rm_rf(root, "sys/bus/i2c/devices/1-0045");
+}
+
+/*
+ * Devices plugged in after start are found by a rescan; devices that went
+ * away stay in the list and report up 0 with ENOENT (the server's "sensor
+ * lost" rule sees them); a device that comes back reads again.
+ */
+static void
+test_hotplug(void **state)
+{
+    char root[] = "/tmp/soak-sensors-XXXXXX", dir[1024];
+    struct sensors_state st;
+    struct sensors *s;
+    char *out;
+    int k;
+
+    (void)state;
+    farm_copy(root);
+    s = fresh();
+    assert_int_equal(sensors_configure(s, NULL, "timing_metrics", "no"), 0);
+    assert_int_equal(sensors_prepare(s, root), 0);
+    assert_int_equal(sensors_count(s), 12);
+    assert_int_equal(sensors_rescan(s), 0); /* nothing new: no duplicates */
+    assert_int_equal(sensors_count(s), 12);
+    sample_all(s);
+
+    plug_new(root);
+    unplug_old(root);
+    assert_int_equal(sensors_rescan(s), 2);
+    assert_int_equal(sensors_count(s), 14);
+    assert_true(sensors_find(s, "28-0516b2c3d4e5") >= 12);
+    assert_true(sensors_find(s, "bh1750@1-005c") >= 12);
+    sample_all(s);
+    out = render(s);
+    NEAR(value(out, "soak_sensor_temperature_celsius{sensor=\"28-0516b2c3d4e5\",chip=\"ds18b20\"}"),
+         98.5, 1e-12); /* the high-temperature probe at 98.5 °C (0x0628) */
+    NEAR(value(out, "soak_sensor_illuminance_lux{sensor=\"bh1750@1-005c\",chip=\"bh1750\"}"),
+         499.9998, 1e-9);
+    NEAR(value(out, "soak_sensor_up{sensor=\"28-04160b1e64ff\"}"), 0, 0);
+    NEAR(value(out, "soak_sensor_error_info{sensor=\"28-04160b1e64ff\",error=\"ENOENT\"}"), 1, 0);
+    NEAR(value(out, "soak_sensor_read_errors_total{sensor=\"28-04160b1e64ff\"}"), 1, 0);
+    NEAR(value(out, "soak_sensor_up{sensor=\"sht3x@1-0045\"}"), 0, 0);
+    NEAR(value(out, "soak_sensor_error_info{sensor=\"sht3x@1-0045\",error=\"ENOENT\"}"), 1, 0);
+    assert_null(strstr(out, "{sensor=\"28-04160b1e64ff\",chip="));
+    NEAR(value(out, "soak_sensor_up{sensor=\"sht3x@1-0044\"}"), 1, 0);
+    free(out);
+    assert_int_equal(sensors_rescan(s), 0);
+    assert_int_equal(sensors_count(s), 14);
+
+    /* The probe is plugged back: same id, same sensor, reading again. */
+    mkdirs(root, DS_REG);
+    (void)snprintf(dir, sizeof(dir), "%s/%s", root, DS_REG);
+    write_file(dir, "w1_slave",
+               "72 01 4b 46 7f ff 0e 10 57 : crc=57 YES\n72 01 4b 46 7f ff 0e 10 57 t=23125\n");
+    assert_int_equal(sensors_rescan(s), 0);
+    k = sensors_find(s, "28-04160b1e64ff");
+    assert_true(k >= 0);
+    assert_int_equal(sensors_sample(s, (size_t)k), 0);
+    sensors_get_state(s, (size_t)k, &st);
+    assert_int_equal(st.up, 1);
+    s = sensors_free(s);
+
+    /* discover = no: nothing is ever added. */
+    s = fresh();
+    assert_int_equal(sensors_configure(s, NULL, "discover", "no"), 0);
+    assert_int_equal(sensors_prepare(s, root), 0);
+    assert_int_equal(sensors_rescan(s), 0);
+    assert_int_equal(sensors_count(s), 0);
+    s = sensors_free(s);
+    rm_rf(root, "");
+}
+
+/*
+ * With the workers running and a read interval of an hour: a rescan wakes a
+ * discovered sensor whose device went away, so it reports up 0 now rather
+ * than an hour later, and wakes it again (despite its backoff) once the
+ * device is back. Bounded waits on state, no timing assertion.
+ */
+static void
+test_hotplug_running(void **state)
+{
+    char root[] = "/tmp/soak-sensors-XXXXXX", dir[1024];
+    struct sensors_state st;
+    struct sensors *s;
+    int k, i;
+
+    (void)state;
+    farm_copy(root);
+    s = fresh();
+    assert_int_equal(sensors_configure(s, NULL, "default_interval", "1h"), 0);
+    assert_int_equal(sensors_configure(s, NULL, "backoff_max", "2h"), 0);
+    assert_int_equal(sensors_configure(s, NULL, "start_wait", "10s"), 0);
+    assert_int_equal(sensors_start(s, root), 0);
+    k = sensors_find(s, "28-04160b1e64ff");
+    assert_true(k >= 0);
+    sensors_get_state(s, (size_t)k, &st);
+    assert_int_equal(st.up, 1);
+
+    rm_rf(root, DS_REG);
+    plug_new(root);
+    assert_int_equal(sensors_rescan(s), 2);
+    for (i = 0; i < 5000; i++) {
+        struct timespec ts = {0, 1000000L};
+
+        sensors_get_state(s, (size_t)k, &st);
+        if (!st.up && st.attempts >= 2)
+            break;
+        (void)nanosleep(&ts, NULL);
+    }
+    assert_int_equal(st.up, 0);
+    assert_int_equal(st.last_error, -ENOENT);
+    /* The new sensors got their own workers and read at once. */
+    for (i = 0; i < 5000; i++) {
+        struct timespec ts = {0, 1000000L};
+        struct sensors_state a, b;
+
+        sensors_get_state(s, (size_t)sensors_find(s, "28-0516b2c3d4e5"), &a);
+        sensors_get_state(s, (size_t)sensors_find(s, "bh1750@1-005c"), &b);
+        if (a.up && b.up)
+            break;
+        (void)nanosleep(&ts, NULL);
+    }
+    assert_true(i < 5000);
+
+    mkdirs(root, DS_REG);
+    (void)snprintf(dir, sizeof(dir), "%s/%s", root, DS_REG);
+    write_file(dir, "w1_slave",
+               "72 01 4b 46 7f ff 0e 10 57 : crc=57 YES\n72 01 4b 46 7f ff 0e 10 57 t=23125\n");
+    assert_int_equal(sensors_rescan(s), 0);
+    for (i = 0; i < 5000; i++) {
+        struct timespec ts = {0, 1000000L};
+
+        sensors_get_state(s, (size_t)k, &st);
+        if (st.up)
+            break;
+        (void)nanosleep(&ts, NULL);
+    }
+    assert_int_equal(st.up, 1);
+    s = sensors_free(s);
+    rm_rf(root, "");
+}
+
 int
 main(void)
 {
@@ -359,6 +567,7 @@ main(void)
         cmocka_unit_test(test_discover),        cmocka_unit_test(test_zero_config),
         cmocka_unit_test(test_configured_wins), cmocka_unit_test(test_faults),
         cmocka_unit_test(test_vanishing),       cmocka_unit_test(test_rebind),
+        cmocka_unit_test(test_hotplug),         cmocka_unit_test(test_hotplug_running),
     };
 
     (void)snprintf(farm, sizeof(farm), "%s/tests/fixtures/sysfs/farm", SOAK_SRC);
