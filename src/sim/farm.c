@@ -32,6 +32,8 @@ enum {
     B_617_RC1,
     B_612_SERVER,
     B_617_SERVER,
+    B_617_1212_RC1,
+    B_618_1212,
     _B_MAX,
 };
 
@@ -49,6 +51,12 @@ static const struct farm_build builds[_B_MAX] = {
                       "2025.10-server", "2025.10.2-server", 0, 0, "eth0", 1},
     [B_617_SERVER] = {"6.17.6-yocto-standard 2025.11-server", "6.17.6-yocto-standard",
                       "2025.11-server", "2025.11.1-server", 1, -792, "eth0", 1},
+    /* Not in any plan: bundles for `soak sim install` (soak deploy on the live farm). The
+     * next release candidate brings the renaming udev rule back; 2025.12 has the aufs fix. */
+    [B_617_1212_RC1] = {"6.17.6-yocto-standard 2025.12-rc1", "6.17.6-yocto-standard",
+                        "2025.12-rc1", "2025.12-rc1", 1, -792, "end0", 0},
+    [B_618_1212] = {"6.18.1-yocto-standard 2025.12", "6.18.1-yocto-standard", "2025.12",
+                    "2025.12.1", 0, -800, "eth0", 1},
 };
 
 /* rock-pi-s: ~16 and ~22 days on 6.12.55, then 6.17.6 until the leak panics it, again. */
@@ -387,19 +395,21 @@ make_boot_id(const struct farm *f, size_t dev, int idx, char out[37])
                    (unsigned long long)(b & 0xffffffffffffULL));
 }
 
+/*
+ * Append boots to dev's schedule from t on, following plans (the last plan with days 0 repeats:
+ * a board that panics reboots into the same build), starting in slot.
+ */
 static void
-build_schedule(struct farm *f, size_t dev)
+schedule_from(struct farm *f, size_t dev, int64_t t, char slot, const struct farm_plan *plans,
+              size_t n_plans)
 {
     const struct farm_device *d = &devices[dev];
     struct farm_sched *s = &f->sched[dev];
     int64_t horizon = f->now_s + (int64_t)(FARM_LIVE_DAYS * DAY_S);
-    int64_t t = f->now_s - (int64_t)llround(d->first_boot_days_ago * DAY_S);
     size_t p = 0;
-    char slot = 'A';
 
-    s->n = 0;
     while (s->n < FARM_MAX_BOOTS && t < horizon) {
-        const struct farm_plan *pl = &d->plans[MIN(p, d->n_plans - 1)];
+        const struct farm_plan *pl = &plans[MIN(p, n_plans - 1)];
         const struct farm_build *b = &builds[pl->build];
         struct farm_boot *bt = &s->boots[s->n];
 
@@ -424,13 +434,80 @@ build_schedule(struct farm *f, size_t dev)
         /* An update installs into the other slot; a fallback boots the old one again. */
         if (bt->end == FARM_END_UPDATE || bt->end == FARM_END_FALLBACK)
             slot = slot == 'A' ? 'B' : 'A';
-        if (pl->days > 0 || p + 1 < d->n_plans)
+        if (pl->days > 0 || p + 1 < n_plans)
             p++;
         if (bt->end == FARM_END_OPEN)
             break;
     }
     if (s->n > 0 && s->boots[s->n - 1].end != FARM_END_OPEN && s->boots[s->n - 1].end_s >= horizon)
         s->boots[s->n - 1].end = FARM_END_OPEN;
+}
+
+static void
+build_schedule(struct farm *f, size_t dev)
+{
+    const struct farm_device *d = &devices[dev];
+
+    f->sched[dev].n = 0;
+    schedule_from(f, dev, f->now_s - (int64_t)llround(d->first_boot_days_ago * DAY_S), 'A',
+                  d->plans, d->n_plans);
+}
+
+int
+farm_build_find_bundle(const char *bundle)
+{
+    for (size_t i = 0; bundle && i < ARRAY_SIZE(builds); i++)
+        if (strcmp(builds[i].bundle_version, bundle) == 0)
+            return (int)i;
+    return -ENOENT;
+}
+
+int
+farm_install(struct farm *f, size_t dev, int64_t t_s, int build, int64_t *ret_start)
+{
+    struct farm_sched *s;
+    struct farm_boot *cur;
+    size_t lo = 0, hi;
+    int from;
+
+    if (!f || dev >= ARRAY_SIZE(devices) || build < 0 || (size_t)build >= ARRAY_SIZE(builds))
+        return -EINVAL;
+    s = &f->sched[dev];
+    hi = s->n;
+    while (lo < hi) { /* the last boot that started at or before t */
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->boots[mid].start_s <= t_s)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0 || t_s >= s->boots[lo - 1].end_s)
+        return -EAGAIN; /* not running (not started yet, or rebooting): nothing to install on */
+    if (lo >= FARM_MAX_BOOTS - 2)
+        return -ENOSPC;
+    cur = &s->boots[lo - 1];
+    from = cur->build;
+    /* A fallback after a fallback boots the build that last came up on the network. */
+    for (size_t k = lo; k-- > 0 && !builds[from].reachable;)
+        from = s->boots[k].build;
+    cur->end_s = t_s;
+    cur->end = FARM_END_UPDATE;
+    s->n = lo; /* the boots planned after t are replaced */
+    if (builds[build].reachable) {
+        const struct farm_plan plan[] = {{build, 0, FARM_END_OPEN}};
+        schedule_from(f, dev, t_s + FARM_BOOT_GAP_S, cur->slot == 'A' ? 'B' : 'A', plan,
+                      ARRAY_SIZE(plan));
+    } else {
+        const struct farm_plan plan[] = {
+            {build, (double)FARM_FALLBACK_S / DAY_S, FARM_END_FALLBACK},
+            {from, 0, FARM_END_OPEN},
+        };
+        schedule_from(f, dev, t_s + FARM_BOOT_GAP_S, cur->slot == 'A' ? 'B' : 'A', plan,
+                      ARRAY_SIZE(plan));
+    }
+    if (ret_start)
+        *ret_start = t_s + FARM_BOOT_GAP_S;
+    return 0;
 }
 
 int

@@ -21,8 +21,9 @@
  * of each device goes on after it (for live mode); a board that panics reboots
  * 3 minutes later into the same build, again and again.
  *
- * Everything is a pure function of (seed, now, device, t): no hidden state, no
- * clock, no I/O, so history and live mode agree sample for sample.
+ * Everything is a pure function of (seed, now, device, t) and the updates installed
+ * with farm_install(): no hidden state, no clock, no I/O, so history and live mode
+ * agree sample for sample.
  */
 #ifndef SOAK_FARM_H
 #define SOAK_FARM_H
@@ -37,6 +38,8 @@
 #define FARM_MAX_SLABS 10   /* slab caches per device */
 #define FARM_BOOT_GAP_S 180 /* seconds between a boot's end and the next boot */
 #define FARM_LIVE_DAYS 120  /* how far past now the schedule reaches, days */
+#define FARM_FALLBACK_S 7200 /* an installed build that never comes up on the network: RAUC
+                                falls back to the previous slot after this many seconds */
 
 enum farm_oom {
     FARM_OOM_PANIC, /* exhaustion ends in a kernel panic and a reboot */
@@ -200,6 +203,22 @@ const struct farm_boot *farm_boot_at(const struct farm *f, size_t dev, int64_t t
 
 /* First moment a device has data (its first boot), seconds. */
 int64_t farm_first_s(const struct farm *f, size_t dev);
+
+/* Build index of a RAUC bundle version ("2025.12-rc1"), -ENOENT when unknown. */
+int farm_build_find_bundle(const char *bundle);
+
+/*
+ * Install build on device dev at t_s and reboot into it, as `rauc install` and a reboot
+ * would (what `soak sim install` asks a live farm for): the boot running at t_s ends there,
+ * the new build boots FARM_BOOT_GAP_S later in the other slot and runs on. A build whose
+ * interface never comes up (reachable == 0) runs unreachable for FARM_FALLBACK_S, then RAUC
+ * falls back to the build before it, which runs on (and leaks or panics as it did). The boots
+ * planned after t_s are replaced; earlier ones stay, so history up to t_s is unchanged.
+ * *ret_start (may be NULL) gets the new boot's start. 0, -EINVAL (bad device or build),
+ * -EAGAIN (the board is not running at t_s: rebooting or not started), -ENOSPC (schedule full).
+ */
+_warn_unused_result_ int farm_install(struct farm *f, size_t dev, int64_t t_s, int build,
+                                      int64_t *ret_start);
 
 /* Evaluate device dev at t (seconds). 0, or -EINVAL for a bad device. */
 _warn_unused_result_ int farm_eval(const struct farm *f, size_t dev, int64_t t_s,

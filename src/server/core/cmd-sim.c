@@ -4,22 +4,28 @@
  *   soak sim history --out DIR [--days N] [--step S] [--device NAME]
  *   soak sim live (--root DIR --device NAME | --out DIR) [--speed X] [--interval S] [--ticks N]
  *   soak sim farm --dir DIR [history and live options]
+ *   soak sim install --root DIR BUNDLE
  *   soak sim list
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "farm.h"
 #include "log.h"
 #include "parse.h"
+#include "rootfs.h"
 #include "sim.h"
 
 #define DEFAULT_DAYS 45.0
@@ -27,6 +33,8 @@
 #define DEFAULT_SPEED 60.0   /* simulated seconds per real second */
 #define DEFAULT_INTERVAL 1.0 /* real seconds between live ticks */
 #define DEFAULT_SEED 1
+#define INSTALL_FILE "/.sim-install" /* under a live root: the bundle soak sim install asked for */
+#define AGENT_STOP_MS 3000           /* SIGTERM, then SIGKILL after this long */
 
 static volatile sig_atomic_t sim_stop;
 
@@ -48,7 +56,9 @@ usage(FILE *f)
         "Usage: soak sim history --out DIR [--days N] [--step S] [--device NAME]\n"
         "       soak sim live --root DIR --device NAME [--speed X] [--interval S] [--ticks N]\n"
         "       soak sim live --out DIR [--speed X] [--interval S] [--ticks N]\n"
+        "                     [--soakd PATH --listen NAME=ADDR:PORT...]\n"
         "       soak sim farm --dir DIR [--days N] [--step S] [--speed X] [--ticks N]\n"
+        "       soak sim install --root DIR BUNDLE\n"
         "       soak sim list\n"
         "\n"
         "The story's board farm, simulated: a 256 MB rock-pi-s (6.12.55 for ~16 and ~22 days,\n"
@@ -63,8 +73,17 @@ usage(FILE *f)
         "           `soak import --db DB --device NAME DIR/NAME.om` loads it\n"
         "  live     keep a /proc + /sys tree for a device under --root (or one per device\n"
         "           under --out DIR/<device>) updated from --now on, --speed times faster than\n"
-        "           real time, for `soakd --root DIR`; stops on SIGINT/SIGTERM or after --ticks\n"
+        "           real time, for `soakd --root DIR`; stops on SIGINT/SIGTERM or after --ticks.\n"
+        "           With --soakd it also runs each board's agent: `PATH --root TREE --listen\n"
+        "           ADDR` while the board is up and on the network, stopped while it reboots\n"
+        "           or is unreachable (so a server polling it records the outage), started\n"
+        "           again on its next boot\n"
         "  farm     both: DIR/history/*.om, then live trees in DIR/roots/<device>\n"
+        "  install  install a RAUC bundle on the live board whose tree is DIR and reboot\n"
+        "           into it (an `install` command for soak deploy); BUNDLE is a bundle\n"
+        "           version, or a path whose name is VERSION.raucb. 2025.12-rc1 renames eth0\n"
+        "           to end0: the board drops off the network until RAUC falls back after\n"
+        "           %d simulated hours. 2025.12 (6.18.1) does not leak\n"
         "  list     the devices, their boots and builds\n"
         "\n"
         "Options:\n"
@@ -76,11 +95,22 @@ usage(FILE *f)
         "  --speed X      simulated seconds per real second (default %.0f)\n"
         "  --interval S   real seconds between live updates (default %.1f)\n"
         "  --ticks N      stop live mode after N updates (default: run until stopped)\n"
+        "  --soakd PATH   live: run PATH (soakd) for each board while it is reachable\n"
+        "  --listen NAME=ADDR:PORT\n"
+        "                 live with --soakd: where NAME's agent listens (one per device;\n"
+        "                 just ADDR:PORT with --device)\n"
         "\n"
         "Devices:",
-        DEFAULT_DAYS, DEFAULT_STEP, DEFAULT_SEED, DEFAULT_SPEED, DEFAULT_INTERVAL);
+        FARM_FALLBACK_S / 3600, DEFAULT_DAYS, DEFAULT_STEP, DEFAULT_SEED, DEFAULT_SPEED, DEFAULT_INTERVAL);
     for (size_t i = 0; i < n; i++)
         (void)fprintf(f, " %s", d[i].name);
+    {
+        size_t nb;
+        const struct farm_build *b = farm_builds(&nb);
+        (void)fprintf(f, "\nBundles:");
+        for (size_t i = 0; i < nb; i++)
+            (void)fprintf(f, " %s", b[i].bundle_version);
+    }
     (void)fprintf(f, "\n\nExit codes: 0 success, 1 failure (I/O), 2 usage error.\n");
 }
 
@@ -91,6 +121,16 @@ struct sim_opts {
     int64_t step, now;
     uint64_t seed, ticks;
     int have_now;
+    size_t n_listen;
+    const char *soakd;       /* live: run this agent per board */
+    const char *listen[16];  /* live with soakd: per device */
+};
+
+/* A board's agent run by live mode (--soakd). */
+struct agent {
+    pid_t pid;      /* 0: not running */
+    int boot_index; /* the boot it was started in */
+    int state;      /* what was logged last: 0 nothing, 1 up, 2 rebooting, 3 unreachable */
 };
 
 /* mkdir -p */
@@ -157,32 +197,169 @@ run_history(const struct farm *f, const struct sim_opts *o, const char *outdir)
     return 0;
 }
 
-/* live: devs[i] >= 0 selects device i with roots[i] as its root. */
+/* Start a board's agent: soakd --root ROOT --listen ADDR, killed with us (PDEATHSIG). */
 static int
-run_live(const struct farm *f, const struct sim_opts *o, char **roots, size_t nroots)
+agent_start(const char *soakd, const char *root, const char *listen, pid_t *ret)
+{
+    pid_t parent = getpid(), pid = fork();
+
+    if (pid < 0)
+        return -errno;
+    if (pid == 0) {
+        /* single-threaded: malloc after fork is safe here */
+        char *argv[] = {strdup(soakd), strdup("--root"), strdup(root), strdup("--listen"),
+                        strdup(listen), NULL};
+        sigset_t none;
+
+        (void)sigemptyset(&none);
+        (void)sigprocmask(SIG_SETMASK, &none, NULL);
+        (void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != parent)
+            _exit(0); /* the simulator died before the prctl */
+        execv(soakd, argv);
+        (void)fprintf(stderr, "soak sim: cannot run %s: %s\n", soakd, strerror(errno));
+        _exit(127);
+    }
+    *ret = pid;
+    return 0;
+}
+
+/* Stop a board's agent: SIGTERM, SIGKILL after AGENT_STOP_MS, reaped. */
+static void
+agent_stop(struct agent *a)
+{
+    struct timespec ts = {0, 20 * 1000 * 1000};
+
+    if (a->pid <= 0)
+        return;
+    (void)kill(a->pid, SIGTERM);
+    for (int ms = 0; ms < AGENT_STOP_MS; ms += 20) {
+        pid_t w = waitpid(a->pid, NULL, WNOHANG);
+        if (w == a->pid || (w < 0 && errno == ECHILD)) {
+            a->pid = 0;
+            return;
+        }
+        (void)nanosleep(&ts, NULL);
+    }
+    (void)kill(a->pid, SIGKILL);
+    (void)waitpid(a->pid, NULL, 0);
+    a->pid = 0;
+}
+
+/*
+ * Keep device dev's agent in step with the board at t: running while it is up and on the
+ * network, restarted when it rebooted, stopped otherwise. 0 or a negative errno (fork).
+ */
+static int
+agent_sync(const struct farm *f, size_t dev, int64_t t, const struct sim_opts *o,
+           const char *root, struct agent *a)
+{
+    const struct farm_device *d;
+    struct farm_state st;
+    size_t n;
+    int state, r = farm_eval(f, dev, t, &st);
+
+    if (r < 0)
+        return r;
+    d = farm_devices(&n);
+    if (a->pid > 0) {
+        int status;
+        pid_t w = waitpid(a->pid, &status, WNOHANG);
+        if (w == a->pid) {
+            log_warnx("%s: soakd (pid %d) ended (status %d); started again", d[dev].name,
+                      (int)a->pid, status);
+            a->pid = 0;
+        }
+    }
+    if (a->pid > 0 && (!st.up || !st.reachable || st.boot->index != a->boot_index))
+        agent_stop(a);
+    state = !st.up ? 2 : !st.reachable ? 3 : 1;
+    if (state != a->state) {
+        if (state == 2)
+            log_info("%s: rebooting; soakd stopped", d[dev].name);
+        else if (state == 3)
+            log_info("%s: booted %s, whose network interface never comes up: unreachable, "
+                     "no soakd",
+                     d[dev].name, farm_builds(&n)[st.boot->build].label);
+        a->state = state;
+    }
+    if (a->pid == 0 && state == 1) {
+        r = agent_start(o->soakd, root, o->listen[dev], &a->pid);
+        if (r < 0)
+            return r;
+        a->boot_index = st.boot->index;
+        log_info("%s: boot %d on %s; soakd (pid %d) serves %s on %s", d[dev].name,
+                 st.boot->index, farm_builds(&n)[st.boot->build].label, (int)a->pid, root,
+                 o->listen[dev]);
+    }
+    return 0;
+}
+
+/*
+ * A bundle `soak sim install` left under root: install it on device dev at t. The request
+ * stays while the board reboots (-EAGAIN) and is taken on its next tick.
+ */
+static void
+take_install(struct farm *f, size_t dev, int64_t t, const char *root)
+{
+    char bundle[128], p[ROOT_PATH_MAX];
+    ssize_t n = root_read_line(root, INSTALL_FILE, bundle, sizeof(bundle));
+    size_t nd;
+    const struct farm_device *d = farm_devices(&nd);
+    int64_t start;
+    int build, r;
+
+    if (n == -ENOENT)
+        return;
+    build = n < 0 ? -ENOENT : farm_build_find_bundle(bundle);
+    r = build < 0 ? build : farm_install(f, dev, t, build, &start);
+    if (r == -EAGAIN)
+        return;
+    if (r < 0)
+        log_errno(r, "%s: cannot install '%s'", d[dev].name, n < 0 ? "?" : bundle);
+    else
+        log_info("%s: installing %s; rebooting into %s", d[dev].name, bundle,
+                 farm_builds(&nd)[build].label);
+    if (root_path(root, INSTALL_FILE, p, sizeof(p)) == 0)
+        (void)unlink(p);
+}
+
+/* live: roots[i] != NULL selects device i with roots[i] as its root. */
+static int
+run_live(struct farm *f, const struct sim_opts *o, char **roots, size_t nroots)
 {
     struct sigaction sa = {.sa_handler = on_signal};
+    struct agent agents[ARRAY_SIZE(o->listen)] = {0};
     struct timespec ts;
     uint64_t tick = 0;
+    int rc = 0;
 
     (void)sigaction(SIGINT, &sa, NULL);
     (void)sigaction(SIGTERM, &sa, NULL);
-    for (; !sim_stop; tick++) {
+    if (nroots > ARRAY_SIZE(agents))
+        nroots = ARRAY_SIZE(agents);
+    for (; !sim_stop && rc == 0; tick++) {
         int64_t t = farm_now(f) + (int64_t)llround((double)tick * o->interval * o->speed);
         size_t n;
         const struct farm_device *d = farm_devices(&n);
 
-        for (size_t i = 0; i < nroots && i < n; i++) {
+        for (size_t i = 0; i < nroots && i < n && rc == 0; i++) {
             int r;
             if (!roots[i])
                 continue;
+            take_install(f, i, t, roots[i]);
             r = sim_live_write(f, i, t, o->speed, roots[i]);
             if (r < 0) {
                 log_errno(r, "%s: writing the tree under %s failed", d[i].name, roots[i]);
-                return 1;
+                rc = 1;
+                break;
+            }
+            if (o->soakd && (r = agent_sync(f, i, t, o, roots[i], &agents[i])) < 0) {
+                log_errno(r, "%s: cannot start %s", d[i].name, o->soakd);
+                rc = 1;
             }
         }
-        if (tick == 0) {
+        if (tick == 0 && rc == 0) {
             size_t k = 0;
             for (size_t i = 0; i < nroots; i++)
                 k += roots[i] != NULL;
@@ -196,6 +373,58 @@ run_live(const struct farm *f, const struct sim_opts *o, char **roots, size_t nr
         while (nanosleep(&ts, &ts) < 0 && !sim_stop)
             ;
     }
+    for (size_t i = 0; i < nroots; i++)
+        agent_stop(&agents[i]);
+    return rc;
+}
+
+/* soak sim install --root DIR BUNDLE: leave the request for the live loop. */
+static int
+run_install(const char *root, const char *arg)
+{
+    char bundle[128], p[ROOT_PATH_MAX], tmp[ROOT_PATH_MAX], line[160];
+    const char *base = strrchr(arg, '/');
+    size_t len, nb;
+    const struct farm_build *b = farm_builds(&nb);
+    struct stat sb;
+    int fd, build;
+
+    base = base ? base + 1 : arg;
+    len = strlen(base);
+    if (len > 6 && strcmp(base + len - 6, ".raucb") == 0)
+        len -= 6;
+    if (len == 0 || len >= sizeof(bundle)) {
+        log_warnx("install: bad bundle '%s'", arg);
+        return 1;
+    }
+    memcpy(bundle, base, len);
+    bundle[len] = '\0';
+    build = farm_build_find_bundle(bundle);
+    if (build < 0) {
+        log_warnx("install: unknown bundle '%s' (see soak sim --help: Bundles)", bundle);
+        return 1;
+    }
+    if (root_path(root, "/proc/meminfo", p, sizeof(p)) < 0 || stat(p, &sb) < 0) {
+        log_warnx("install: %s is not a live board's tree (no proc/meminfo; is soak sim live "
+                  "running?)",
+                  root);
+        return 1;
+    }
+    if (root_path(root, INSTALL_FILE, p, sizeof(p)) < 0 ||
+        root_path(root, INSTALL_FILE ".tmp", tmp, sizeof(tmp)) < 0) {
+        log_warnx("install: path too long: %s", root);
+        return 1;
+    }
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    len = (size_t)snprintf(line, sizeof(line), "%s\n", bundle);
+    if (fd < 0 || write(fd, line, len) != (ssize_t)len || close(fd) < 0 || rename(tmp, p) < 0) {
+        log_warn("install: cannot write %s", p);
+        if (fd >= 0)
+            (void)unlink(tmp);
+        return 1;
+    }
+    (void)printf("installed %s (%s) on %s; the board reboots into it\n", bundle, b[build].label,
+                 root);
     return 0;
 }
 
@@ -250,6 +479,8 @@ cmd_sim(int argc, char **argv)
         {"speed", required_argument, NULL, 'x'},
         {"interval", required_argument, NULL, 'i'},
         {"ticks", required_argument, NULL, 't'},
+        {"soakd", required_argument, NULL, 'A'},
+        {"listen", required_argument, NULL, 'L'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -262,6 +493,7 @@ cmd_sim(int argc, char **argv)
     size_t ndev;
     const struct farm_device *devs = farm_devices(&ndev);
     char *roots[16] = {0};
+    const char *listen_args[16] = {0};
     int c, rc = 2;
 
     if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
@@ -339,6 +571,16 @@ cmd_sim(int argc, char **argv)
             }
             o.ticks = u;
             break;
+        case 'A':
+            o.soakd = optarg;
+            break;
+        case 'L':
+            if (o.n_listen >= ARRAY_SIZE(listen_args)) {
+                log_warnx("--listen: too many");
+                return 2;
+            }
+            listen_args[o.n_listen++] = optarg;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -347,6 +589,13 @@ cmd_sim(int argc, char **argv)
             return 2;
         }
     }
+    if (strcmp(o.mode, "install") == 0) {
+        if (!o.root || optind + 2 != argc) {
+            log_warnx("sim install needs --root DIR and one BUNDLE");
+            return 2;
+        }
+        return run_install(o.root, argv[optind + 1]);
+    }
     if (optind + 1 < argc) {
         log_warnx("unexpected argument '%s'", argv[optind + 1]);
         return 2;
@@ -354,6 +603,38 @@ cmd_sim(int argc, char **argv)
     if (o.device && farm_device_find(o.device) < 0) {
         log_warnx("unknown device '%s' (see soak sim --help)", o.device);
         return 2;
+    }
+    for (size_t i = 0; i < o.n_listen; i++) {
+        const char *eq = strchr(listen_args[i], '=');
+        int dev;
+        if (eq) {
+            _cleanup_free_ char *name = strndup(listen_args[i], (size_t)(eq - listen_args[i]));
+            dev = name ? farm_device_find(name) : -ENOMEM;
+        } else
+            dev = o.device ? farm_device_find(o.device) : -EINVAL;
+        if (dev < 0 || (size_t)dev >= ARRAY_SIZE(o.listen) || !(eq ? eq[1] : listen_args[i][0])) {
+            log_warnx("--listen: expected NAME=ADDR:PORT with a device name (or ADDR:PORT "
+                      "with --device), got '%s'",
+                      listen_args[i]);
+            return 2;
+        }
+        o.listen[dev] = eq ? eq + 1 : listen_args[i];
+    }
+    if (o.n_listen && !o.soakd) {
+        log_warnx("--listen is for the agents that --soakd runs");
+        return 2;
+    }
+    if (o.soakd) {
+        if (access(o.soakd, X_OK) < 0) {
+            log_warn("--soakd: cannot run %s", o.soakd);
+            return 2;
+        }
+        for (size_t i = 0; i < ndev && i < ARRAY_SIZE(o.listen); i++)
+            if ((!o.device || strcmp(o.device, devs[i].name) == 0) && !o.listen[i]) {
+                log_warnx("--soakd: no --listen %s=ADDR:PORT for %s", devs[i].name,
+                          devs[i].name);
+                return 2;
+            }
     }
     if (!o.have_now)
         o.now = (int64_t)time(NULL);
@@ -404,7 +685,7 @@ cmd_sim(int argc, char **argv)
                 rc = run_live(f, &o, roots, ndev);
         }
     } else {
-        log_warnx("unknown sim mode '%s' (history, live, farm, list)", o.mode);
+        log_warnx("unknown sim mode '%s' (history, live, farm, install, list)", o.mode);
     }
     for (size_t i = 0; i < ARRAY_SIZE(roots); i++)
         free(roots[i]);

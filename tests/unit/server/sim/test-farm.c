@@ -177,6 +177,73 @@ test_rename_unreachable(void **state)
     farm_free(f);
 }
 
+/* soak sim install: the live rename update, RAUC's fallback, a good update, bad requests. */
+static void
+test_install(void **state)
+{
+    struct farm *f = farm(), *ref = farm();
+    size_t nb, n;
+    const struct farm_build *builds = farm_builds(&nb);
+    int rc1 = farm_build_find_bundle("2025.12-rc1"), fixed = farm_build_find_bundle("2025.12.1");
+    int64_t t = NOW + 3600, start;
+    struct farm_state st, before, was;
+    const struct farm_boot *old = farm_boot_at(ref, 1, t);
+    const struct farm_boot *b;
+
+    (void)state;
+    assert_true(rc1 >= 0 && fixed >= 0);
+    assert_int_equal(farm_build_find_bundle("nope"), -ENOENT);
+    assert_false(builds[rc1].reachable);
+    assert_int_equal(farm_install(f, 1, t, (int)nb, NULL), -EINVAL);
+    assert_int_equal(farm_install(f, 9, t, rc1, NULL), -EINVAL);
+
+    assert_int_equal(farm_install(f, 1, t, rc1, &start), 0);
+    assert_int_equal(start, t + FARM_BOOT_GAP_S);
+    /* what came before is unchanged */
+    assert_int_equal(farm_eval(f, 1, t - 60, &before), 0);
+    assert_int_equal(farm_eval(ref, 1, t - 60, &was), 0);
+    assert_true(before.mem_available == was.mem_available);
+    assert_string_equal(before.boot->boot_id, was.boot->boot_id);
+    /* rebooting, then up on the rc but off the network */
+    assert_int_equal(farm_eval(f, 1, t + 60, &st), 0);
+    assert_false(st.up);
+    assert_int_equal(farm_install(f, 1, t + 60, fixed, NULL), -EAGAIN);
+    assert_int_equal(farm_eval(f, 1, start + 600, &st), 0);
+    assert_true(st.up);
+    assert_false(st.reachable);
+    assert_int_equal(st.boot->build, rc1);
+    assert_int_equal(st.boot->end, FARM_END_FALLBACK);
+    assert_true(st.boot->slot != old->slot);
+    /* RAUC falls back: the old build in the old slot, a new boot, reachable again */
+    assert_int_equal(farm_eval(f, 1, start + FARM_FALLBACK_S + FARM_BOOT_GAP_S + 600, &st), 0);
+    assert_true(st.up);
+    assert_true(st.reachable);
+    assert_int_equal(st.boot->build, old->build);
+    assert_int_equal(st.boot->slot, old->slot);
+    assert_int_equal(st.boot->index, old->index + 2);
+    assert_string_not_equal(st.boot->boot_id, old->boot_id);
+    assert_true(st.leak_kb > 0); /* 2025.11 leaks again from the new boot on */
+
+    /* a good update runs on and does not leak */
+    t = start + FARM_FALLBACK_S + FARM_BOOT_GAP_S + 3600;
+    assert_int_equal(farm_install(f, 1, t, fixed, &start), 0);
+    assert_int_equal(farm_eval(f, 1, start + 20 * DAY, &st), 0);
+    assert_true(st.up && st.reachable);
+    assert_int_equal(st.boot->build, fixed);
+    assert_true(st.leak_kb == 0);
+    b = farm_boots(f, 1, &n);
+    assert_int_equal(b[n - 1].end, FARM_END_OPEN);
+
+    /* the rock-pi-s falls back to its leaking build and panics again */
+    t = NOW + 600;
+    assert_int_equal(farm_install(f, 0, t, rc1, &start), 0);
+    assert_int_equal(farm_eval(f, 0, start + FARM_FALLBACK_S + FARM_BOOT_GAP_S + 60, &st), 0);
+    assert_int_equal(st.boot->build, farm_boot_at(ref, 0, NOW)->build);
+    assert_int_equal(st.boot->end, FARM_END_PANIC);
+    farm_free(ref);
+    farm_free(f);
+}
+
 static void
 test_server_oom_bursts(void **state)
 {
@@ -368,6 +435,7 @@ main(void)
         cmocka_unit_test(test_1gb_boards_look_fine),
         cmocka_unit_test(test_sawtooth_and_cache),
         cmocka_unit_test(test_rename_unreachable),
+        cmocka_unit_test(test_install),
         cmocka_unit_test(test_server_oom_bursts),
         cmocka_unit_test(test_deterministic_and_sensors),
         cmocka_unit_test(test_history_parses),
