@@ -1,8 +1,9 @@
 #!/bin/sh
 # Sensors through the real soakd: zero-config discovery of hwmon, IIO and w1
 # devices on a fixture tree (tests/fixtures/sysfs/farm), SI units, a stable
-# --once with timing_metrics = no, and a sensor stuck forever in a read (a
-# FIFO as its sysfs file) that neither blocks a scrape nor the other sensors.
+# --once with timing_metrics = no, a sensor stuck forever in a read (a
+# FIFO as its sysfs file) that neither blocks a scrape nor the other sensors,
+# and devices plugged in and out under a running soakd.
 . "$(dirname "$0")/t-02x-lib.sh"
 need_promtool
 
@@ -77,5 +78,64 @@ if start_soakd "$WORK/soakd.log" --config "$WORK/stuck.conf"; then
     kill -9 "$SOAKD_PID" 2>/dev/null
     wait "$SOAKD_PID" 2>/dev/null
     SOAKD_PID=
+fi
+# Hot-plug under a running soakd: devices added to (and removed from) the tree
+# after start are found by the rescan (every second here), without a restart.
+ROOT="$WORK/hot"
+cp -a "$FARM" "$ROOT"
+printf '[collector.sensors]\ninterval = 1\ndefault_interval = 0.5s\nrescan = 1s\n' >"$WORK/hot.conf"
+# until_metrics PATTERN: scrape (up to ~15 s) until a line matches PATTERN; the last scrape stays in $WORK/hm.
+until_metrics() {
+    _i=0
+    while [ $_i -lt 60 ]; do
+        fetch /metrics "$WORK/hm" "$WORK/hh"
+        grep -q "$1" "$WORK/hm" && return 0
+        sleep 0.25
+        _i=$((_i + 1))
+    done
+    return 1
+}
+if start_soakd "$WORK/hot.log" --config "$WORK/hot.conf"; then
+    fetch /metrics "$WORK/hm" "$WORK/hh"
+    check "before: the outdoor SHT30 is up" grep -q '^soak_sensor_up{sensor="sht3x@1-0045"} 1$' "$WORK/hm"
+    check "before: no sensor at 1-005c" sh -c "! grep -q '1-005c' '$WORK/hm'"
+    # A high-temperature DS18B20 and a second BH1750 (at 0x5c) are plugged in.
+    hot="$ROOT/sys/bus/w1/devices/28-0516b2c3d4e5"
+    mkdir -p "$hot"
+    printf '28 06 4b 46 7f ff 08 10 ff : crc=ff YES\n28 06 4b 46 7f ff 08 10 ff t=98500\n' >"$hot/w1_slave"
+    lux="$ROOT/sys/devices/platform/ff150000.i2c/i2c-1/1-005c"
+    mkdir -p "$lux/iio:device6"
+    echo bh1750 >"$lux/name"
+    echo bh1750 >"$lux/iio:device6/name"
+    echo 600 >"$lux/iio:device6/in_illuminance_raw"
+    echo 0.833333 >"$lux/iio:device6/in_illuminance_scale"
+    ln -s ../../../devices/platform/ff150000.i2c/i2c-1/1-005c "$ROOT/sys/bus/i2c/devices/1-005c"
+    ln -s ../../../devices/platform/ff150000.i2c/i2c-1/1-005c/iio:device6 "$ROOT/sys/bus/iio/devices/iio:device6"
+    # The outdoor SHT30 goes away (delete_device: its i2c device and hwmon node).
+    rm -rf "$ROOT/sys/devices/platform/ff150000.i2c/i2c-1/1-0045" "$ROOT/sys/class/hwmon/hwmon2" \
+        "$ROOT/sys/bus/i2c/devices/1-0045"
+    until_metrics '^soak_sensor_illuminance_lux{sensor="bh1750@1-005c",chip="bh1750"}'
+    check "a BH1750 plugged in after start is read" \
+        grep -q '^soak_sensor_illuminance_lux{sensor="bh1750@1-005c",chip="bh1750"} 499.9998$' "$WORK/hm"
+    until_metrics '^soak_sensor_temperature_celsius{sensor="28-0516b2c3d4e5"'
+    check "so is a DS18B20 (98.5 C on the high-temperature probe)" \
+        grep -q '^soak_sensor_temperature_celsius{sensor="28-0516b2c3d4e5",chip="ds18b20"} 98.5$' "$WORK/hm"
+    until_metrics '^soak_sensor_up{sensor="sht3x@1-0045"} 0$'
+    check "the SHT30 that went away still reports, up 0" \
+        grep -q '^soak_sensor_up{sensor="sht3x@1-0045"} 0$' "$WORK/hm"
+    check "with the reason" grep -q '^soak_sensor_error_info{sensor="sht3x@1-0045",error="ENOENT"} 1$' "$WORK/hm"
+    check "and without its stale values" sh -c "! grep -q '{sensor=\"sht3x@1-0045\",chip=' '$WORK/hm'"
+    check "soakd logged the new sensors" grep -q 'sensor bh1750@1-005c (bh1750) appeared' "$WORK/hot.log"
+    # It comes back (same i2c device): read again at the next rescan despite its backoff.
+    cp -a "$FARM/sys/devices/platform/ff150000.i2c/i2c-1/1-0045" "$ROOT/sys/devices/platform/ff150000.i2c/i2c-1/"
+    ln -s ../../devices/platform/ff150000.i2c/i2c-1/1-0045/hwmon/hwmon2 "$ROOT/sys/class/hwmon/hwmon2"
+    ln -s ../../../devices/platform/ff150000.i2c/i2c-1/1-0045 "$ROOT/sys/bus/i2c/devices/1-0045"
+    until_metrics '^soak_sensor_up{sensor="sht3x@1-0045"} 1$'
+    check "the SHT30 plugged back reads again" \
+        grep -q '^soak_sensor_temperature_celsius{sensor="sht3x@1-0045",chip="sht3x"} -10.001$' "$WORK/hm"
+    check "each sensor is listed once" sh -c \
+        "[ \$(grep -c '^soak_sensor_up{sensor=\"sht3x@1-0045\"}' '$WORK/hm') -eq 1 ] && [ \$(grep -c '^soak_sensor_up{' '$WORK/hm') -eq 14 ]"
+    check "promtool accepts it" promtool_ok "$WORK/hm"
+    stop_soakd
 fi
 done_testing
