@@ -90,6 +90,7 @@ test_discover(void **state)
     int n;
 
     (void)state;
+    /* 28-0316a2791aff also has the w1 core's hwmon node (w1_slave_temp): found once, as w1. */
     n = sensor_discover(farm, found, 32);
     assert_int_equal(n, (int)(sizeof(labels) / sizeof(labels[0])));
     for (int i = 0; i < n; i++)
@@ -150,6 +151,13 @@ test_zero_config(void **state)
     NEAR(value(out,
                "soak_sensor_voltage_volts{sensor=\"mcp3002@spi0.0_voltage1\",chip=\"mcp3002\"}"),
          3.29677734375, 1e-12);
+    /* mcp320x's differential channels (in_voltage1-voltage0_raw) are channels of their own. */
+    NEAR(value(out, "soak_sensor_voltage_volts{sensor=\"mcp3002@spi0.0_voltage1-voltage0\","
+                    "chip=\"mcp3002\"}"),
+         1.64677734375, 1e-12);
+    NEAR(value(out, "soak_sensor_voltage_volts{sensor=\"mcp3002@spi0.0_voltage0-voltage1\","
+                    "chip=\"mcp3002\"}"),
+         0.0, 0);
     /* One channel of its quantity: no suffix; its own in_voltage2_scale. */
     NEAR(value(out, "soak_sensor_voltage_volts{sensor=\"ads1015@1-0049\",chip=\"ads1015\"}"), 3.0,
          1e-12);
@@ -171,6 +179,7 @@ test_zero_config(void **state)
     /* The SoC's own hwmon and an accelerometer are not sensors of ours. */
     assert_null(strstr(out, "cpu_thermal"));
     assert_null(strstr(out, "mma8452"));
+    assert_null(strstr(out, "w1_slave_temp"));
     free(out);
     s = sensors_free(s);
 }
@@ -560,6 +569,94 @@ test_hotplug_running(void **state)
     rm_rf(root, "");
 }
 
+/*
+ * The kernel paths recover too: each faulty file of the faults tree, once the
+ * kernel writes a good value again, reads at the very next attempt (up 1, the
+ * error counted once).
+ */
+static void
+test_faults_recover(void **state)
+{
+    static const char *good_w1 =
+        "72 01 4b 46 7f ff 0e 10 57 : crc=57 YES\n72 01 4b 46 7f ff 0e 10 57 t=23125\n";
+    static const struct {
+        const char *label, *dir, *file, *text;
+        double want;
+    } fix[] = {
+        {"28-00000000aaaa", "sys/bus/w1/devices/28-00000000aaaa", "w1_slave", NULL, 23.125},
+        {"28-00000000bbbb", "sys/bus/w1/devices/28-00000000bbbb", "w1_slave", NULL, 23.125},
+        {"28-00000000cccc", "sys/bus/w1/devices/28-00000000cccc", "w1_slave", NULL, 23.125},
+        {"28-00000000dddd", "sys/bus/w1/devices/28-00000000dddd", "w1_slave", NULL, 23.125},
+        {"bh1750@1-0023", "sys/devices/platform/ff150000.i2c/i2c-1/1-0023/iio:device0",
+         "in_illuminance_raw", "120\n", 99.99996},
+        {"sht3x@1-0044", "sys/devices/platform/ff150000.i2c/i2c-1/1-0044/hwmon/hwmon5",
+         "temp1_input", "24998\n", 24.998},
+    };
+    char root[] = "/tmp/soak-sensors-XXXXXX", cmd[1200];
+    struct sensors *s;
+
+    (void)state;
+    assert_non_null(mkdtemp(root));
+    (void)snprintf(cmd, sizeof(cmd), "cp -a '%s/.' '%s/'", faults, root);
+    assert_int_equal(system(cmd), 0);
+    s = fresh();
+    assert_int_equal(sensors_prepare(s, root), 0);
+    for (size_t i = 0; i < sizeof(fix) / sizeof(fix[0]); i++) {
+        struct sensors_state st;
+        char dir[1024], key[160], *out;
+        int k = sensors_find(s, fix[i].label);
+
+        assert_true(k >= 0);
+        assert_true(sensors_sample(s, (size_t)k) < 0);
+        (void)snprintf(dir, sizeof(dir), "%s/%s", root, fix[i].dir);
+        write_file(dir, fix[i].file, fix[i].text ? fix[i].text : good_w1);
+        assert_int_equal(sensors_sample(s, (size_t)k), 0);
+        sensors_get_state(s, (size_t)k, &st);
+        assert_int_equal(st.up, 1);
+        assert_int_equal(st.errors, 1);
+        out = render(s);
+        (void)snprintf(key, sizeof(key), "{sensor=\"%s\",chip=", fix[i].label);
+        assert_non_null(strstr(out, key));
+        (void)snprintf(key, sizeof(key), "soak_sensor_up{sensor=\"%s\"}", fix[i].label);
+        NEAR(value(out, key), 1, 0);
+        free(out);
+    }
+    s = sensors_free(s);
+    rm_rf(root, "");
+}
+
+/* Plausibility bounds work on the kernel path too (here a BH1750 through IIO). */
+static void
+test_bounds_sysfs(void **state)
+{
+    char root[] = "/tmp/soak-sensors-XXXXXX", dir[1024];
+    struct sensors *s;
+    char *out;
+
+    (void)state;
+    farm_copy(root);
+    s = fresh();
+    assert_int_equal(sensors_configure(s, NULL, "discover", "no"), 0);
+    assert_int_equal(sensors_configure(s, "light", "driver", "iio"), 0);
+    assert_int_equal(sensors_configure(s, "light", "device", "/sys/bus/i2c/devices/1-0023"), 0);
+    assert_int_equal(sensors_configure(s, "light", "illuminance_max", "50"), 0);
+    assert_int_equal(sensors_prepare(s, root), 0);
+    assert_int_equal(sensors_sample(s, 0), -ERANGE); /* 99.99996 lx */
+    out = render(s);
+    NEAR(value(out, "soak_sensor_error_info{sensor=\"light\",error=\"ERANGE\"}"), 1, 0);
+    free(out);
+    (void)snprintf(dir, sizeof(dir), "%s/%s", root,
+                   "sys/devices/platform/ff150000.i2c/i2c-1/1-0023/iio:device0");
+    write_file(dir, "in_illuminance_raw", "30\n");
+    assert_int_equal(sensors_sample(s, 0), 0);
+    out = render(s);
+    NEAR(value(out, "soak_sensor_illuminance_lux{sensor=\"light\",chip=\"bh1750\"}"), 24.99999,
+         1e-9);
+    free(out);
+    s = sensors_free(s);
+    rm_rf(root, "");
+}
+
 int
 main(void)
 {
@@ -568,6 +665,7 @@ main(void)
         cmocka_unit_test(test_configured_wins), cmocka_unit_test(test_faults),
         cmocka_unit_test(test_vanishing),       cmocka_unit_test(test_rebind),
         cmocka_unit_test(test_hotplug),         cmocka_unit_test(test_hotplug_running),
+        cmocka_unit_test(test_faults_recover),  cmocka_unit_test(test_bounds_sysfs),
     };
 
     (void)snprintf(farm, sizeof(farm), "%s/tests/fixtures/sysfs/farm", SOAK_SRC);
