@@ -1,12 +1,15 @@
 #!/bin/sh
 # The Yocto recipe sets what bitbake needs (no bitbake here): license checksum matches LICENSE,
 # meson/systemd classes, the agent's dependencies, soakd in its own package with its config and
-# unit, and every PACKAGECONFIG flag names a real meson option.
+# unit, and every PACKAGECONFIG flag names a real meson option; the server's user (useradd) and
+# unit; and, with a build directory, every file `meson install` would install lands in a path
+# one of the recipe's packages takes (bitbake's installed-vs-shipped check).
 set -u
 src=${SOAK_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
-exec python3 - "$src" <<'PY'
-import hashlib, re, sys, os
-src = sys.argv[1]
+build=${SOAK_BUILD:-}
+exec python3 - "$src" "$build" <<'PY'
+import hashlib, json, re, subprocess, sys, os
+src, build = sys.argv[1], sys.argv[2]
 recipe = os.path.join(src, "contrib/yocto/recipes-support/soak/soak_git.bb")
 text = open(recipe).read().replace("\\\n", " ")
 vars = {}
@@ -47,6 +50,43 @@ for k, v in pcs:
         check(f"{k} option -D{flag} exists in meson_options.txt", f"option('{flag}'" in opts)
 for flag in re.findall(r"-D([a-z_]+)=", vars.get("EXTRA_OEMESON", "")):
     check(f"EXTRA_OEMESON -D{flag} exists", f"option('{flag}'" in opts)
+check("inherits useradd", "useradd" in inh)
+check("USERADD_PARAM makes the system user soak",
+      re.search(r"--system\b.*\bsoak$", vars.get("USERADD_PARAM:${PN}", "")))
+check("the server's unit and sysusers file are packaged",
+      "soak-server.service" in vars.get("FILES:${PN}", "")
+      and "${nonarch_libdir}/sysusers.d/soak.conf" in vars.get("FILES:${PN}", ""))
+check("soak-server.service is a systemd service of ${PN}",
+      vars.get("SYSTEMD_SERVICE:${PN}") == "soak-server.service")
+
+# installed-vs-shipped: every installed path is under a FILES entry of soakd or ${PN}, or
+# under bitbake's defaults (${bindir}, ${sbindir}, ${sysconfdir} in ${PN}, ${docdir} in -doc).
+if build and os.path.exists(os.path.join(build, "build.ninja")):
+    run = lambda *a: json.loads(subprocess.run(["meson", "introspect", *a, build],
+                                               capture_output=True, text=True).stdout)
+    inst = run("--installed")
+    o = {x["name"]: x["value"] for x in run("--buildoptions")}
+    P = o["prefix"]
+    a = lambda d: d if d.startswith("/") else os.path.join(P, d)
+    unitdir = [v for v in inst.values() if v.endswith("/soakd.service")]
+    yvars = {"${sbindir}": a(o["sbindir"]), "${bindir}": a(o["bindir"]),
+             "${sysconfdir}": a(o["sysconfdir"]), "${nonarch_libdir}": os.path.join(P, "lib"),
+             "${docdir}": os.path.join(a(o["datadir"]), "doc"),
+             "${systemd_system_unitdir}": os.path.dirname(unitdir[0]) if unitdir else "/nonexistent"}
+    def expand(v):
+        for k, val in yvars.items():
+            v = v.replace(k, val)
+        return v
+    shipped = [expand(f) for k in ("FILES:soakd", "FILES:${PN}") for f in vars.get(k, "").split()]
+    shipped += [expand(d) for d in ("${bindir}", "${sbindir}", "${sysconfdir}", "${docdir}")]
+    def covered(path):
+        return any(path == s or path.startswith(s.rstrip("/") + "/") for s in shipped)
+    lost = sorted(d for d in inst.values() if not covered(d))
+    check(f"every file meson installs ({len(inst)}) is in a package" +
+          (f"; not shipped: {lost}" if lost else ""), not lost)
+    check("soakd's config and unit are installed where FILES:soakd expects them",
+          any(d == expand("${sysconfdir}/soak/soakd.conf") for d in inst.values()) and unitdir)
+
 print(f"1..{len(tests)}")
 bad = 0
 for i, (n, ok) in enumerate(tests, 1):

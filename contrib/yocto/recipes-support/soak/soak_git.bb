@@ -13,7 +13,7 @@ SRCREV = "${AUTOREV}"
 PV = "0.1.0+git${SRCPV}"
 S = "${WORKDIR}/git"
 
-inherit meson pkgconfig systemd
+inherit meson pkgconfig systemd useradd
 
 # The agent needs only these (libmicrohttpd, libinih and jansson are in meta-oe).
 DEPENDS = "libmicrohttpd libinih jansson"
@@ -32,11 +32,20 @@ FILES:soakd = " \
     ${systemd_system_unitdir}/soakd.service \
 "
 CONFFILES:soakd = "${sysconfdir}/soak/soakd.conf"
-FILES:${PN} += "${systemd_system_unitdir}/soak-server.service"
+# With PACKAGECONFIG server: the soak command and soak-server.service in ${PN}, run as the
+# system user soak (made by useradd here, by sysusers.d/soak.conf elsewhere). The server unit
+# is installed disabled: it needs /etc/soak/farm.conf first (docs/examples/farm.conf).
+FILES:${PN} += "${systemd_system_unitdir}/soak-server.service ${nonarch_libdir}/sysusers.d/soak.conf"
 
-SYSTEMD_PACKAGES = "soakd"
+SYSTEMD_PACKAGES = "soakd ${@bb.utils.contains('PACKAGECONFIG', 'server', '${PN}', '', d)}"
 SYSTEMD_SERVICE:soakd = "soakd.service"
 SYSTEMD_AUTO_ENABLE:soakd = "enable"
+SYSTEMD_SERVICE:${PN} = "soak-server.service"
+SYSTEMD_AUTO_ENABLE:${PN} = "disable"
 
-# soakd reads /proc/slabinfo (root only) and, when enabled, debugfs kmemleak.
+USERADD_PACKAGES = "${PN}"
+USERADD_PARAM:${PN} = "--system --home-dir ${localstatedir}/lib/soak --no-create-home --shell /sbin/nologin --user-group soak"
+
+# soakd runs as root (slabinfo is mode 0400, kmemleak lives in debugfs): see soakd.service.
+# The previous boot's panic reaches soakd through pstore: ramoops where the board has it.
 RRECOMMENDS:soakd = "kernel-module-ramoops"
