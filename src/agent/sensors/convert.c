@@ -223,7 +223,7 @@ ds18b20_decode(unsigned family, const uint8_t sp[9], double *ret_celsius)
         res = 9 + ((sp[4] >> 5) & 3u);
         raw = (int16_t)(raw & ~(int16_t)((1 << (12 - res)) - 1));
         if (raw > 125 * 16 || raw < -55 * 16)
-            return -EIO;
+            return -ERANGE; /* outside the chip's -55..125 °C: not a temperature it measured */
         *ret_celsius = raw / 16.0;
         return 0;
     }

@@ -284,7 +284,8 @@ _warn_unused_result_ int w1_parse_slave(const char *text, size_t len, struct w1_
  * recomputes the Dallas CRC, rejects the all-zero pattern (bus shorted low),
  * the power-on 85 °C value and 0x07FF when byte 6 is 0x0C (no conversion ran),
  * and masks the undefined low bits at 9..11-bit resolution.
- * Returns 0, -EBADMSG (CRC), -EIO (implausible pattern), -EAGAIN (no conversion).
+ * Returns 0, -EBADMSG (CRC), -EIO (implausible pattern), -EAGAIN (no conversion),
+ * -ERANGE (outside -55..125 °C).
  */
 _warn_unused_result_ int ds18b20_decode(unsigned family, const uint8_t sp[9], double *ret_celsius);
 

@@ -251,6 +251,10 @@ test_ds18b20(void **state)
         {{0x70, 0x01, 0x4b, 0x46, 0x1f, 0xff, 0x10, 0x10, 0x71}, 23.0},
     };
     static const uint8_t poweron[9] = {0x50, 0x05, 0x4b, 0x46, 0x7f, 0xff, 0x0c, 0x10, 0x1c};
+    static const uint8_t poweron_7ff[9] = {0xff, 0x07, 0x4b, 0x46, 0x7f, 0xff, 0x0c, 0x10, 0xa6};
+    static const uint8_t over[9] = {0x00, 0x08, 0x4b, 0x46, 0x7f, 0xff, 0x10, 0x10, 0x98};
+    static const uint8_t under[9] = {0x80, 0xfc, 0x4b, 0x46, 0x7f, 0xff, 0x10, 0x10, 0xba};
+    static const uint8_t max_7ff[9] = {0xff, 0x07, 0x4b, 0x46, 0x7f, 0xff, 0x01, 0x10, 0x2f};
     uint8_t zero[9] = {0}, ff[9], bad[9];
     double c;
 
@@ -260,6 +264,12 @@ test_ds18b20(void **state)
         NEAR(c, v[i].c, 1e-9);
     }
     assert_int_equal(ds18b20_decode(0x28, poweron, &c), -EAGAIN);
+    /* 0x07FF with byte 6 = 0x0C is the other no-conversion value (the kernel's check_result). */
+    assert_int_equal(ds18b20_decode(0x28, poweron_7ff, &c), -EAGAIN);
+    /* Past the chip's range (+128 °C, -56 °C, 127.94 °C after a conversion): refused. */
+    assert_int_equal(ds18b20_decode(0x28, over, &c), -ERANGE);
+    assert_int_equal(ds18b20_decode(0x28, under, &c), -ERANGE);
+    assert_int_equal(ds18b20_decode(0x28, max_7ff, &c), -ERANGE);
     assert_int_equal(ds18b20_decode(0x28, zero, &c), -EIO); /* passes CRC, fails byte 7 */
     memset(ff, 0xff, sizeof(ff));
     assert_int_equal(ds18b20_decode(0x28, ff, &c), -EBADMSG);
