@@ -583,7 +583,7 @@ sensors_rescan(struct sensors *s)
     uint8_t present[SENSORS_MAX] = {0};
     size_t n0 = s->n;
     double now = now_mono();
-    int nf, added = 0;
+    int nf, added = 0, woken = 0;
 
     if (!s->prepared || !s->discover || !s->found)
         return 0;
@@ -641,9 +641,11 @@ sensors_rescan(struct sensors *s)
             (!present[j] && x->up)) {
             x->next_due = now;
             x->fails = 0;
+            woken++;
         }
     }
-    (void)pthread_cond_broadcast(&s->cond);
+    if (woken) /* the workers share one condition: wake them only when one is due */
+        (void)pthread_cond_broadcast(&s->cond);
     (void)pthread_mutex_unlock(&s->lock);
     return added;
 }

@@ -418,21 +418,15 @@ iio_channel_parse(const char *file, struct sensor_sysfs_channel *ret)
     return 0;
 }
 
+/* The channels soak exports in IIO node d->sysfs_dir; -ENODATA when there are none. */
 static int
-iio_probe(struct sensor_dev *d)
+iio_scan_channels(struct sensor_dev *d)
 {
-    char p[ROOT_PATH_MAX], name[64];
+    char p[ROOT_PATH_MAX];
     struct dirent *de;
     DIR *dir;
     int r;
 
-    r = sysfs_resolve(d, NULL, "iio:device");
-    if (r < 0)
-        return r;
-    r = read_word(d->root, d->sysfs_dir, "name", name, sizeof(name));
-    if (r < 0)
-        return r;
-    copy_str(d->chip, sizeof(d->chip), name);
     r = root_path(d->root, d->sysfs_dir, p, sizeof(p));
     if (r < 0)
         return r;
@@ -463,6 +457,22 @@ iio_probe(struct sensor_dev *d)
     qsort(d->channels, d->nchannels, sizeof(d->channels[0]), channel_cmp);
     drop_lone_suffixes(d);
     return 0;
+}
+
+static int
+iio_probe(struct sensor_dev *d)
+{
+    char name[64];
+    int r;
+
+    r = sysfs_resolve(d, NULL, "iio:device");
+    if (r < 0)
+        return r;
+    r = read_word(d->root, d->sysfs_dir, "name", name, sizeof(name));
+    if (r < 0)
+        return r;
+    copy_str(d->chip, sizeof(d->chip), name);
+    return iio_scan_channels(d);
 }
 
 /* dir/<base><suffix>, else dir/<type_base><suffix>; dflt when neither exists. */
@@ -645,8 +655,8 @@ discover_iio(struct discovery *dc, const char *dir, const char *entry)
         return;
     memset(&probe, 0, sizeof(probe));
     probe.root = dc->root;
-    copy_str(probe.device, sizeof(probe.device), dev);
-    if (iio_probe(&probe) < 0)
+    copy_str(probe.sysfs_dir, sizeof(probe.sysfs_dir), dev);
+    if (iio_scan_channels(&probe) < 0)
         return;
     if (link_parent_base(dc->root, dev, parent, sizeof(parent)) < 0)
         copy_str(parent, sizeof(parent), entry);
