@@ -9,7 +9,7 @@ what=${1:-all}
 build_pkgs="gcc make meson ninja-build pkg-config libmicrohttpd-dev libcurl4-openssl-dev
 libsqlite3-dev libpq-dev libcairo2-dev libjansson-dev libinih-dev libzstd-dev"
 test_pkgs="libcmocka-dev clang libclang-rt-14-dev postgresql prometheus prometheus-node-exporter
-chromium curl python3 sqlite3 procps iproute2"
+chromium curl python3 sqlite3 procps iproute2 jq"
 bench_pkgs="rrdtool hyperfine collectd-core"
 cross_pkgs="gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user"
 

@@ -16,6 +16,11 @@
 # Env: SOAK (path of the soak binary, default "soak"), SOAK_BASELINE (known-good
 # build label), SOAK_BOOT_TIMEOUT (seconds to wait for the new build, default 1800),
 # SOAK_POLL (seconds between checks, default 60).
+#
+# SOAK_COMMIT (the checked-out commit, 12 hex digits) is exported to both commands: put it
+# in the build label (docs/BISECT.md step 2), because `soak judge --build B` judges the first
+# hours of B, and two commits that report the same label cannot be told apart: a label
+# already seen in an earlier boot of the device aborts the bisection (exit 128).
 set -u
 SOAK=${SOAK:-soak}
 : "${SOAK_DB:?set SOAK_DB}" "${SOAK_DEVICE:?set SOAK_DEVICE}"
@@ -31,7 +36,9 @@ newest_build() {
 }
 
 before=$(newest_build)
-echo "soak-bisect-run: building $(git rev-parse --short HEAD 2>/dev/null)"
+SOAK_COMMIT=$(git rev-parse --short=12 HEAD 2>/dev/null) || SOAK_COMMIT=unknown
+export SOAK_COMMIT
+echo "soak-bisect-run: building $SOAK_COMMIT"
 sh -c "$SOAK_BUILD_CMD" || { echo "soak-bisect-run: build failed: skip"; exit 125; }
 sh -c "$SOAK_DEPLOY_CMD" || { echo "soak-bisect-run: deploy failed: skip"; exit 125; }
 
@@ -48,7 +55,15 @@ while [ "$now" = "$before" ]; do
     now=$(newest_build)
 done
 build=${now#* }
-echo "soak-bisect-run: $SOAK_DEVICE booted build '$build'; soaking ${HOURS} h"
+seen=$("$SOAK" leak --db "$SOAK_DB" --device "$SOAK_DEVICE" --json 2>/dev/null |
+    jq -r --arg b "$build" '[.segments[:-1][] | select(.build == $b)] | length')
+if [ "${seen:-0}" != 0 ]; then
+    echo "soak-bisect-run: $SOAK_DEVICE booted build '$build', a label it already had in an" \
+        "earlier boot: soak judge cannot tell commit $SOAK_COMMIT from that one. Put" \
+        "\$SOAK_COMMIT in the build label (docs/BISECT.md, step 2). Aborting." >&2
+    exit 128
+fi
+echo "soak-bisect-run: $SOAK_DEVICE booted build '$build' (commit $SOAK_COMMIT); soaking ${HOURS} h"
 
 # Judge as soon as the judge is sure: a failure is final at once, a pass needs HOURS.
 while :; do
