@@ -1,7 +1,9 @@
 #!/bin/sh
 # soak sim: --help and bad arguments; a live tree a REAL soakd serves
 # (soakd --root DIR --once), changing between two ticks; every device's tree
-# with --out; the history files end in # EOF and are the same for the same seed.
+# with --out; the history files end in # EOF and are the same for the same seed;
+# live --soakd runs the board's agent, `soak sim install` of the rename update takes
+# it off the network until RAUC falls back to the old build (new boot id).
 . "$(dirname "$0")/t-07x-lib.sh"
 
 "$SOAK" sim --help >"$WORK/help" 2>&1
@@ -63,6 +65,63 @@ for d in rock-pi-s rock-pi-e zero-3e rock-5b; do
     check "live --out made $d's tree" [ -s "$WORK/roots/$d/proc/slabinfo" ]
 done
 check "the rock-5b has 4 GB" grep -q '^MemTotal: *3980320 kB$' "$WORK/roots/rock-5b/proc/meminfo"
+
+# live --soakd: the agent runs while the board is reachable; the rename update (2025.12-rc1)
+# takes it off the network; RAUC falls back after 2 simulated hours (2 s at 3600x).
+"$SOAK" sim live --out "$WORK/x" --soakd "$SOAKD" >/dev/null 2>"$WORK/err"
+check "--soakd without a --listen per device exits 2" [ $? -eq 2 ]
+check "... and names the device" grep -q "no --listen rock-pi-s=ADDR:PORT" "$WORK/err"
+"$SOAK" sim live --out "$WORK/x" --listen rock-pi-s=127.0.0.1:1 >/dev/null 2>&1
+check "--listen without --soakd exits 2" [ $? -eq 2 ]
+"$SOAK" sim live --out "$WORK/x" --soakd "$SOAKD" --listen nosuch=127.0.0.1:1 >/dev/null 2>&1
+check "--listen for an unknown device exits 2" [ $? -eq 2 ]
+"$SOAK" sim install --root "$WORK/nosuchroot" 2025.12-rc1 >/dev/null 2>"$WORK/err"
+check "install on a directory that is no live tree exits 1" [ $? -eq 1 ]
+check "... and says so" grep -q "is not a live board's tree" "$WORK/err"
+
+info() { # PORT: "build boot_id" from soakd's /info, or "down"
+    curl -s -m 2 "http://127.0.0.1:$1/info" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(d["build"].split()[1], d["boot_id"])' 2>/dev/null || echo down
+}
+# wait_info PORT PATTERN: up to 10 s until info matches PATTERN (grep -E)
+wait_info() {
+    i=0
+    while [ $i -lt 100 ]; do
+        last=$(info "$1")
+        echo "$last" | grep -Eq "$2" && return 0
+        sleep 0.1
+        i=$((i + 1))
+    done
+    echo "# last /info: $last"
+    return 1
+}
+aport=$(free_port)
+eroot="$WORK/rockpie"
+"$SOAK" sim live --root "$eroot" --device rock-pi-e --now "$NOW" --speed 3600 --interval 0.1     --soakd "$SOAKD" --listen "127.0.0.1:$aport" >"$WORK/agent.log" 2>&1 &
+simpid=$!
+PIDS="$PIDS $simpid"
+check "the simulator starts soakd for the board" wait_info "$aport" '^2025.11 '
+before=$(info "$aport")
+"$SOAK" sim install --root "$eroot" nosuch-1.0.raucb >/dev/null 2>"$WORK/err"
+check "install of an unknown bundle exits 1" [ $? -eq 1 ]
+check "... and says so" grep -q "unknown bundle 'nosuch-1.0'" "$WORK/err"
+"$SOAK" sim install --root "$eroot" /srv/bundles/2025.12-rc1.raucb >"$WORK/inst" 2>&1
+check "install of the rename update exits 0" [ $? -eq 0 ]
+check "... and names its build" grep -q "6.17.6-yocto-standard 2025.12-rc1" "$WORK/inst"
+check "the board drops off the network: soakd stops answering" wait_info "$aport" '^down$'
+check "the simulator says why" wait_for_log "$WORK/agent.log"     '/booted 6.17.6-yocto-standard 2025.12-rc1, whose network interface never comes up/p' "$simpid"
+"$SOAKD" --root "$eroot" --once >"$WORK/rc1.prom" 2>/dev/null
+check "meanwhile the tree shows end0 down" grep -q '^node_network_up{device="end0"} 0'     "$WORK/rc1.prom"
+check "... on the rc build" grep -q 'soak_build_info{build="6.17.6-yocto-standard 2025.12-rc1"'     "$WORK/rc1.prom"
+check "RAUC falls back: soakd answers again on 2025.11" wait_info "$aport" '^2025.11 '
+after=$(info "$aport")
+check "... with a new boot id ($before -> $after)" [ "${before#* }" != "${after#* }" ]
+kill "$simpid"
+wait "$simpid"
+check "the simulator exits 0 on SIGTERM" [ $? -eq 0 ]
+check "... and stops the board's soakd" sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$aport/info)\" = 000 ]"
 
 # History: 2 days every 5 minutes, twice with the same seed.
 "$SOAK" sim history --out "$WORK/h1" --days 2 --step 300 --now "$NOW" 2>/dev/null

@@ -197,6 +197,16 @@ run_history(const struct farm *f, const struct sim_opts *o, const char *outdir)
     return 0;
 }
 
+/* Seconds since t0 on the monotonic clock. */
+static double
+elapsed_s(const struct timespec *t0)
+{
+    struct timespec now;
+
+    (void)clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
 /* Start a board's agent: soakd --root ROOT --listen ADDR, killed with us (PDEATHSIG). */
 static int
 agent_start(const char *soakd, const char *root, const char *listen, pid_t *ret)
@@ -330,7 +340,7 @@ run_live(struct farm *f, const struct sim_opts *o, char **roots, size_t nroots)
 {
     struct sigaction sa = {.sa_handler = on_signal};
     struct agent agents[ARRAY_SIZE(o->listen)] = {0};
-    struct timespec ts;
+    struct timespec ts, t0;
     uint64_t tick = 0;
     int rc = 0;
 
@@ -338,8 +348,11 @@ run_live(struct farm *f, const struct sim_opts *o, char **roots, size_t nroots)
     (void)sigaction(SIGTERM, &sa, NULL);
     if (nroots > ARRAY_SIZE(agents))
         nroots = ARRAY_SIZE(agents);
+    (void)clock_gettime(CLOCK_MONOTONIC, &t0);
     for (; !sim_stop && rc == 0; tick++) {
-        int64_t t = farm_now(f) + (int64_t)llround((double)tick * o->interval * o->speed);
+        /* simulated time follows the real clock, however long writing the trees takes */
+        int64_t t = farm_now(f) + (int64_t)llround(elapsed_s(&t0) * o->speed);
+        double next;
         size_t n;
         const struct farm_device *d = farm_devices(&n);
 
@@ -368,8 +381,11 @@ run_live(struct farm *f, const struct sim_opts *o, char **roots, size_t nroots)
         }
         if (o->ticks && tick + 1 >= o->ticks)
             break;
-        ts.tv_sec = (time_t)o->interval;
-        ts.tv_nsec = (long)((o->interval - (double)ts.tv_sec) * 1e9);
+        /* the next tick on the interval's grid (skipping those already missed) */
+        next = o->interval * floor(elapsed_s(&t0) / o->interval + 1);
+        next -= elapsed_s(&t0);
+        ts.tv_sec = (time_t)next;
+        ts.tv_nsec = (long)((next - (double)ts.tv_sec) * 1e9);
         while (nanosleep(&ts, &ts) < 0 && !sim_stop)
             ;
     }
