@@ -770,6 +770,12 @@ test_config_errors(void **state)
     assert_int_equal(sensors_configure(s, "x", "device", "../../etc"), -EINVAL);
     assert_int_equal(sensors_configure(s, NULL, "discover", "maybe"), -EINVAL);
     assert_int_equal(sensors_configure(s, NULL, "nonsense", "1"), -ENOENT);
+    assert_int_equal(sensors_configure(s, NULL, "rescan", "0.5s"), -EINVAL); /* at least 1 s */
+    assert_int_equal(sensors_configure(s, NULL, "rescan", "often"), -EINVAL);
+    assert_int_equal(sensors_configure(s, NULL, "rescan", "-1"), -EINVAL);
+    assert_int_equal(sensors_configure(s, NULL, "rescan", "no"), 0);
+    assert_int_equal(sensors_configure(s, NULL, "rescan", "0"), 0);
+    assert_int_equal(sensors_configure(s, NULL, "rescan", "2m"), 0);
     /* A sensor without a driver is refused at start with a message naming it. */
     assert_int_equal(sensors_configure(s, "x", "address", "0x44"), 0);
     assert_int_equal(sensors_prepare(s, "/nonexistent"), -EINVAL);
