@@ -1,8 +1,8 @@
 #!/bin/sh
 # soak deploy against a real soakd whose fake install/reboot commands restart it with a new
 # boot id and build: a good update, a RAUC fallback to the old build, an update that renames
-# the network interface, a board that never comes back, an install that fails, --dry-run,
-# and --all stopping at the first failure.
+# the network interface, one that loses a sensor, a board that never comes back, an install
+# that fails, --dry-run, and --all stopping at the first failure.
 set -u
 : "${SOAK_BUILD:?}" "${SOAK_SRC:?}"
 SOAK="$SOAK_BUILD/src/server/soak"
@@ -21,6 +21,8 @@ new_board() {
     root="$WORK/$1"
     cp -r "$SOAK_SRC/tests/fixtures/roots/rockpis-6.17" "$root"
     echo "6.12.55-yocto-standard" >"$root/proc/sys/kernel/osrelease"
+    mkdir -p "$root/sys/bus/w1/devices/28-0000075a1b2c"
+    echo 21437 >"$root/sys/bus/w1/devices/28-0000075a1b2c/temperature"
     port=$(free_port)
     FAKE_ROOT=$root FAKE_PORT=$port "$FAKE" start || { echo "Bail out! cannot start soakd"; exit 1; }
     eval "PORT_$1=$port"
@@ -58,6 +60,14 @@ B="6.17.6-yocto-standard 5.0.13"
 deploy --device board1 --bundle good-6.17.6-yocto-standard --dry-run
 expect "--dry-run prints the expanded install command" 0 "install: env FAKE_ROOT=.* install good-6.17.6-yocto-standard"
 
+deploy --all --batch 2 --bundle good-6.17.6-yocto-standard --dry-run
+if [ "$(cat "$WORK/rc")" = 0 ] && grep -q "4 device(s), 2 at a time, stopping at the first batch with a failure" "$WORK/out" &&
+    grep -q "^board3 (batch 2):" "$WORK/out" && ! grep -q "on build" "$WORK/out"; then
+    ok "--dry-run --all shows the batches and touches no board"
+else
+    not_ok "--dry-run --all" "$(cat "$WORK/out")"
+fi
+
 deploy --device board1 --bundle good-6.17.6-yocto-standard --build "$B"
 expect "a good update comes back with a new boot id and the expected build" 0 "board1: OK back on build '$B'"
 
@@ -67,6 +77,10 @@ expect "a RAUC fallback to the old build fails the deploy" 1 "board2: FAIL came 
 deploy --device board3 --bundle rename-6.17.6-yocto-standard --build "$B" --settle 3
 expect "an update that renames eth0 fails with the missing interface once --settle is over" 1 \
     "board3: FAIL interface eth0 was up before"
+
+deploy --device board2 --bundle nosensor-6.17.6-yocto-standard --build "$B" --settle 3
+expect "an update that loses the 1-Wire probe fails with the missing sensor once --settle is over" 1 \
+    "board2: FAIL sensor probe read before the update and does not now"
 
 deploy --device board1 --bundle late-6.17.6-yocto-standard --build "$B" --settle 15
 expect "an interface that comes up seconds after the board is back passes within --settle" 0 \

@@ -398,6 +398,9 @@ cmd_deploy(int argc, char **argv)
         }
     }
     if (dry) {
+        (void)printf("dry run: %zu device(s), %zu at a time, %s; nothing is run\n", n_targets,
+                     batch, n_targets > batch ? "stopping at the first batch with a failure"
+                                              : "one batch");
         for (size_t i = 0; i < n_targets; i++) {
             const struct farm_device *d = ts[i].dev;
             char **a = NULL;

@@ -7,6 +7,7 @@
 #        fallback-K  the install succeeds but the board boots the old slot again
 #        rename-K    kernel K, and the update renames eth0 to end0 (the board keeps its sensors)
 #        late-K      kernel K; eth0 only comes up 3 s after soakd answers (DHCP, a slow link)
+#        nosensor-K  kernel K, and the board's 1-Wire probe is gone (a device-tree change)
 #        gone-K      the board never comes back after the reboot
 #        broken      the install itself fails
 #   fake-board.sh reboot                 stop soakd, new boot id, apply the staged state, start
@@ -15,8 +16,10 @@ set -eu
 state="$FAKE_ROOT/.staged"
 
 start() {
-    # Collectors every second, so a late interface shows within a probe or two.
-    printf '[agent]\ninterval = 1\n' >"$FAKE_ROOT/.soakd.conf"
+    # Collectors every second, so a late interface shows within a probe or two. The sensor
+    # "probe" reads the 1-Wire temperature file when the root has one.
+    printf '[agent]\ninterval = 1\n[sensor probe]\ndriver = w1\ndevice = 28-0000075a1b2c\ninterval = 1s\n' \
+        >"$FAKE_ROOT/.soakd.conf"
     "$SOAKD" --config "$FAKE_ROOT/.soakd.conf" --root "$FAKE_ROOT" \
         --listen "127.0.0.1:$FAKE_PORT" >/dev/null 2>>"$FAKE_ROOT/.log" &
     echo $! >"$FAKE_ROOT/.pid"
@@ -72,6 +75,10 @@ reboot)
         echo "$kernel" >"$FAKE_ROOT/proc/sys/kernel/osrelease"
         echo down >"$FAKE_ROOT/sys/class/net/eth0/operstate"
         (sleep 4; echo up >"$FAKE_ROOT/sys/class/net/eth0/operstate") >/dev/null 2>&1 &
+        ;;
+    nosensor-*)
+        echo "$kernel" >"$FAKE_ROOT/proc/sys/kernel/osrelease"
+        rm -rf "$FAKE_ROOT/sys/bus/w1/devices/28-0000075a1b2c"
         ;;
     gone-*) exit 0 ;;
     esac
