@@ -536,40 +536,52 @@ sensor_check(struct sensors *s, struct sensor *x)
     return 0;
 }
 
-/* Is the discovered device the same as a configured one (or one inside the other)? */
+/*
+ * Is configured device path `configured` the same directory as the one whose
+ * real path is `real` (or one inside the other)?
+ */
 static int
-same_device(const char *root, const char *configured, const char *found)
+same_device(const char *root, const char *configured, const char *real)
 {
-    char a[ROOT_PATH_MAX], b[ROOT_PATH_MAX], ra[PATH_MAX], rb[PATH_MAX];
+    char a[ROOT_PATH_MAX], ra[PATH_MAX];
     size_t l;
 
-    if (strcmp(configured, found) == 0)
-        return 1;
-    if (root_path(root, configured, a, sizeof(a)) < 0 || root_path(root, found, b, sizeof(b)) < 0)
-        return 0;
-    if (!realpath(a, ra) || !realpath(b, rb))
+    if (root_path(root, configured, a, sizeof(a)) < 0 || !realpath(a, ra))
         return 0;
     l = strlen(ra);
-    if (strncmp(ra, rb, l) == 0 && (rb[l] == '\0' || rb[l] == '/'))
+    if (strncmp(ra, real, l) == 0 && (real[l] == '\0' || real[l] == '/'))
         return 1;
-    l = strlen(rb);
-    return strncmp(rb, ra, l) == 0 && ra[l] == '/';
+    l = strlen(real);
+    return strncmp(real, ra, l) == 0 && ra[l] == '/';
 }
 
-/* The index of the sensor that already covers found device f, or -1. */
+/*
+ * The index of the sensor among the first n that already covers found device
+ * f, or -1: the same label first (every discovered sensor, cheaply), then a
+ * configured sensor of the same w1 id or sysfs directory (resolving paths).
+ */
 static int
 sensor_known(const struct sensors *s, size_t n, const struct sensor_found *f)
 {
+    char b[ROOT_PATH_MAX], rb[PATH_MAX];
+    int resolved = -1; /* rb: -1 not tried yet, 0 failed, 1 holds f's real path */
+
+    for (size_t j = 0; j < n; j++)
+        if (strcmp(s->v[j]->label, f->label) == 0)
+            return (int)j;
     for (size_t j = 0; j < n; j++) {
         const struct sensor *c = s->v[j];
 
-        if (strcmp(c->label, f->label) == 0)
-            return (int)j;
         if (c->discovered || !c->drv || !c->dev.device[0])
             continue;
-        if (c->drv->bus == SENSOR_BUS_W1 && strcmp(c->dev.device, f->device) == 0)
+        if ((c->drv->bus == SENSOR_BUS_W1 || c->drv->bus == SENSOR_BUS_SYSFS) &&
+            strcmp(c->dev.device, f->device) == 0)
             return (int)j;
-        if (c->drv->bus == SENSOR_BUS_SYSFS && same_device(s->root, c->dev.device, f->device))
+        if (c->drv->bus != SENSOR_BUS_SYSFS)
+            continue;
+        if (resolved < 0)
+            resolved = root_path(s->root, f->device, b, sizeof(b)) == 0 && realpath(b, rb);
+        if (resolved && same_device(s->root, c->dev.device, rb))
             return (int)j;
     }
     return -1;
