@@ -26,12 +26,23 @@ ip netns del "$NS" 2>/dev/null'
 if [ "$(id -u)" -ne 0 ] || ! command -v ip >/dev/null || ! ip netns add "$NS" 2>/dev/null; then
     skip_all "needs root and ip netns (iproute2) to make the board's namespace"
 fi
+# A link-local /30 no other interface has: two runs of this test at once (two build
+# directories on one machine) with the same subnet would route one run's probes to the other
+# run's board ("unreachable before the update", or the wrong board answering).
+x=0
+i=0
+while [ $i -lt 250 ]; do
+    x=$((($$ + i) % 250 + 1))
+    ip -o -4 addr show | grep -q " 169\.254\.$x\." || break
+    i=$((i + 1))
+done
+NET=169.254.$x
 ip link add "$HOSTIF" type veth peer name "$BOARDIF"
 ip link set "$BOARDIF" netns "$NS"
 ip netns exec "$NS" ip link set "$BOARDIF" name eth0
-ip addr add 169.254.231.1/30 dev "$HOSTIF"
+ip addr add "$NET.1/30" dev "$HOSTIF"
 ip link set "$HOSTIF" up
-ip netns exec "$NS" ip addr add 169.254.231.2/30 dev eth0
+ip netns exec "$NS" ip addr add "$NET.2/30" dev eth0
 ip netns exec "$NS" ip link set eth0 up
 ip netns exec "$NS" ip link set lo up
 
@@ -39,7 +50,11 @@ cp -r "$SOAK_SRC/tests/fixtures/roots/rockpis-6.17" "$WORK/board"
 echo "6.12.55-yocto-standard" >"$WORK/board/proc/sys/kernel/osrelease"
 FAKE_ROOT="$WORK/board" "$FAKE" start
 i=0
-until curl -sf -m 1 http://169.254.231.2:9123/info >/dev/null 2>&1; do
+if ! ip route get "$NET.2" | grep -q "dev $HOSTIF "; then
+    echo "Bail out! $NET.2 is not routed through $HOSTIF: $(ip route get "$NET.2")"
+    exit 1
+fi
+until curl -sf -m 1 "http://$NET.2:9123/info" >/dev/null 2>&1; do
     i=$((i + 1))
     [ $i -gt 50 ] && { echo "Bail out! soakd in the namespace does not answer"; exit 1; }
     sleep 0.1
@@ -54,7 +69,7 @@ store = sqlite:$WORK/farm.db
 unreachable_after = 2s
 
 [device board]
-url = http://169.254.231.2:9123
+url = http://$NET.2:9123
 interval = 1
 timeout = 1
 connect_timeout = 1
