@@ -24,6 +24,7 @@ leak_params_default(struct leak_params *p)
     p->rate_min_frac = 0.01; /* of MemTotal per 30 days */
     p->growth_min = 1 * MIB; /* bytes over the window */
     p->alone_min_s = DAY_S;  /* one quiet signal alone needs a day */
+    p->alone_slab_min_s = 3 * DAY_S;
     p->noise_k = 3;          /* growth over the window >= k robust sigmas */
     p->noise_k_avail = 4;
     p->step_ratio = 0.5;
@@ -344,11 +345,23 @@ judge_signal(const struct binned *b, double alpha, double rmin, const struct lea
             return 0;
         }
     }
+    /*
+     * A one-time step: the best two-level split leaves little growth within its
+     * two parts (pairs on the same side), or, when the split explains the data far
+     * better than the line, the part after it is flat. A leak grows throughout,
+     * even in batches, so both parts keep its slope.
+     */
     if (trend_ols(b->t, b->y, b->n, &ols_b, &ols_a, &sse_line) == 0 &&
-        trend_step_sse(b->y, b->n, MAX(2, b->n / 10), &sse_step, &k) == 0 &&
-        sse_step < p->step_ratio * sse_line) {
-        ev->why = "step";
-        return 0;
+        trend_step_sse(b->y, b->n, MAX(2, b->n / 10), &sse_step, &k) == 0) {
+        double within = NAN;
+        r = trend_split_slope(b->t, b->y, b->n, k, &within);
+        if (r == -ENOMEM)
+            return r;
+        if ((r == 0 && within < p->tail_frac * ts.slope) ||
+            (sse_step < p->step_ratio * sse_line && isnan(within))) {
+            ev->why = "step";
+            return 0;
+        }
     }
     if (b->n >= 12) {
         size_t from = b->n - b->n / 3;
@@ -420,6 +433,42 @@ find_reset(const struct binned *b, const struct leak_params *p)
     return at;
 }
 
+/*
+ * Where MemAvailable stands on the leak's line at the last bin, and how deep it
+ * dips below that line. The level is the median of the last bins (the last
+ * quarter, at least 6 h) each carried forward at the leak rate: one bin caught in
+ * a burst does not move it. The dip is the 99.9th percentile of how far the raw
+ * samples of the last 3 days fall below the line: the kernel runs out at the
+ * bottom of a burst, not at the median, so the projection counts from there.
+ */
+static int
+project(const struct ordered *raw, const double *bt, const double *by, size_t bn, int64_t from_ms,
+        int64_t to_ms, double rate_day, struct leak_result *res)
+{
+    double t_last = bt[bn - 1], rate = rate_day / DAY_S, span = t_last - bt[0];
+    double keep = MAX(6 * 3600.0, span / 4), *v;
+    size_t m = 0, cap = MAX(bn, raw->n);
+
+    v = malloc(sizeof(double) * (cap ? cap : 1));
+    if (!v)
+        return -ENOMEM;
+    for (size_t k = 0; k < bn; k++)
+        if (bt[k] >= t_last - keep)
+            v[m++] = by[k] - rate * (t_last - bt[k]);
+    res->mem_available = trend_median(v, m);
+    m = 0;
+    for (size_t i = 0; i < raw->n; i++) {
+        double at = (double)raw->t[i] / 1000.0;
+        if (raw->t[i] < from_ms || raw->t[i] > to_ms || !isfinite(raw->v[i]) ||
+            at < t_last - 3 * DAY_S)
+            continue;
+        v[m++] = res->mem_available + rate * (t_last - at) - raw->v[i];
+    }
+    res->dip = m > 0 ? MAX(0, trend_quantile(v, m, 0.999)) : 0;
+    free(v);
+    return 0;
+}
+
 int
 leak_analyze(const struct leak_input *in, const struct leak_params *params, struct leak_result *ret)
 {
@@ -429,7 +478,9 @@ leak_analyze(const struct leak_input *in, const struct leak_params *params, stru
     size_t n_caches = 0, judged = 0, n_quiet = 0;
     int64_t from_ms;
     double rmin, last_avail_t = NAN;
-    int have_quiet = 0, have_avail = 0, sun = -1, best = -1;
+    int have_quiet = 0, have_avail = 0, sun = -1, best = -1, av_idx = -1;
+    double *av_t = NULL, *av_y = NULL;
+    size_t av_n = 0;
     struct ordered *ord;
     int r = 0;
 
@@ -442,6 +493,7 @@ leak_analyze(const struct leak_input *in, const struct leak_params *params, stru
     memset(&res, 0, sizeof(res));
     res.rate = res.rate_lo = res.rate_hi = NAN;
     res.mem_available = res.mem_available0 = NAN;
+    res.dip = 0;
     res.exhaustion_ms = -1;
     res.last_ms = -1;
     res.oom_floor = p->oom_floor_min;
@@ -548,6 +600,21 @@ leak_analyze(const struct leak_input *in, const struct leak_params *params, stru
             res.mem_available = b.y[b.n - 1];
             res.mem_available0 = b.y[0];
             last_avail_t = b.t0 + b.t[b.n - 1];
+            free(av_t);
+            free(av_y);
+            av_t = malloc(sizeof(double) * b.n);
+            av_y = malloc(sizeof(double) * b.n);
+            if (!av_t || !av_y) {
+                binned_done(&b);
+                r = -ENOMEM;
+                break;
+            }
+            for (size_t k = 0; k < b.n; k++) {
+                av_t[k] = b.t0 + b.t[k];
+                av_y[k] = b.y[k];
+            }
+            av_n = b.n;
+            av_idx = (int)i;
             for (size_t k = 0; k < b.n; k++)
                 b.y[k] = -b.y[k];
         } else {
@@ -570,13 +637,8 @@ leak_analyze(const struct leak_input *in, const struct leak_params *params, stru
         if (s->kind == LEAK_SIG_SUNRECLAIM && sun < 0)
             sun = (int)i;
     }
-    for (size_t i = 0; i < in->n_series; i++)
-        ordered_done(&ord[i]);
-    free(ord);
-    if (r < 0) {
-        leak_result_done(&res);
-        return r;
-    }
+    if (r < 0)
+        goto fail;
 
     /* A single cache or a gap must show in unreclaimable slab too, when we have it. */
     for (size_t i = 0; i < res.n_ev; i++) {
@@ -599,8 +661,16 @@ leak_analyze(const struct leak_input *in, const struct leak_params *params, stru
     if (n_quiet == 1)
         for (size_t i = 0; i < res.n_ev; i++) {
             struct leak_evidence *ev = &res.ev[i];
-            if (!ev->growing || !is_quiet(ev->kind) ||
-                (double)ev->bins * ev->bin_s >= p->alone_min_s)
+            double need = p->alone_min_s;
+            /*
+             * Unreclaimable slab can wander for days; a leak with slabinfo at hand
+             * also shows in a cache (judge.c picks the fastest growing ones).
+             */
+            if (ev->kind == LEAK_SIG_SUNRECLAIM)
+                for (size_t k = 0; k < res.n_ev; k++)
+                    if (res.ev[k].kind == LEAK_SIG_SLAB_CACHE && res.ev[k].bins >= p->min_bins)
+                        need = MAX(need, p->alone_slab_min_s);
+            if (!ev->growing || !is_quiet(ev->kind) || (double)ev->bins * ev->bin_s >= need)
                 continue;
             /* A sparse quiet signal rising almost monotonically at a similar rate backs it. */
             int backed = 0;
@@ -614,9 +684,27 @@ leak_analyze(const struct leak_input *in, const struct leak_params *params, stru
             }
             if (!backed) {
                 ev->growing = 0;
-                ev->why = "alone, needs a day";
+                ev->why = need > p->alone_min_s ? "alone, in no slab cache: needs 3 days"
+                                                : "alone, needs a day";
             }
         }
+    /*
+     * MemAvailable falling while the quiet kernel signals were judged and none grows
+     * is most often user space or a one-time allocation hidden in bursty noise: it
+     * needs twice the data it needs alone.
+     */
+    n_quiet = 0;
+    for (size_t i = 0; i < res.n_ev; i++)
+        if (res.ev[i].growing && is_quiet(res.ev[i].kind))
+            n_quiet++;
+    for (size_t i = 0; i < res.n_ev && have_quiet && n_quiet == 0; i++) {
+        struct leak_evidence *ev = &res.ev[i];
+        if (ev->growing && ev->kind == LEAK_SIG_MEM_AVAILABLE &&
+            (double)ev->bins * ev->bin_s < 2 * p->avail_min_s) {
+            ev->growing = 0;
+            ev->why = "no slab signal grows: needs 4 days";
+        }
+    }
     for (size_t i = 0; i < res.n_ev; i++) {
         const struct leak_evidence *ev = &res.ev[i];
         if (!ev->growing)
@@ -657,8 +745,12 @@ leak_analyze(const struct leak_input *in, const struct leak_params *params, stru
         res.rate = ev->rate;
         res.rate_lo = ev->rate_lo;
         res.rate_hi = ev->rate_hi;
-        if (isfinite(res.mem_available) && res.rate > 0) {
-            double days = (res.mem_available - res.oom_floor) / res.rate;
+        if (av_n > 0 && res.rate > 0) {
+            double days;
+            r = project(&ord[av_idx], av_t, av_y, av_n, from_ms, in->end_ms, res.rate, &res);
+            if (r < 0)
+                goto fail;
+            days = (res.mem_available - res.dip - res.oom_floor) / res.rate;
             if (days < 0)
                 days = 0;
             res.last_ms = (int64_t)(last_avail_t * 1000);
@@ -679,8 +771,21 @@ leak_analyze(const struct leak_input *in, const struct leak_params *params, stru
         }
         res.hours = last > first ? (last - first) / 3.6e6 : 0;
     }
+    for (size_t i = 0; i < in->n_series; i++)
+        ordered_done(&ord[i]);
+    free(ord);
+    free(av_t);
+    free(av_y);
     *ret = res;
     return 0;
+fail:
+    for (size_t i = 0; i < in->n_series; i++)
+        ordered_done(&ord[i]);
+    free(ord);
+    free(av_t);
+    free(av_y);
+    leak_result_done(&res);
+    return r;
 }
 
 void

@@ -70,6 +70,7 @@ struct leak_params {
     double rate_min_frac;  /* ... or this fraction of MemTotal per 30 days, if larger */
     double growth_min;     /* bytes the signal must grow over the window */
     double alone_min_s;    /* a single growing quiet signal needs this much data */
+    double alone_slab_min_s; /* ... SUnreclaim growing in none of the slab caches seen: this */
     double noise_k;        /* growth over the window must exceed noise_k robust sigmas */
     double noise_k_avail;  /* ... noise_k_avail for MemAvailable */
     double step_ratio;     /* step when SSE(step) < step_ratio * SSE(line) */
@@ -110,11 +111,14 @@ struct leak_result {
     char signal[LEAK_NAME_MAX]; /* the signal whose rate is reported ("" when no leak) */
     double rate;                /* bytes/day, NaN when no leak */
     double rate_lo, rate_hi;
-    double mem_available;     /* last binned MemAvailable, bytes; NaN if unknown */
+    double mem_available;     /* MemAvailable at last_ms on the leak's line (median of the last
+                                 bins carried forward at the rate), bytes; NaN if unknown */
+    double dip;               /* how far MemAvailable dips below that line (99.9th percentile
+                                 of the samples, bursts included), bytes; 0 when none */
     double mem_available0;    /* first binned MemAvailable after warm-up, bytes; NaN if unknown */
     int64_t last_ms;          /* time of the last MemAvailable bin (projection origin) */
     double oom_floor;         /* bytes */
-    int64_t exhaustion_ms;    /* projected time MemAvailable reaches the floor; -1 if none */
+    int64_t exhaustion_ms;    /* projected time MemAvailable's dips reach the floor; -1 if none */
     double hours;             /* hours of data analysed (after warm-up) */
     struct leak_evidence *ev; /* n_ev entries, owned; free with leak_result_done() */
     size_t n_ev;

@@ -355,6 +355,33 @@ trend_ols(const double *t, const double *y, size_t n, double *ret_slope, double 
 }
 
 int
+trend_split_slope(const double *t, const double *y, size_t n, size_t k, double *ret_slope)
+{
+    size_t m = 0, cap;
+    double *sl;
+
+    if (k > n)
+        return -EINVAL;
+    cap = k * (k > 0 ? k - 1 : 0) / 2 + (n - k) * (n - k > 0 ? n - k - 1 : 0) / 2;
+    if (cap == 0)
+        return -EINVAL;
+    sl = malloc(sizeof(double) * cap);
+    if (!sl)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < (i < k ? k : n); j++)
+            if (t[j] != t[i])
+                sl[m++] = (y[j] - y[i]) / (t[j] - t[i]);
+    if (m == 0) {
+        free(sl);
+        return -EINVAL;
+    }
+    *ret_slope = trend_median(sl, m);
+    free(sl);
+    return 0;
+}
+
+int
 trend_step_sse(const double *y, size_t n, size_t min_seg, double *ret_sse, size_t *ret_k)
 {
     double s = 0, s2 = 0, ls = 0, ls2 = 0, best = INFINITY, off;

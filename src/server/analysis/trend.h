@@ -98,6 +98,16 @@ _warn_unused_result_ int trend_step_sse(const double *y, size_t n, size_t min_se
                                         size_t *ret_k);
 
 /*
+ * Median slope of the pairs (i < j) that lie on the same side of split k
+ * (both < k or both >= k): the growth within the two parts of a step fit.
+ * Near 0 when y grew at one moment (a one-time step), near the Theil-Sen
+ * slope when it grew throughout. 0, -EINVAL (no such pair with distinct
+ * times), -ENOMEM.
+ */
+_warn_unused_result_ int trend_split_slope(const double *t, const double *y, size_t n, size_t k,
+                                           double *ret_slope);
+
+/*
  * Differences y(t) - y(t - lag_s) for every point that has an earlier point
  * within tolerance tol_s of t - lag_s. Writes the median difference and the
  * fraction of positive differences. Returns the number of differences (0: none).

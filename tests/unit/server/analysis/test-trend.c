@@ -200,6 +200,31 @@ test_bin_median(void **state)
     assert_int_equal(trend_bin_median(t, v, 7, 0, 2000000, 0, 8, bt, bv), -EINVAL);
 }
 
+static void
+test_split_slope(void **state)
+{
+    /* A step of 10 at k = 3 on a flat line: within the parts the slope is 0. */
+    const double t[6] = {0, 1, 2, 3, 4, 5}, step[6] = {0, 0, 0, 10, 10, 10};
+    /* A line of slope 2: 2 within the parts too. */
+    const double line[6] = {0, 2, 4, 6, 8, 10};
+    /* Slopes within: left (1,0),(2,0) -> 1, 0, -1 ... hand-computed median below. */
+    const double mixed[5] = {0, 1, 1, 5, 9};
+    double s;
+
+    (void)state;
+    assert_int_equal(trend_split_slope(t, step, 6, 3, &s), 0);
+    assert_true(s == 0);
+    assert_int_equal(trend_split_slope(t, line, 6, 3, &s), 0);
+    assert_true(fabs(s - 2) < 1e-12);
+    /* k = 2: left pair (0,1) slope 1; right pairs (2,3) 4, (2,4) 4, (3,4) 4 -> median of
+       {1, 4, 4, 4} = 4. */
+    assert_int_equal(trend_split_slope(t, mixed, 5, 2, &s), 0);
+    assert_true(fabs(s - 4) < 1e-12);
+    /* No pair on one side: k = 1 and n = 2 leaves none. */
+    assert_int_equal(trend_split_slope(t, line, 2, 1, &s), -EINVAL);
+    assert_int_equal(trend_split_slope(t, line, 3, 4, &s), -EINVAL);
+}
+
 int
 main(void)
 {
@@ -208,7 +233,7 @@ main(void)
         cmocka_unit_test(test_quantile),   cmocka_unit_test(test_mann_kendall),
         cmocka_unit_test(test_hamed_rao),  cmocka_unit_test(test_theil_sen),
         cmocka_unit_test(test_ols_step),   cmocka_unit_test(test_lag_diff),
-        cmocka_unit_test(test_bin_median),
+        cmocka_unit_test(test_bin_median), cmocka_unit_test(test_split_slope),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
