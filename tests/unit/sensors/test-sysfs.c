@@ -229,6 +229,8 @@ test_faults(void **state)
         {"28-00000000bbbb", -EAGAIN},  /* 85 °C power-on value */
         {"28-00000000cccc", -EBADMSG}, /* crc=c9 NO, bus stuck high */
         {"28-00000000dddd", -EIO},     /* all zeros: CRC passes, bytes 5/7 wrong */
+        {"28-00000000eeee", -EBADMSG}, /* only `temperature`, empty (kernel CRC failure) */
+        {"28-00000000ffff", -ERANGE},  /* only `temperature`: 127.937 C, past the chip's range */
         {"bh1750@1-0023", -EINVAL},    /* empty in_illuminance_raw */
         {"sht3x@1-0044", -EINVAL},     /* garbage in temp1_input */
     };
@@ -569,6 +571,10 @@ test_hotplug_running(void **state)
     rm_rf(root, "");
 }
 
+#define W1 "sys/bus/w1/devices/"
+#define I2C1 "sys/devices/platform/ff150000.i2c/i2c-1/"
+#define TEMP "soak_sensor_temperature_celsius"
+
 /*
  * The kernel paths recover too: each faulty file of the faults tree, once the
  * kernel writes a good value again, reads at the very next attempt (up 1, the
@@ -580,17 +586,20 @@ test_faults_recover(void **state)
     static const char *good_w1 =
         "72 01 4b 46 7f ff 0e 10 57 : crc=57 YES\n72 01 4b 46 7f ff 0e 10 57 t=23125\n";
     static const struct {
-        const char *label, *dir, *file, *text;
+        const char *label, *dir, *file, *text, *family, *chip;
         double want;
     } fix[] = {
-        {"28-00000000aaaa", "sys/bus/w1/devices/28-00000000aaaa", "w1_slave", NULL, 23.125},
-        {"28-00000000bbbb", "sys/bus/w1/devices/28-00000000bbbb", "w1_slave", NULL, 23.125},
-        {"28-00000000cccc", "sys/bus/w1/devices/28-00000000cccc", "w1_slave", NULL, 23.125},
-        {"28-00000000dddd", "sys/bus/w1/devices/28-00000000dddd", "w1_slave", NULL, 23.125},
-        {"bh1750@1-0023", "sys/devices/platform/ff150000.i2c/i2c-1/1-0023/iio:device0",
-         "in_illuminance_raw", "120\n", 99.99996},
-        {"sht3x@1-0044", "sys/devices/platform/ff150000.i2c/i2c-1/1-0044/hwmon/hwmon5",
-         "temp1_input", "24998\n", 24.998},
+        {"28-00000000aaaa", W1 "28-00000000aaaa", "w1_slave", NULL, TEMP, "ds18b20", 23.125},
+        {"28-00000000bbbb", W1 "28-00000000bbbb", "w1_slave", NULL, TEMP, "ds18b20", 23.125},
+        {"28-00000000cccc", W1 "28-00000000cccc", "w1_slave", NULL, TEMP, "ds18b20", 23.125},
+        {"28-00000000dddd", W1 "28-00000000dddd", "w1_slave", NULL, TEMP, "ds18b20", 23.125},
+        {"28-00000000eeee", W1 "28-00000000eeee", "temperature", "-10125\n", TEMP, "ds18b20",
+         -10.125},
+        {"28-00000000ffff", W1 "28-00000000ffff", "temperature", "98500\n", TEMP, "ds18b20", 98.5},
+        {"bh1750@1-0023", I2C1 "1-0023/iio:device0", "in_illuminance_raw", "120\n",
+         "soak_sensor_illuminance_lux", "bh1750", 99.99996},
+        {"sht3x@1-0044", I2C1 "1-0044/hwmon/hwmon5", "temp1_input", "24998\n", TEMP, "sht3x",
+         24.998},
     };
     char root[] = "/tmp/soak-sensors-XXXXXX", cmd[1200];
     struct sensors *s;
@@ -615,8 +624,9 @@ test_faults_recover(void **state)
         assert_int_equal(st.up, 1);
         assert_int_equal(st.errors, 1);
         out = render(s);
-        (void)snprintf(key, sizeof(key), "{sensor=\"%s\",chip=", fix[i].label);
-        assert_non_null(strstr(out, key));
+        (void)snprintf(key, sizeof(key), "%s{sensor=\"%s\",chip=\"%s\"}", fix[i].family,
+                       fix[i].label, fix[i].chip);
+        NEAR(value(out, key), fix[i].want, 1e-9);
         (void)snprintf(key, sizeof(key), "soak_sensor_up{sensor=\"%s\"}", fix[i].label);
         NEAR(value(out, key), 1, 0);
         free(out);

@@ -99,8 +99,10 @@ w1_read_any(struct sensor_dev *d, int allow_temperature_file, struct sensor_read
             return (int)n;
         r = sysfs_parse_number(text, (size_t)n, &c);
         if (r < 0)
-            return n == 0 ? -EBADMSG : r;
+            return n == 0 ? -EBADMSG : r; /* empty: the kernel's CRC check failed */
         c /= 1000.0;
+        if ((fam == 0x28 || fam == 0x22) && (c < -55.0 || c > 125.0))
+            return -ERANGE; /* as ds18b20_decode: outside the chip's range */
         goto out;
     }
     if (n < 0)
