@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -753,6 +754,57 @@ test_bounds(void **state)
     s = sensors_free(s);
 }
 
+/* The value after `key ` in out (the series must be there). */
+static double
+series(const char *out, const char *key)
+{
+    const char *p = strstr(out, key);
+
+    if (!p)
+        fail_msg("missing %s in:\n%s", key, out);
+    return strtod(p + strlen(key), NULL);
+}
+
+/*
+ * A reading's age: the last good read's time and its age are exported, also
+ * while the sensor is down, so a dashboard can say how stale the last value is.
+ */
+static void
+test_age(void **state)
+{
+    struct timespec ts = {0, 60 * 1000000L};
+    struct sim_chip *chip;
+    struct sensors *s;
+    double t1, t2, age;
+    char *out;
+
+    (void)state;
+    assert_int_equal(sensors_new(&s), 0);
+    configure(s, NULL, "discover", "no");
+    configure(s, "room", "driver", "shtc3");
+    configure(s, "room", "bus", "sim");
+    assert_int_equal(sensors_prepare(s, "/nonexistent"), 0);
+    assert_int_equal(sensors_sample(s, 0), 0);
+    out = render(s);
+    t1 = series(out, "soak_sensor_last_read_timestamp_seconds{sensor=\"room\"} ");
+    assert_true(t1 > 1e9);
+    age = series(out, "soak_sensor_reading_age_seconds{sensor=\"room\"} ");
+    assert_true(age >= 0 && age < 60);
+    free(out);
+
+    (void)nanosleep(&ts, NULL);
+    chip = sim_bus_chip(sim_bus_from(sensors_bus(s, 0)), 0);
+    sim_chip_set_faults(chip, SIM_FAULT_NACK);
+    assert_int_equal(sensors_sample(s, 0), -ENXIO);
+    out = render(s);
+    t2 = series(out, "soak_sensor_last_read_timestamp_seconds{sensor=\"room\"} ");
+    assert_true(t2 == t1); /* the failed read is not a reading */
+    age = series(out, "soak_sensor_reading_age_seconds{sensor=\"room\"} ");
+    assert_true(age >= 0.059); /* at least the nap: it grows while the sensor is down */
+    free(out);
+    s = sensors_free(s);
+}
+
 static void
 test_config_errors(void **state)
 {
@@ -877,13 +929,21 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sht3x),           cmocka_unit_test(test_shtc3),
-        cmocka_unit_test(test_aht20),           cmocka_unit_test(test_bh1750),
-        cmocka_unit_test(test_lps25),           cmocka_unit_test(test_mcp3002),
-        cmocka_unit_test(test_ds18b20),         cmocka_unit_test(test_manager),
-        cmocka_unit_test(test_config_errors),   cmocka_unit_test(test_real_buses),
-        cmocka_unit_test(test_contrib_configs), cmocka_unit_test(test_fault_matrix),
-        cmocka_unit_test(test_high_temp_probe), cmocka_unit_test(test_bounds),
+        cmocka_unit_test(test_sht3x),
+        cmocka_unit_test(test_shtc3),
+        cmocka_unit_test(test_aht20),
+        cmocka_unit_test(test_bh1750),
+        cmocka_unit_test(test_lps25),
+        cmocka_unit_test(test_mcp3002),
+        cmocka_unit_test(test_ds18b20),
+        cmocka_unit_test(test_manager),
+        cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_real_buses),
+        cmocka_unit_test(test_contrib_configs),
+        cmocka_unit_test(test_fault_matrix),
+        cmocka_unit_test(test_high_temp_probe),
+        cmocka_unit_test(test_bounds),
+        cmocka_unit_test(test_age),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
