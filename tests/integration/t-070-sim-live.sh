@@ -123,6 +123,24 @@ wait "$simpid"
 check "the simulator exits 0 on SIGTERM" [ $? -eq 0 ]
 check "... and stops the board's soakd" sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$aport/info)\" = 000 ]"
 
+# An imported history, then soak server polling the same board live: the pstore record of the
+# current boot was reported by the import, the server must not report that panic again.
+"$SOAK" sim history --out "$WORK/hp" --days 7 --step 300 --now "$NOW" --device rock-pi-s 2>/dev/null
+"$SOAK" import --quiet --db "$WORK/p.db" --device rock-pi-s "$WORK/hp/rock-pi-s.om"
+check "import of rock-pi-s's week exits 0" [ $? -eq 0 ]
+# the rock-pi-s's tree at --now from `live --out --ticks 1` above
+tap_start_soakd "$WORK/pr-soakd.log" --root "$WORK/roots/rock-pi-s"
+PIDS="$PIDS $TAP_PID"
+printf '[server]\nstore = sqlite:%s\n\n[device rock-pi-s]\nurl = http://127.0.0.1:%s\n' \
+    "$WORK/p.db" "$TAP_PORT" >"$WORK/p.conf"
+panics() { "$SOAK" events --db "$WORK/p.db" --device rock-pi-s 2>/dev/null | grep -c ' panic '; }
+p0=$(panics)
+"$SOAK" server --config "$WORK/p.conf" --once >/dev/null 2>&1
+check "soak server --once polled the live board" [ $? -eq 0 ]
+p1=$(panics)
+check "the import's panic is not reported again by the server ($p0 -> $p1)" \
+    [ "$p0" -ge 1 ] && [ "$p1" = "$p0" ]
+
 # History: 2 days every 5 minutes, twice with the same seed.
 "$SOAK" sim history --out "$WORK/h1" --days 2 --step 300 --now "$NOW" 2>/dev/null
 check "history exits 0" [ $? -eq 0 ]

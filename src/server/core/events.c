@@ -616,9 +616,10 @@ cmp_tagged(const void *a, const void *b)
     return x->key < y->key ? -1 : x->key > y->key;
 }
 
-int
-events_derive_range(struct store *st, int64_t device_id, int64_t from_ms, int64_t to_ms,
-                    struct store_event_array *out)
+/* events_derive_range() that leaves the derivation's final state in es (initialised here). */
+static int
+derive_range(struct store *st, int64_t device_id, int64_t from_ms, int64_t to_ms,
+             struct store_event_array *out, struct events_state *es_out)
 {
     static const char *const metrics[] = {
         "soak_poll_up",          "soak_boot_info",            "node_boot_time_seconds",
@@ -631,11 +632,11 @@ events_derive_range(struct store *st, int64_t device_id, int64_t from_ms, int64_
     struct tagged *all = NULL;
     size_t n_all = 0, cap_all = 0;
     struct events_sample *batch = NULL;
-    struct events_state es;
+    struct events_state *es = es_out;
     size_t first_new = out->n;
     int r = 0;
 
-    events_state_init(&es);
+    events_state_init(es);
     for (size_t m = 0; m < ARRAY_SIZE(metrics) && r >= 0; m++) {
         char **ks = NULL;
         r = store_series(st, device_id, metrics[m], &ks);
@@ -690,16 +691,15 @@ events_derive_range(struct store *st, int64_t device_id, int64_t from_ms, int64_
                 batch[nb++] = (struct events_sample){keys[all[j].key], all[j].v};
         }
         if (poll == 0)
-            r = events_poll_failed(&es, all[i].t_ms, "poll failed", out);
+            r = events_poll_failed(es, all[i].t_ms, "poll failed", out);
         else if (poll == 1)
-            r = events_poll_ok(&es, all[i].t_ms, out);
+            r = events_poll_ok(es, all[i].t_ms, out);
         if (r >= 0 && nb)
-            r = events_scrape(&es, all[i].t_ms, batch, nb, 0, out);
+            r = events_scrape(es, all[i].t_ms, batch, nb, 0, out);
         i = j;
     }
     for (size_t i = first_new; i < out->n; i++)
         out->e[i].device_id = device_id;
-    events_state_done(&es);
     free(batch);
     free(all);
     for (size_t i = 0; i < n_keys; i++)
@@ -708,6 +708,17 @@ events_derive_range(struct store *st, int64_t device_id, int64_t from_ms, int64_
     if (r < 0)
         return r;
     return (int)(out->n - first_new);
+}
+
+int
+events_derive_range(struct store *st, int64_t device_id, int64_t from_ms, int64_t to_ms,
+                    struct store_event_array *out)
+{
+    struct events_state es;
+    int r = derive_range(st, device_id, from_ms, to_ms, out, &es);
+
+    events_state_done(&es);
+    return r;
 }
 
 static int
@@ -722,9 +733,23 @@ int
 events_rebuild(struct store *st, int64_t device_id)
 {
     struct store_event_array derived = {0}, have = {0};
+    struct events_state es;
+    _cleanup_free_ char *saved = NULL, *json = NULL;
     int r, added = 0;
 
-    r = events_derive_range(st, device_id, INT64_MIN / 2, INT64_MAX / 2, &derived);
+    r = derive_range(st, device_id, INT64_MIN / 2, INT64_MAX / 2, &derived, &es);
+    /* Where the derivation ended is where a server polling the device goes on from (so it
+     * does not report a crash record of the current boot again), unless one already did. */
+    if (r >= 0) {
+        r = store_state_get(st, device_id, "events", &saved);
+        if (r == -ENOENT) {
+            saved = NULL;
+            r = 0;
+        }
+    }
+    if (r >= 0 && !saved)
+        r = events_state_to_json(&es, &json);
+    events_state_done(&es);
     if (r >= 0)
         r = store_events(st, device_id, INT64_MIN / 2, INT64_MAX / 2, &have);
     if (r >= 0)
@@ -739,6 +764,8 @@ events_rebuild(struct store *st, int64_t device_id)
         if (r >= 0)
             added++;
     }
+    if (r >= 0 && json)
+        r = store_state_set(st, device_id, "events", json);
     if (r >= 0)
         r = store_commit(st);
     else if (r != -EBUSY)

@@ -116,7 +116,10 @@ _warn_unused_result_ int events_derive_range(struct store *st, int64_t device_id
 /*
  * Derive a device's events from everything stored (events_derive_range()) and add
  * those not stored yet (same kind, time and subject), in one transaction. Running it
- * twice adds nothing. Returns the number added or a store error.
+ * twice adds nothing. When the device has no saved derivation state ("events", what
+ * soak server keeps) the final state is saved, so a server that polls the device
+ * next goes on from there (no second panic event for the current boot's pstore
+ * record). Returns the number added or a store error.
  */
 _warn_unused_result_ int events_rebuild(struct store *st, int64_t device_id);
 
