@@ -1121,8 +1121,8 @@ sensors_write(struct sensors *s, struct expo_writer *w)
         }
         family(w, "soak_sensor_error_info", METRIC_GAUGE,
                "The error of a sensor that is down (ENXIO no ACK, EBADMSG CRC, ETIMEDOUT, "
-               "EAGAIN no conversion, EIO implausible data, ENODEV wrong chip, EBUSY kernel driver "
-               "bound).");
+               "EAGAIN no conversion, EIO implausible data, ERANGE out of range or bounds, "
+               "ENODEV wrong chip, EBUSY kernel driver bound, ENOENT device gone).");
         for (size_t i = 0; i < s->n; i++) {
             const struct sensor *x = s->v[i];
             int err = x->in_flight && !up[i] && x->overrun_counted ? -ETIMEDOUT : x->last_error;
