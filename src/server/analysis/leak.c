@@ -435,9 +435,9 @@ find_reset(const struct binned *b, const struct leak_params *p)
 
 /*
  * Where MemAvailable stands on the leak's line at the last bin, and how deep it
- * dips below that line. The level is the median of the last bins (the last
- * quarter, at least 6 h) each carried forward at the leak rate: one bin caught in
- * a burst does not move it. The dip is the 99.9th percentile of how far the raw
+ * dips below that line. The level is the median of the bins of the last 6 h,
+ * each carried forward at the leak rate (never below 0): one bin caught in a
+ * burst does not move it. The dip is the 99.9th percentile of how far the raw
  * samples of the last 3 days fall below the line: the kernel runs out at the
  * bottom of a burst, not at the median, so the projection counts from there.
  */
@@ -445,8 +445,7 @@ static int
 project(const struct ordered *raw, const double *bt, const double *by, size_t bn, int64_t from_ms,
         int64_t to_ms, double rate_day, struct leak_result *res)
 {
-    double t_last = bt[bn - 1], rate = rate_day / DAY_S, span = t_last - bt[0];
-    double keep = MAX(6 * 3600.0, span / 4), *v;
+    double t_last = bt[bn - 1], rate = rate_day / DAY_S, keep = 6 * 3600.0, *v;
     size_t m = 0, cap = MAX(bn, raw->n);
 
     v = malloc(sizeof(double) * (cap ? cap : 1));
@@ -455,7 +454,7 @@ project(const struct ordered *raw, const double *bt, const double *by, size_t bn
     for (size_t k = 0; k < bn; k++)
         if (bt[k] >= t_last - keep)
             v[m++] = by[k] - rate * (t_last - bt[k]);
-    res->mem_available = trend_median(v, m);
+    res->mem_available = MAX(0, trend_median(v, m));
     m = 0;
     for (size_t i = 0; i < raw->n; i++) {
         double at = (double)raw->t[i] / 1000.0;
