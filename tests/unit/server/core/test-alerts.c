@@ -10,6 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -198,6 +202,161 @@ test_set_and_json(void **state)
     farmconf_free(c);
 }
 
+struct posts {
+    int n;
+    char url[128], token[64], json[4][512];
+};
+
+static void
+capture_post(void *ctx, const char *url, const char *token, const char *json)
+{
+    struct posts *p = ctx;
+
+    (void)snprintf(p->url, sizeof(p->url), "%s", url);
+    (void)snprintf(p->token, sizeof(p->token), "%s", token ? token : "");
+    if (p->n < 4)
+        (void)snprintf(p->json[p->n], sizeof(p->json[0]), "%s", json);
+    p->n++;
+}
+
+/*
+ * The hook writes each notification to its own file (hooks run side by side):
+ * count them, and concatenate their text into all.
+ */
+static int
+read_notes(const char *dir, char *all, size_t cap)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    size_t len = 0;
+    int n = 0;
+
+    all[0] = 0;
+    if (!d)
+        return 0;
+    while ((e = readdir(d))) {
+        char path[384];
+        FILE *f;
+        if (strncmp(e->d_name, "n.", 2) != 0)
+            continue;
+        (void)snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        f = fopen(path, "r");
+        if (!f)
+            continue;
+        len += fread(all + len, 1, cap - 1 - len, f);
+        all[len] = 0;
+        (void)fclose(f);
+        if (len > 0 && all[len - 1] == '\n')
+            n++; /* complete: the hook's last write is the newline */
+    }
+    (void)closedir(d);
+    return n;
+}
+
+static void
+rm_notes(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+
+    if (!d)
+        return;
+    while ((e = readdir(d))) {
+        char path[384];
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        (void)snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        (void)unlink(path);
+    }
+    (void)closedir(d);
+    (void)rmdir(dir);
+}
+
+static void
+test_hook_and_webhook_fire_and_resolve(void **state)
+{
+    char dir[] = "/tmp/soak-test-alerts.XXXXXX", hook[96], conf[512], all[4096];
+    struct farm_conf *c = NULL;
+    struct alerts *a = NULL;
+    struct posts posts = {0};
+    struct events_state ev;
+    struct store_event_array evs = {0};
+    const int64_t t0 = 1700000000000;
+    FILE *f;
+    int lines = 0;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    (void)snprintf(hook, sizeof(hook), "%s/hook.sh", dir);
+    f = fopen(hook, "w");
+    assert_non_null(f);
+    /* argv: alert device state subject; the JSON notification on stdin. */
+    (void)fprintf(f, "#!/bin/sh\n{ printf '%%s|%%s|%%s|%%s|' \"$1\" \"$2\" \"$3\" \"$4\"; cat; "
+                     "echo; } >\"%s/n.$$\"\n", dir);
+    (void)fclose(f);
+    assert_int_equal(chmod(hook, 0755), 0);
+    (void)snprintf(conf, sizeof(conf),
+                   "[alerts]\nhold = 1h\nexec = %s {alert} {device} {state} {subject}\n"
+                   "webhook = http://127.0.0.1:9/hook\nwebhook_token = tok\n", hook);
+    assert_int_equal(farmconf_parse_string(conf, &c, NULL, 0), 0);
+    assert_int_equal(alerts_new(c, capture_post, &posts, &a), 0);
+
+    /* leak_suspected fires then resolves; a panic fires once for two events. */
+    assert_int_equal(alerts_set(a, NULL, "rockpis-1", 1, "leak_suspected", NULL, 1, t0,
+                                "leak in SUnreclaim: 25 MB/day"), 1);
+    assert_int_equal(alerts_set(a, NULL, "rockpis-1", 1, "leak_suspected", NULL, 0, t0 + 60000,
+                                "no leak"), 2);
+    events_state_init(&ev);
+    assert_int_equal(events_array_push(&evs, t0, EVENT_PANIC, NULL, "Kernel panic", 1), 0);
+    alerts_observe(a, NULL, "rockpis-1", 1, &ev, &evs, t0 + 120000);
+    alerts_observe(a, NULL, "rockpis-1", 1, &ev, &evs, t0 + 180000);
+    assert_int_equal(alerts_sent(a), 3);
+
+    /* The webhook got all three as JSON, with the URL and token of the config. */
+    assert_int_equal(posts.n, 3);
+    assert_string_equal(posts.url, "http://127.0.0.1:9/hook");
+    assert_string_equal(posts.token, "tok");
+    assert_non_null(strstr(posts.json[1], "\"state\":\"resolved\""));
+    assert_non_null(strstr(posts.json[2], "\"alert\":\"panic\""));
+
+    /* The hook ran three times without a shell: argv from the template, JSON on stdin. */
+    for (int i = 0; i < 500 && (lines = read_notes(dir, all, sizeof(all))) < 3; i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        alerts_tick(a);
+        (void)nanosleep(&ts, NULL);
+    }
+    assert_int_equal(lines, 3);
+    assert_non_null(strstr(all, "leak_suspected|rockpis-1|firing||{"));
+    assert_non_null(strstr(all, "\"summary\":\"leak in SUnreclaim: 25 MB/day\""));
+    assert_non_null(strstr(all, "leak_suspected|rockpis-1|resolved||{"));
+    assert_non_null(strstr(all, "\"state\":\"resolved\",\"since\":1700000000.0"));
+    assert_non_null(strstr(all, "panic|rockpis-1|firing||{\"alert\":\"panic\""));
+
+    /* The panic resolves one hold after the last poll that saw it, once. */
+    alerts_observe(a, NULL, "rockpis-1", 1, &ev, NULL, t0 + 2 * 3600000 + 1000);
+    alerts_observe(a, NULL, "rockpis-1", 1, &ev, NULL, t0 + 2 * 3600000 + 2000);
+    assert_int_equal(posts.n, 4);
+    assert_non_null(strstr(posts.json[3], "\"alert\":\"panic\""));
+    assert_non_null(strstr(posts.json[3], "\"state\":\"resolved\""));
+    for (int i = 0; i < 500 && (lines = read_notes(dir, all, sizeof(all))) < 4; i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        alerts_tick(a);
+        (void)nanosleep(&ts, NULL);
+    }
+    assert_int_equal(lines, 4);
+    alerts_tick(a);
+
+    for (size_t i = 0; i < evs.n; i++) {
+        free(evs.e[i].subject);
+        free(evs.e[i].detail);
+    }
+    free(evs.e);
+    events_state_done(&ev);
+    alerts_free(a);
+    farmconf_free(c);
+    rm_notes(dir);
+}
+
 int
 main(void)
 {
@@ -206,6 +365,7 @@ main(void)
         cmocka_unit_test(test_event_alerts_hold),
         cmocka_unit_test(test_sensor_per_subject),
         cmocka_unit_test(test_set_and_json),
+        cmocka_unit_test(test_hook_and_webhook_fire_and_resolve),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
