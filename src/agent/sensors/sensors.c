@@ -60,6 +60,7 @@ struct sensor {
     int addr_set;
     double interval, timeout;
     int discovered;
+    int seen; /* a discovery found its device (read and written by the rescan only) */
     /* plausibility bounds per quantity (SI units); a value outside fails the read (-ERANGE) */
     double min[_SENSOR_QUANTITY_MAX], max[_SENSOR_QUANTITY_MAX];
     /* worker-owned */
@@ -610,6 +611,7 @@ sensors_rescan(struct sensors *s)
 
         if (k >= 0) {
             present[k] = 1;
+            s->v[k]->seen = 1;
             continue;
         }
         x = sensor_alloc(s);
@@ -621,6 +623,7 @@ sensors_rescan(struct sensors *s)
             break;
         }
         x->discovered = 1;
+        x->seen = 1;
         x->drv = f->driver;
         copy_str(x->section, sizeof(x->section), f->label);
         copy_str(x->label, sizeof(x->label), f->label);
@@ -639,15 +642,16 @@ sensors_rescan(struct sensors *s)
         added++;
     }
     /*
-     * A discovered device that is back while its sensor is down (backed off) is
-     * read now; one that went away while up is read now too, so that it reports
-     * up 0 at the next scrape instead of after its interval.
+     * A device that is back while its sensor is down (backed off) is read now;
+     * one that went away while up is read now too, so that it reports up 0 at
+     * the next scrape instead of after its interval. This covers discovered
+     * sensors and configured hwmon/iio/w1 ones whose device discovery finds.
      */
     (void)pthread_mutex_lock(&s->lock);
     for (size_t j = 0; j < n0; j++) {
         struct sensor *x = s->v[j];
 
-        if (!x->discovered || x->in_flight || x->next_due <= now)
+        if (!x->seen || x->in_flight || x->next_due <= now)
             continue;
         if ((present[j] && !x->up && (x->last_error == -ENOENT || x->last_error == -ENODATA)) ||
             (!present[j] && x->up)) {

@@ -71,8 +71,9 @@ _warn_unused_result_ int sensors_prepare(struct sensors *s, const char *root);
  * Discover hwmon/IIO/w1 devices again (when discovery is on): a device not yet
  * in the list is added (and its worker started once the workers run); sensors
  * are never removed, so a device that went away keeps reporting up 0 with
- * error ENOENT. A discovered sensor whose device went away while up, or came
- * back while down with ENOENT/ENODATA, is read at once instead of after its
+ * error ENOENT. A sensor whose device discovery has found (discovered, or a
+ * configured hwmon/iio/w1 one) and which went away while up, or came back
+ * while down with ENOENT/ENODATA, is read at once instead of after its
  * interval or backoff. Call from one thread at a time (the collector's read(),
  * or a test). Returns how many sensors were added, or a negative errno.
  */

@@ -510,7 +510,7 @@ test_hotplug(void **state)
 static void
 test_hotplug_running(void **state)
 {
-    char root[] = "/tmp/soak-sensors-XXXXXX", dir[1024];
+    char root[] = "/tmp/soak-sensors-XXXXXX", dir[1024], cmd[2400];
     struct sensors_state st;
     struct sensors *s;
     int k, i;
@@ -521,23 +521,34 @@ test_hotplug_running(void **state)
     assert_int_equal(sensors_configure(s, NULL, "default_interval", "1h"), 0);
     assert_int_equal(sensors_configure(s, NULL, "backoff_max", "2h"), 0);
     assert_int_equal(sensors_configure(s, NULL, "start_wait", "10s"), 0);
+    /* A configured kernel-driven sensor is watched the same way as the discovered ones. */
+    assert_int_equal(sensors_configure(s, "outdoor", "driver", "hwmon"), 0);
+    assert_int_equal(sensors_configure(s, "outdoor", "device", "/sys/bus/i2c/devices/1-0045"), 0);
     assert_int_equal(sensors_start(s, root), 0);
     k = sensors_find(s, "28-04160b1e64ff");
     assert_true(k >= 0);
     sensors_get_state(s, (size_t)k, &st);
     assert_int_equal(st.up, 1);
+    sensors_get_state(s, 0, &st);
+    assert_int_equal(st.up, 1);
 
     rm_rf(root, DS_REG);
+    unplug_old(root); /* also the outdoor SHT30 */
     plug_new(root);
     assert_int_equal(sensors_rescan(s), 2);
     for (i = 0; i < 5000; i++) {
         struct timespec ts = {0, 1000000L};
+        struct sensors_state o;
 
         sensors_get_state(s, (size_t)k, &st);
-        if (!st.up && st.attempts >= 2)
+        sensors_get_state(s, 0, &o);
+        if (!st.up && st.attempts >= 2 && !o.up && o.attempts >= 2)
             break;
         (void)nanosleep(&ts, NULL);
     }
+    assert_int_equal(st.up, 0);
+    assert_int_equal(st.last_error, -ENOENT);
+    sensors_get_state(s, 0, &st);
     assert_int_equal(st.up, 0);
     assert_int_equal(st.last_error, -ENOENT);
     /* The new sensors got their own workers and read at once. */
@@ -557,15 +568,26 @@ test_hotplug_running(void **state)
     (void)snprintf(dir, sizeof(dir), "%s/%s", root, DS_REG);
     write_file(dir, "w1_slave",
                "72 01 4b 46 7f ff 0e 10 57 : crc=57 YES\n72 01 4b 46 7f ff 0e 10 57 t=23125\n");
+    (void)snprintf(cmd, sizeof(cmd),
+                   "cp -a '%s/%s' '%s/%s' && ln -s %s '%s/sys/bus/i2c/devices/1-0045' && "
+                   "ln -s %s '%s/sys/class/hwmon/hwmon2'",
+                   farm, SHT_OUT, root, SHT_OUT,
+                   "../../../devices/platform/ff150000.i2c/i2c-1/1-0045", root,
+                   "../../devices/platform/ff150000.i2c/i2c-1/1-0045/hwmon/hwmon2", root);
+    assert_int_equal(system(cmd), 0);
     assert_int_equal(sensors_rescan(s), 0);
     for (i = 0; i < 5000; i++) {
         struct timespec ts = {0, 1000000L};
+        struct sensors_state o;
 
         sensors_get_state(s, (size_t)k, &st);
-        if (st.up)
+        sensors_get_state(s, 0, &o);
+        if (st.up && o.up)
             break;
         (void)nanosleep(&ts, NULL);
     }
+    assert_int_equal(st.up, 1);
+    sensors_get_state(s, 0, &st);
     assert_int_equal(st.up, 1);
     s = sensors_free(s);
     rm_rf(root, "");
