@@ -879,23 +879,39 @@ conf_route(void *ctx, const char *section, const char *key, const char *value, i
     return 0;
 }
 
+/*
+ * The three board configs together wire the story's nine sensors, each once:
+ * rock-pi-s the indoor SHT30, the BH1750 and the regular DS18B20; rock-pi-e
+ * the outdoor SHT30 (through its kernel driver), the LPS25, the
+ * high-temperature DS18B20 and the MCP3002; zero-3e the SHTC3 and the AHT20.
+ */
 static void
 test_contrib_configs(void **state)
 {
-    static const char *boards[] = {"rockpis", "rockpie", "zero3e"};
-    static const size_t nsensors[] = {3, 4, 2};
+    static const struct {
+        const char *board;
+        const char *labels[5];
+    } boards[] = {
+        {"rockpis", {"indoor", "light", "probe"}},
+        {"rockpie", {"outdoor", "baro", "hot-probe", "adc0"}},
+        {"zero3e", {"shtc3", "aht20"}},
+    };
 
     (void)state;
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t i = 0; i < ARRAY_SIZE(boards); i++) {
         char path[512], err[256];
         struct sensors *s;
+        size_t n = 0;
 
-        (void)snprintf(path, sizeof(path), "%s/contrib/soakd-%s.conf", SOAK_SRC, boards[i]);
+        (void)snprintf(path, sizeof(path), "%s/contrib/soakd-%s.conf", SOAK_SRC, boards[i].board);
         assert_int_equal(sensors_new(&s), 0);
         if (conf_parse_file(path, conf_route, s, err, sizeof(err)) != 0)
             fail_msg("%s", err);
         assert_int_equal(sensors_prepare(s, "/nonexistent"), 0);
-        assert_int_equal(sensors_count(s), nsensors[i]);
+        for (; n < ARRAY_SIZE(boards[i].labels) && boards[i].labels[n]; n++)
+            if (sensors_find(s, boards[i].labels[n]) < 0)
+                fail_msg("%s: no sensor %s", boards[i].board, boards[i].labels[n]);
+        assert_int_equal(sensors_count(s), n);
         s = sensors_free(s);
     }
 }
