@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
@@ -30,6 +31,8 @@ usage(FILE *f)
                   "Judge the first H hours of build B on a device, for `git bisect run`\n"
                   "(see contrib/bisect/soak-bisect-run.sh): the same rules as soak verdict.\n"
                   "A failure seen before H hours is final; a pass needs H hours of data.\n"
+                  "B and A as in soak verdict (6.17.6 stands for 6.17.6-yocto-standard ...\n"
+                  "when no boot ran a build named exactly 6.17.6).\n"
                   "\n"
                   "Options:\n"
                   "  --db SPEC        sqlite:PATH, PATH or postgresql://...\n"
@@ -119,9 +122,13 @@ cmd_judge(int argc, char **argv)
         (void)store_close(st);
         return 128;
     }
-    for (size_t i = 0; i < j.n && start < 0; i++)
-        if (j.seg[i].build && strcmp(j.seg[i].build, build) == 0)
-            start = j.seg[i].start_ms;
+    {
+        char *q = judge_build_query(&j, NULL, build);
+        for (size_t i = 0; q && i < j.n && start < 0; i++)
+            if (judge_build_is(j.seg[i].build, q))
+                start = j.seg[i].start_ms;
+        free(q);
+    }
     judge_leak_free(&j);
     if (start < 0) {
         log_warnx("judge: build '%s' never ran on %s: skip", build, device);

@@ -961,6 +961,60 @@ deploy_between(const struct store_event_array *ev, int64_t from, int64_t to)
 }
 
 /*
+ * Whether a build name is the queried build: equal, or the query ends in '*' and
+ * the name starts with the rest of it followed by its end, '-', ' ', '+', '_' or '~'
+ * ("6.17.6*" is 6.17.6-yocto-standard 2025.11, not 6.17.60).
+ */
+int
+judge_build_is(const char *name, const char *q)
+{
+    size_t len = strlen(q);
+
+    if (!name)
+        return 0;
+    if (len == 0 || q[len - 1] != '*')
+        return strcmp(name, q) == 0;
+    len--;
+    return strncmp(name, q, len) == 0 &&
+           (name[len] == 0 || strchr("- +_~", name[len]) != NULL);
+}
+
+/*
+ * The query a user's build name stands for on one device: the name itself when
+ * a boot or deploy there has exactly that name (or it already ends in '*'),
+ * else "NAME*" when some boot's build starts with it (6.17.6 for
+ * "6.17.6-yocto-standard 2025.11"), else the name (which then matches nothing).
+ */
+char *
+judge_build_query(const struct judge_leak *j, const struct store_event_array *ev, const char *q)
+{
+    size_t len = strlen(q);
+    int prefix = 0;
+    char *s;
+
+    if (len > 0 && q[len - 1] == '*')
+        return strdup(q);
+    for (size_t i = 0; i < j->n; i++)
+        if (j->seg[i].build && strcmp(j->seg[i].build, q) == 0)
+            return strdup(q);
+    for (size_t i = 0; ev && i < ev->n; i++)
+        if (ev->e[i].kind == EVENT_DEPLOY && ev->e[i].subject && strcmp(ev->e[i].subject, q) == 0)
+            return strdup(q);
+    s = malloc(len + 2);
+    if (!s)
+        return NULL;
+    memcpy(s, q, len);
+    s[len] = '*';
+    s[len + 1] = 0;
+    for (size_t i = 0; i < j->n; i++)
+        if (judge_build_is(j->seg[i].build, s))
+            prefix = 1;
+    if (!prefix)
+        s[len] = 0;
+    return s;
+}
+
+/*
  * Whether a poll at t counts for build: inside one of its boots, or in the gap
  * after one of its boots when the next boot is the same build (a crash and
  * reboot) or there is no next boot (it never came back). A gap that ends in a
@@ -974,11 +1028,11 @@ polls_belong(const struct judge_leak *j, const struct store_event_array *ev, con
     for (size_t i = 0; i < j->n; i++) {
         const struct judge_segment *g = &j->seg[i];
         int64_t end = g->end_ms;
-        if (!g->build || strcmp(g->build, build) != 0)
+        if (!judge_build_is(g->build, build))
             continue;
         if (i + 1 == j->n)
             end = at == INT64_MAX ? INT64_MAX : MAX(end, at);
-        else if (j->seg[i + 1].build && strcmp(j->seg[i + 1].build, build) == 0 &&
+        else if (j->seg[i + 1].build && strcmp(j->seg[i + 1].build, g->build) == 0 &&
                  !deploy_between(ev, g->end_ms - 600000, j->seg[i + 1].start_ms))
             end = j->seg[i + 1].start_ms - 1;
         if (t >= g->start_ms && t <= end)
@@ -1025,7 +1079,7 @@ deploy_stats(struct store *st, int64_t dev, const char *build, int64_t at,
         return r;
     for (size_t i = 0; i < ev.n; i++) {
         const struct store_event *e = &ev.e[i];
-        if (e->kind != EVENT_DEPLOY || !e->subject || strcmp(e->subject, build) != 0)
+        if (e->kind != EVENT_DEPLOY || !e->subject || !judge_build_is(e->subject, build))
             continue;
         s->deploys++;
         if (e->value == 0) {
@@ -1056,7 +1110,7 @@ build_stats(struct store *st, int64_t dev, const struct judge_leak *j, const cha
     s->leak_rate = s->leak_lo = s->leak_hi = NAN;
     for (size_t i = 0; i < j->n; i++) {
         const struct judge_segment *g = &j->seg[i];
-        if (!g->build || strcmp(g->build, build) != 0)
+        if (!judge_build_is(g->build, build))
             continue;
         if (first == SIZE_MAX)
             first = i;
@@ -1113,7 +1167,8 @@ build_stats(struct store *st, int64_t dev, const struct judge_leak *j, const cha
     for (size_t i = first + 1; i <= last && i < j->n; i++) {
         const struct judge_segment *g = &j->seg[i], *p = &j->seg[i - 1];
         int deployed = 0;
-        if (!g->build || strcmp(g->build, build) != 0 || !p->build || strcmp(p->build, build))
+        /* A boot of another build of the family (6.17.6*) is an update, not a reboot. */
+        if (!judge_build_is(g->build, build) || !p->build || strcmp(p->build, g->build) != 0)
             continue;
         deployed = deploy_between(&ev, p->end_ms - 600000, g->start_ms);
         if (!deployed)
@@ -1124,7 +1179,7 @@ build_stats(struct store *st, int64_t dev, const struct judge_leak *j, const cha
         unsigned pst = 0;
         for (size_t i = first; i <= last && i + 1 < j->n; i++) {
             double g = 0;
-            if (!j->seg[i].build || strcmp(j->seg[i].build, build) != 0)
+            if (!judge_build_is(j->seg[i].build, build))
                 continue;
             r = counter_growth(st, dev, "soak_pstore_records", j->seg[i + 1].start_ms - 1,
                                j->seg[i + 1].start_ms + 600000, &g);
@@ -1145,7 +1200,7 @@ build_stats(struct store *st, int64_t dev, const struct judge_leak *j, const cha
     }
     for (size_t i = first; i <= last && i < j->n; i++) {
         double a = 0, b = 0;
-        if (!j->seg[i].build || strcmp(j->seg[i].build, build) != 0)
+        if (!judge_build_is(j->seg[i].build, build))
             continue;
         r = counter_growth(st, dev, "node_vmstat_oom_kill", j->seg[i].start_ms, j->seg[i].end_ms,
                            &a);
@@ -1190,7 +1245,7 @@ build_stats(struct store *st, int64_t dev, const struct judge_leak *j, const cha
         r = names_up(st, dev, "node_network_up", "device", from, to, s->ifaces_up, &s->n_ifaces);
     /* The candidate must read in every one of its boots: a sensor lost after a reboot is lost. */
     for (size_t i = first; r == 0 && strict && i <= last && i < j->n; i++) {
-        if (!j->seg[i].build || strcmp(j->seg[i].build, build) != 0)
+        if (!judge_build_is(j->seg[i].build, build))
             continue;
         r = keep_up_in(st, dev, "soak_sensor_up", "sensor", &j->seg[i], s->sensors_up,
                        &s->n_sensors);
@@ -1245,19 +1300,28 @@ judge_verdict_from(struct store *st, const struct judge_leak *j, const char *bui
     r = store_device(st, device, 0, &dev);
     if (r < 0)
         return r;
+    {
+        /* A name no boot ran exactly is the prefix of a family of builds (6.17.6*). */
+        struct store_event_array ev = {0};
+        r = store_events(st, dev, 0, at, &ev);
+        if (r < 0)
+            return r;
+        v.build = judge_build_query(j, &ev, build);
+        if (o && o->baseline)
+            v.baseline = judge_build_query(j, &ev, o->baseline);
+        store_event_array_free(&ev);
+    }
     v.device = strdup(device);
-    v.build = strdup(build);
-    if (!v.device || !v.build) {
+    if (!v.device || !v.build || (o && o->baseline && !v.baseline)) {
         r = -ENOMEM;
         goto out;
     }
-    if (o && o->baseline) {
-        v.baseline = strdup(o->baseline);
-    } else {
+    build = v.build;
+    if (!v.baseline) {
         for (size_t i = 0; i < j->n; i++) {
-            if (j->seg[i].build && strcmp(j->seg[i].build, build) == 0) {
+            if (judge_build_is(j->seg[i].build, build)) {
                 for (size_t k = i; k > 0; k--)
-                    if (j->seg[k - 1].build && strcmp(j->seg[k - 1].build, build) != 0) {
+                    if (j->seg[k - 1].build && !judge_build_is(j->seg[k - 1].build, build)) {
                         v.baseline = strdup(j->seg[k - 1].build);
                         break;
                     }
@@ -1350,14 +1414,26 @@ judge_devices_with_build(struct store *st, const char *build, char ***ret)
 {
     struct store_device *devs = NULL;
     size_t n = 0, m = 0;
-    char **out;
-    int r = store_devices(st, &devs, &n);
+    char **out, *fam;
+    size_t len = strlen(build);
+    int r;
 
-    if (r < 0)
+    /* A device ran B when a build is named B, or starts with it as judge_build_is() says. */
+    fam = malloc(len + 2);
+    if (!fam)
+        return -ENOMEM;
+    memcpy(fam, build, len + 1);
+    if (len == 0 || build[len - 1] != '*')
+        memcpy(fam + len, "*", 2);
+    r = store_devices(st, &devs, &n);
+    if (r < 0) {
+        free(fam);
         return r;
+    }
     out = calloc(n + 1, sizeof(char *));
     if (!out) {
         store_devices_free(devs, n);
+        free(fam);
         return -ENOMEM;
     }
     for (size_t i = 0; i < n && r >= 0; i++) {
@@ -1366,7 +1442,7 @@ judge_devices_with_build(struct store *st, const char *build, char ***ret)
         r = store_series(st, devs[i].id, "soak_build_info", &keys);
         for (size_t k = 0; r >= 0 && keys && keys[k]; k++) {
             char *b = label_of(keys[k], "build");
-            if (b && strcmp(b, build) == 0)
+            if (b && (strcmp(b, build) == 0 || judge_build_is(b, fam)))
                 found = 1;
             free(b);
         }
@@ -1376,7 +1452,8 @@ judge_devices_with_build(struct store *st, const char *build, char ***ret)
             if (store_events(st, devs[i].id, 0, INT64_MAX, &ev) >= 0)
                 for (size_t k = 0; k < ev.n && !found; k++)
                     found = ev.e[k].kind == EVENT_DEPLOY && ev.e[k].subject &&
-                            strcmp(ev.e[k].subject, build) == 0;
+                            (strcmp(ev.e[k].subject, build) == 0 ||
+                             judge_build_is(ev.e[k].subject, fam));
             store_event_array_free(&ev);
         }
         if (found) {
@@ -1388,6 +1465,7 @@ judge_devices_with_build(struct store *st, const char *build, char ***ret)
         }
     }
     store_devices_free(devs, n);
+    free(fam);
     if (r < 0) {
         store_strv_free(out);
         return r;

@@ -93,6 +93,23 @@ void judge_verdict_free(struct judge_verdict *v);
 json_t *judge_verdict_json(const struct judge_verdict *v);
 void judge_verdict_print(FILE *f, const struct judge_verdict *v);
 
+/*
+ * Whether a build name is the queried build q: equal, or q ends in '*' and the
+ * name starts with the rest of q followed by its end, '-', ' ', '+', '_' or '~'
+ * ("6.17.6*" is "6.17.6-yocto-standard 2025.11", not "6.17.60"). name may be NULL (0).
+ */
+int judge_build_is(const char *name, const char *q);
+
+/*
+ * What a user's build name q stands for on one device (j: its boots; ev: its
+ * events or NULL): q itself when a boot or deploy there has exactly that name or
+ * q ends in '*'; else "q*" when some boot's build starts with q (6.17.6 ->
+ * "6.17.6*": every build of that kernel); else q. Malloc'ed; NULL on OOM.
+ * judge_verdict() and judge_devices_with_build() resolve their names this way.
+ */
+char *judge_build_query(const struct judge_leak *j, const struct store_event_array *ev,
+                        const char *q);
+
 /* Names of the devices that ran build (NULL-terminated, free with store_strv_free()). */
 _warn_unused_result_ int judge_devices_with_build(struct store *st, const char *build, char ***ret);
 

@@ -188,6 +188,39 @@ test_verdict_and_slab(void **state)
     assert_int_equal(judge_parse_ram_list("1G,2G,4G", ram, 2), -EINVAL);
 }
 
+static void
+test_build_names(void **state)
+{
+    struct judge_segment seg[3] = {{.build = (char *)"6.12.55-yocto-standard 2025.10"},
+                                   {.build = (char *)"6.17.6-yocto-standard 2025.11-rc1"},
+                                   {.build = (char *)"6.17.6-yocto-standard 2025.11"}};
+    struct judge_leak j = {.device = (char *)"d", .seg = seg, .n = 3};
+    char *q;
+
+    (void)state;
+    assert_true(judge_build_is("6.17.6-yocto-standard 2025.11", "6.17.6*"));
+    assert_true(judge_build_is("6.17.6", "6.17.6*"));
+    assert_true(judge_build_is("6.17.6+git1", "6.17.6*"));
+    assert_false(judge_build_is("6.17.60", "6.17.6*"));
+    assert_false(judge_build_is("6.17.6.1", "6.17.6*"));
+    assert_false(judge_build_is("6.17.6-yocto", "6.17.6"));
+    assert_true(judge_build_is("6.17.6", "6.17.6"));
+    assert_false(judge_build_is(NULL, "6.17.6*"));
+    /* No boot named 6.17.6: the family; an exact name stays exact; unknown stays as is. */
+    q = judge_build_query(&j, NULL, "6.17.6");
+    assert_string_equal(q, "6.17.6*");
+    free(q);
+    q = judge_build_query(&j, NULL, "6.17.6-yocto-standard 2025.11");
+    assert_string_equal(q, "6.17.6-yocto-standard 2025.11");
+    free(q);
+    q = judge_build_query(&j, NULL, "6.18");
+    assert_string_equal(q, "6.18");
+    free(q);
+    q = judge_build_query(&j, NULL, "6.12*");
+    assert_string_equal(q, "6.12*");
+    free(q);
+}
+
 int
 main(void)
 {
@@ -195,6 +228,7 @@ main(void)
         cmocka_unit_test(test_segments_and_leak),
         cmocka_unit_test(test_alert_eval),
         cmocka_unit_test(test_verdict_and_slab),
+        cmocka_unit_test(test_build_names),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
