@@ -434,6 +434,23 @@ bus_index(const struct farm_device *d, size_t i)
     return n;
 }
 
+/* rel -> target, replacing a directory a tree of an older soak sim had there. */
+static int
+iio_link(const char *root, const char *rel, const char *target)
+{
+    char p[ROOT_PATH_MAX];
+    struct stat sb;
+
+    if (root_path(root, rel, p, sizeof(p)) < 0)
+        return -ENAMETOOLONG;
+    if (lstat(p, &sb) == 0) {
+        if (S_ISLNK(sb.st_mode))
+            return 0;
+        rmdir_flat(root, rel);
+    }
+    return symlink_rel(root, rel, target);
+}
+
 static int
 write_sensors(const char *root, const struct farm_device *d, const struct farm_state *st)
 {
@@ -474,8 +491,19 @@ write_sensors(const char *root, const struct farm_device *d, const struct farm_s
             r |= putf(root, rel, "%ld\n", lround(v * 1000));
             continue;
         }
-        /* IIO */
-        (void)snprintf(dir, sizeof(dir), "/sys/bus/iio/devices/iio:device%u", idx);
+        /* IIO: /sys/bus/iio/devices/iio:deviceN links to the node under its i2c or spi
+         * device, as the kernel's does; soakd names the sensor "<name>@<that device>". */
+        if (strncmp(s->addr, "spi", 3) == 0)
+            (void)snprintf(dir, sizeof(dir),
+                           "/sys/devices/platform/ff1d0000.spi/spi_master/spi0/%s/iio:device%u",
+                           s->addr, idx);
+        else
+            (void)snprintf(dir, sizeof(dir),
+                           "/sys/devices/platform/ff0d0000.i2c/i2c-1/%s/iio:device%u", s->addr,
+                           idx);
+        (void)snprintf(rel, sizeof(rel), "/sys/bus/iio/devices/iio:device%u", idx);
+        (void)snprintf(target, sizeof(target), "../../..%s", dir + strlen("/sys"));
+        r |= iio_link(root, rel, target);
         (void)snprintf(rel, sizeof(rel), "%s/name", dir);
         r |= putf(root, rel, "%s\n", s->chip);
         switch (s->q) {

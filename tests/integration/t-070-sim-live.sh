@@ -65,6 +65,12 @@ for d in rock-pi-s rock-pi-e zero-3e rock-5b; do
     check "live --out made $d's tree" [ -s "$WORK/roots/$d/proc/slabinfo" ]
 done
 check "the rock-5b has 4 GB" grep -q '^MemTotal: *3980320 kB$' "$WORK/roots/rock-5b/proc/meminfo"
+# soakd names the sensors of a live tree as the history does (IIO by its i2c/spi device)
+"$SOAKD" --root "$WORK/roots/rock-pi-e" --once >"$WORK/e.prom" 2>/dev/null
+for s in sht3x@1-0045 lps25h@1-005c mcp3002@spi0.0 28-0516b2c3d4e5; do
+    check "live rock-pi-e reads sensor $s" grep -q "^soak_sensor_up{sensor=\"$s\"} 1" "$WORK/e.prom"
+done
+grep -o '^soak_sensor_up{sensor="[^"]*"}' "$WORK/e.prom" | sort -u >"$WORK/e.sensors"
 
 # live --soakd: the agent runs while the board is reachable; the rename update (2025.12-rc1)
 # takes it off the network; RAUC falls back after 2 simulated hours (2 s at 3600x).
@@ -149,6 +155,8 @@ for d in rock-pi-s rock-pi-e zero-3e rock-5b; do
     check "history of $d ends in # EOF" [ "$(tail -n 1 "$WORK/h1/$d.om")" = "# EOF" ]
 done
 check "the same seed gives the same files" cmp -s "$WORK/h1/rock-5b.om" "$WORK/h2/rock-5b.om"
+check "the history names the sensors as the live tree's soakd" \
+    sh -c "grep -o 'soak_sensor_up{sensor=\"[^\"]*\"}' '$WORK/h1/rock-pi-e.om' | sort -u | cmp -s - '$WORK/e.sensors'"
 "$SOAK" sim history --out "$WORK/h3" --days 2 --step 300 --now "$NOW" --seed 2 \
     --device rock-5b 2>/dev/null
 check "another seed gives other noise" sh -c "! cmp -s '$WORK/h1/rock-5b.om' '$WORK/h3/rock-5b.om'"
