@@ -7,7 +7,7 @@
 # answers git bisect, soak slab shows filp on top.
 set -u
 . "$SOAK_SRC/tests/integration/t-06x-lib.sh"
-echo "1..43"
+echo "1..46"
 
 T0=1764000000
 T1=$((T0 + 2 * 86400 + 300))
@@ -142,4 +142,17 @@ expect_rc 1 "verdict --build 6.17.6 --baseline 6.12.55 fails" "$SOAK" verdict --
 jcheck "judged as 6.17.6* against 6.12.55*, the baseline compared, the leak the reason" '.devices[0] | .build == "6.17.6*" and .baseline == "6.12.55*" and ([.reasons[] | select(.status == "fail") | .rule] == ["leak"]) and ([.reasons[] | select(.rule == "sensors") | .status] == ["pass"])' "$WORK/out"
 expect_rc 1 "judge --build 6.17.6 --hours 4: bad" "$SOAK" judge --db "$DB" --device rockpis-4 \
     --build 6.17.6 --hours 4
+# A counter reset: the agent restarted inside a boot and its kmsg OOM counter went
+# 0, 2, (restart) 0, 1: three kills, not the two first-to-max would say.
+gen "$WORK/j.om" --pattern quiet --ram 256 --days 0.3 --interval 300 --boot $T0 \
+    --build 6.17.6 --boot-id jjjj-1 --seed 12
+awk '/^# EOF/ { print "# TYPE soak_kmsg_oom_kills counter"; for (i = 0; i < n; i++)
+        print "soak_kmsg_oom_kills_total " (i < 20 ? 0 : i < 40 ? 2 : i < 50 ? 0 : 1) " " t[i]
+        print; next }
+    /^soak_poll_up / { t[n++] = $NF } { print }' "$WORK/j.om" >"$WORK/j2.om"
+expect_rc 0 "import a boot whose OOM counter reset" "$SOAK" import --db "$DB" --device rockpis-5 \
+    "$WORK/j2.om"
+expect_rc 1 "verdict fails on the OOM kills" "$SOAK" verdict --db "$DB" --device rockpis-5 \
+    --build 6.17.6 --json
+jcheck "three OOM kills counted across the reset" '.devices[0].reasons[] | select(.rule == "oom") | .status == "fail" and (.text | test("^3 OOM kill"))' "$WORK/out"
 exit 0

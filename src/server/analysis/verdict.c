@@ -236,3 +236,27 @@ verdict_judge(const struct verdict_stats *c, const struct verdict_stats *b,
              "no baseline build: sensors, interfaces and latency not compared");
     }
 }
+
+double
+verdict_counter_increase(const double *v, size_t n, unsigned *ret_resets)
+{
+    double sum = 0, prev = NAN;
+    unsigned resets = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(v[i]))
+            continue;
+        if (isfinite(prev)) {
+            if (v[i] >= prev) {
+                sum += v[i] - prev;
+            } else {
+                sum += v[i];
+                resets++;
+            }
+        }
+        prev = v[i];
+    }
+    if (ret_resets)
+        *ret_resets = resets;
+    return sum;
+}

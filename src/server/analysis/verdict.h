@@ -104,6 +104,14 @@ void verdict_stats_done(struct verdict_stats *s);
 const char *verdict_status_name(enum verdict_status s);
 const char *verdict_outcome_name(enum verdict_outcome o);
 
+/*
+ * How much a counter rose over v[0..n) in time order, as Prometheus' increase()
+ * counts it: the sum of the rises between samples, and after a fall (a reset: the
+ * agent restarted) the new value itself. NaN samples are skipped. ret_resets (may
+ * be NULL) gets the number of resets. 0 for fewer than two finite samples.
+ */
+double verdict_counter_increase(const double *v, size_t n, unsigned *ret_resets);
+
 /* Human size: "256 MB", "1 GB". */
 void verdict_format_size(char out[32], double bytes);
 

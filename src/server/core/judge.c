@@ -886,10 +886,14 @@ names_up(struct store *st, int64_t dev, const char *metric, const char *label, i
     return r < 0 ? r : 0;
 }
 
-/* Growth of a per-boot counter (first to max) within [from, to], over its series. */
+/*
+ * Growth within [from, to], summed over the metric's series: a counter's increase
+ * (a fall is a reset: the agent restarted and counts from 0 again), or for a gauge
+ * (as_counter 0) first to max.
+ */
 static int
 counter_growth(struct store *st, int64_t dev, const char *metric, int64_t from, int64_t to,
-               double *ret)
+               int as_counter, double *ret)
 {
     char **keys = NULL;
     double sum = 0;
@@ -900,7 +904,17 @@ counter_growth(struct store *st, int64_t dev, const char *metric, int64_t from, 
     for (size_t k = 0; keys && keys[k]; k++) {
         struct sample_array a = {0};
         r = read_key(st, dev, keys[k], from, to, &a);
-        if (r == 0 && a.n > 0) {
+        if (r == 0 && a.n > 0 && as_counter) {
+            double *v = malloc(sizeof(double) * a.n);
+            if (!v) {
+                r = -ENOMEM;
+            } else {
+                for (size_t i = 0; i < a.n; i++)
+                    v[i] = a.s[i].v;
+                sum += verdict_counter_increase(v, a.n, NULL);
+                free(v);
+            }
+        } else if (r == 0 && a.n > 0) {
             double first = a.s[0].v, mx = first;
             for (size_t i = 0; i < a.n; i++)
                 mx = fmax(mx, a.s[i].v);
@@ -1182,7 +1196,7 @@ build_stats(struct store *st, int64_t dev, const struct judge_leak *j, const cha
             if (!judge_build_is(j->seg[i].build, build))
                 continue;
             r = counter_growth(st, dev, "soak_pstore_records", j->seg[i + 1].start_ms - 1,
-                               j->seg[i + 1].start_ms + 600000, &g);
+                               j->seg[i + 1].start_ms + 600000, 0, &g);
             if (r < 0)
                 goto out;
             {
@@ -1203,10 +1217,10 @@ build_stats(struct store *st, int64_t dev, const struct judge_leak *j, const cha
         if (!judge_build_is(j->seg[i].build, build))
             continue;
         r = counter_growth(st, dev, "node_vmstat_oom_kill", j->seg[i].start_ms, j->seg[i].end_ms,
-                           &a);
+                           1, &a);
         if (r == 0)
             r = counter_growth(st, dev, "soak_kmsg_oom_kills_total", j->seg[i].start_ms,
-                               j->seg[i].end_ms, &b);
+                               j->seg[i].end_ms, 1, &b);
         if (r < 0)
             goto out;
         s->oom_kills += fmax(a, b);

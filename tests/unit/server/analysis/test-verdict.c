@@ -196,6 +196,28 @@ test_deploy(void **state)
     verdict_stats_done(&c);
 }
 
+static void
+test_counter_increase(void **state)
+{
+    /* 0 1 1 3, agent restart (back to 0), 2, a NaN, 2 4: 3 + 2 + 2 = 7, one reset. */
+    const double v[] = {0, 1, 1, 3, 0, 2, NAN, 2, 4};
+    const double flat[] = {5, 5, 5};
+    unsigned resets = 9;
+
+    (void)state;
+    assert_true(verdict_counter_increase(v, 9, &resets) == 7);
+    assert_int_equal(resets, 1);
+    /* First to max would say 4: the kills before the restart would be lost. */
+    assert_true(verdict_counter_increase(flat, 3, &resets) == 0);
+    assert_int_equal(resets, 0);
+    /* A reset to a non-zero value counts that value (kills since the restart). */
+    {
+        const double w[] = {10, 12, 3};
+        assert_true(verdict_counter_increase(w, 3, NULL) == 5);
+    }
+    assert_true(verdict_counter_increase(v, 1, NULL) == 0);
+}
+
 int
 main(void)
 {
@@ -204,6 +226,7 @@ main(void)
         cmocka_unit_test(test_each_failure),
         cmocka_unit_test(test_not_enough_data),
         cmocka_unit_test(test_deploy),
+        cmocka_unit_test(test_counter_increase),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
