@@ -81,6 +81,13 @@ check "verdict lists the device with a result and reasons" json '
     j["build"] == "6.17.6-yocto poky-5.0" and any(d["device"] == "rockpis-t"
     and d["result"] in ("pass", "fail", "not enough data") and isinstance(d["reasons"], list) for d in j["devices"])'
 check "404 verdict of an unknown build" test "$(get /api/v1/builds/0.0.0/verdict -H "$H")" = 404
+check "builds 200" test "$(get /api/v1/builds -H "$H")" = 200
+check "builds: both builds, oldest first, and a row per device" json '
+    [b["build"] for b in j["builds"]] == ["6.12.55-yocto poky-5.0", "6.17.6-yocto poky-5.0"]
+    and (lambda r: [x["build"] for x in r] == ["6.12.55-yocto poky-5.0", "6.17.6-yocto poky-5.0"]
+         and r[1]["baseline"] == "6.12.55-yocto poky-5.0" and r[1]["boots"] == 1
+         and r[1]["result"] in ("pass", "fail", "not enough data") and r[0]["first"] < r[1]["first"])(
+        [d for d in j["devices"] if d["device"] == "rockpis-t"][0]["builds"])'
 check "alerts 200" test "$(get /api/v1/alerts -H "$H")" = 200
 check "alerts shape" json 'isinstance(j["alerts"], list)'
 check "404 unknown API path (JSON)" test "$(get /api/v1/nothing -H "$H")" = 404
@@ -105,6 +112,9 @@ check "chart URL returns SVG" sh -c "test \"\$(curl -s -o $tmp/svg -w '%{http_co
 check "PNG chart" sh -c "curl -s -H '$H' '$url/device/rockpis-t/plot/latency.png?range=1d' | head -c 8 | od -An -c | grep -q 'P   N   G'"
 check "build page 200" test "$(get '/build/6.17.6-yocto%20poky-5.0' -H "$H")" = 200
 check "build page names the device and a verdict" sh -c "grep -q rockpis-t $tmp/body && grep -Eq 'PASS|FAIL|NOT ENOUGH DATA' $tmp/body"
+check "builds page 200" test "$(get /builds -H "$H")" = 200
+check "builds page: the devices, a column per build, verdict words" sh -c "grep -q 'rockpis-t' $tmp/body && grep -q '6.12.55-yocto poky-5.0' $tmp/body && grep -q '6.17.6-yocto poky-5.0' $tmp/body && grep -Eq '>(PASS|FAIL|NOT ENOUGH DATA)<' $tmp/body && grep -q 'FIRST BUILD' $tmp/body"
+check "every page links the builds page" grep -q '<a href="/builds">builds</a>' "$tmp/body"
 check "404 page for an unknown URL" test "$(get /no/such/page -H "$H")" = 404
 check "404 page is HTML" grep -q '<h1>404 Not found</h1>' "$tmp/body"
 check "404 page for an unknown device" test "$(get /device/nosuch -H "$H")" = 404
@@ -119,6 +129,9 @@ listen_token = conf-tok
 
 [device rockpis-t]
 url = http://127.0.0.1:9
+model = rock-pi-s
+ram_sizes = 256M,512M
+install = true
 
 [device ghost]
 url = http://127.0.0.1:9
@@ -130,6 +143,22 @@ check "a configured device without data is listed, configured, with its URL" jso
     any(d["name"] == "ghost" and d["configured"] and d["url"] == "http://127.0.0.1:9"
         and d["last"] is None for d in j["devices"])'
 check "farm page says NO DATA for it" sh -c "curl -s -H 'Authorization: Bearer conf-tok' '$url/' | grep -q '>NO DATA<'"
+# the verdicts use the config's model and RAM sizes, as soak verdict --config does
+"$SOAK" verdict --db "$db" --config "$tmp/farm.conf" --device rockpis-t --build "6.17.6-yocto poky-5.0" --json >"$tmp/cli.json" 2>/dev/null
+check "verdict API: the same reasons as soak verdict --config" sh -c "
+    curl -s -H 'Authorization: Bearer conf-tok' '$url/api/v1/builds/6.17.6-yocto%20poky-5.0/verdict' >'$tmp/body' &&
+    python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); a=a[\"devices\"][0] if \"devices\" in a else a; b=json.load(open(sys.argv[2]))[\"devices\"][0]; sys.exit(a[\"reasons\"] != b[\"reasons\"])' '$tmp/cli.json' '$tmp/body'"
+# a build that was deployed but never reported (the board did not answer) has a page and a column
+"$SOAK" deploy --config "$tmp/farm.conf" --device rockpis-t --bundle rc.raucb --build "7.0-yocto rc" \
+    --wait 1 >"$tmp/deploy.out" 2>&1
+check "soak deploy to a board that does not answer fails" grep -q "rockpis-t: FAIL" "$tmp/deploy.out"
+check "its build's page lists the device" sh -c "
+    test \"\$(curl -s -o '$tmp/body' -w '%{http_code}' -H 'Authorization: Bearer conf-tok' '$url/build/7.0-yocto%20rc')\" = 200 &&
+    grep -q rockpis-t '$tmp/body' && grep -q '>FAIL<' '$tmp/body' && grep -q 'deploy' '$tmp/body'"
+check "... and the builds API has it in the device's row" sh -c "
+    curl -s -H 'Authorization: Bearer conf-tok' '$url/api/v1/builds' >'$tmp/body' &&
+    python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); r=[d for d in j[\"devices\"] if d[\"device\"]==\"rockpis-t\"][0][\"builds\"]; sys.exit(not any(x[\"build\"]==\"7.0-yocto rc\" and x[\"result\"]==\"fail\" and x[\"boots\"]==0 for x in r))' '$tmp/body'"
+
 check "bad listen address is refused" sh -c "! '$SOAK' web --db '$db' --listen nonsense --duration 1 2>/dev/null"
 check "missing database is an error" sh -c "! '$SOAK' web --db '$tmp/none.db' --duration 1 2>/dev/null"
 finish

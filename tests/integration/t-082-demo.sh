@@ -30,6 +30,9 @@ import json, sys
 for d in json.load(sys.stdin)["devices"]:
     if d["name"] == "rock-pi-e":
         print(d["reachable"], d["build"])' >>"$work/reach" 2>/dev/null
+        [ -s "$work/verdict.json" ] ||
+            curl -s -m 20 "${url}api/v1/builds/6.17.6-yocto-standard%202025.11/verdict" >"$work/verdict.json"
+        [ -s "$work/builds.html" ] || curl -s -m 20 "${url}builds" >"$work/builds.html"
     fi
     sleep 1
 done
@@ -50,6 +53,10 @@ sed 's/^/# reach: /' "$work/reach"
 check "the dashboard showed rock-pi-e unreachable" grep -q "^down " "$work/reach"
 check "... and back on the fallback build afterwards" \
     sh -c "sed -n '/^down /,\$p' '$work/reach' | grep -q '^up 6.17.6-yocto-standard 2025.11$'"
+check "the dashboard's verdict projects the leak onto the configured RAM sizes" \
+    grep -q "would exhaust a 256 MB rock-pi-s in" "$work/verdict.json"
+check "the builds page has the boards and their builds side by side" sh -c \
+    "grep -q '>rock-pi-s<' '$work/builds.html' && grep -q '>zero-3e<' '$work/builds.html' && grep -q '6.12.55-yocto-standard 2025.09' '$work/builds.html' && grep -q '6.17.6-yocto-standard 2025.11-server' '$work/builds.html'"
 "$SOAK_BUILD/src/server/soak" events --db "$work/demo/farm.db" --device rock-pi-e >"$work/events" 2>&1
 check "the server recorded the outage and the deploy" \
     sh -c "grep -q ' unreachable ' '$work/events' && grep -q ' deploy .*2025.12-rc1' '$work/events' && grep -q ' reachable ' '$work/events'"

@@ -1530,11 +1530,8 @@ start_web(struct server *s)
     wd = calloc(s->conf->n_dev ? s->conf->n_dev : 1, sizeof(*wd));
     if (!wd)
         return -ENOMEM;
-    for (size_t i = 0; i < s->conf->n_dev; i++) {
-        wd[i].name = s->conf->dev[i].name;
-        wd[i].url = s->conf->dev[i].url;
-        wd[i].interval = farm_device_interval(s->conf, &s->conf->dev[i]);
-    }
+    for (size_t i = 0; i < s->conf->n_dev; i++)
+        web_device_from_conf(&wd[i], s->conf, &s->conf->dev[i]);
     wc.listen = s->conf->listen;
     wc.store_spec = s->store_spec;
     wc.token = s->conf->listen_token;

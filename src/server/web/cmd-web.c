@@ -57,6 +57,18 @@ usage(FILE *f)
         "Exit: 0 stopped by a signal or --duration, 1 cannot serve, 2 usage error.\n");
 }
 
+void
+web_device_from_conf(struct web_device *ret, const struct farm_conf *c,
+                     const struct farm_device *d)
+{
+    *ret = (struct web_device){.name = d->name,
+                               .url = d->url,
+                               .interval = farm_device_interval(c, d),
+                               .model = d->model,
+                               .n_ram_sizes = MIN(d->n_ram_sizes, WEB_RAM_SIZES_MAX)};
+    memcpy(ret->ram_sizes, d->ram_sizes, ret->n_ram_sizes * sizeof(ret->ram_sizes[0]));
+}
+
 int
 cmd_web(int argc, char **argv)
 {
@@ -159,9 +171,7 @@ cmd_web(int argc, char **argv)
             return 1;
         }
         for (size_t i = 0; i < fc->n_dev; i++)
-            devs[i] = (struct web_device){.name = fc->dev[i].name,
-                                          .url = fc->dev[i].url,
-                                          .interval = farm_device_interval(fc, &fc->dev[i])};
+            web_device_from_conf(&devs[i], fc, &fc->dev[i]);
     }
     struct web_config wc = {
         .listen = listen ? listen : WEB_DEFAULT_LISTEN,

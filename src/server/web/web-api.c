@@ -321,6 +321,19 @@ api_verdict(const struct web_req *q, struct web_reply *rep)
 }
 
 static void
+api_builds(const struct web_req *q, struct web_reply *rep)
+{
+    json_t *o = NULL;
+    int r = web_builds_json(q->c, &o);
+
+    if (r < 0) {
+        store_error(rep, q->c, r);
+        return;
+    }
+    reply_json(rep, o);
+}
+
+static void
 api_alerts(const struct web_req *q, struct web_reply *rep)
 {
     struct store_event_array ev = {0};
@@ -385,6 +398,9 @@ web_api(const struct web_req *q, struct web_reply *rep)
         break;
     case ROUTE_API_ALERTS:
         api_alerts(q, rep);
+        break;
+    case ROUTE_API_BUILDS:
+        api_builds(q, rep);
         break;
     default:
         web_error_json(rep, 404, "no such API endpoint (see docs/API.md)");

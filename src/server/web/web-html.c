@@ -201,7 +201,8 @@ html_page_begin(struct buf *b, const struct html_page *p)
         r = buf_puts(b, css);
     if (r >= 0)
         r = buf_puts(b, "</style></head>\n<body><header><a class=\"brand\" href=\"/\">soak</a>"
-                        "<a href=\"/\">farm</a><a href=\"/api/v1/devices\">API</a>");
+                        "<a href=\"/\">farm</a><a href=\"/builds\">builds</a>"
+                        "<a href=\"/api/v1/devices\">API</a>");
     if (r >= 0 && p->refresh > 0 && p->refresh_off_url) {
         r = buf_printf(b, "<a href=\"");
         if (r >= 0)

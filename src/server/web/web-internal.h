@@ -117,13 +117,16 @@ enum web_route_kind {
     ROUTE_DEVICE,        /* /device/NAME */
     ROUTE_PLOT,          /* /device/NAME/plot/PANEL.EXT */
     ROUTE_BUILD,         /* /build/NAME */
+    ROUTE_BUILDS,        /* /builds */
     ROUTE_STYLE,         /* /style.css */
+    /* every kind from here on is JSON (web.c) */
     ROUTE_API_DEVICES,   /* /api/v1/devices */
     ROUTE_API_DEVICE,    /* /api/v1/devices/NAME */
     ROUTE_API_SERIES,    /* /api/v1/devices/NAME/series */
     ROUTE_API_EVENTS,    /* /api/v1/devices/NAME/events */
     ROUTE_API_LEAK,      /* /api/v1/devices/NAME/leak */
     ROUTE_API_VERDICT,   /* /api/v1/builds/NAME/verdict */
+    ROUTE_API_BUILDS,    /* /api/v1/builds */
     ROUTE_API_ALERTS,    /* /api/v1/alerts */
     ROUTE_API_NOT_FOUND, /* anything else under /api/ */
 };
@@ -294,6 +297,14 @@ _warn_unused_result_ int web_leak_json(struct web_ctx *c, const struct web_dev *
  */
 _warn_unused_result_ int web_verdict_json(struct web_ctx *c, const char *build,
                                           const char *baseline, json_t **ret);
+
+/*
+ * Every build every stored device ran (or had deployed: soak deploy events), side by
+ * side: {"builds": [{"build", "first"}] (oldest first), "devices": [{"device", "builds":
+ * [{...the verdict JSON of soak verdict --json..., "first", "last", "boots"}]}]}, each
+ * build judged against the device's baseline as web_verdict_json() does. 0 or error.
+ */
+_warn_unused_result_ int web_builds_json(struct web_ctx *c, json_t **ret);
 
 /* Wall clock in ms. */
 int64_t web_now_ms(void);

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -146,6 +147,19 @@ leak_into(const struct judge_leak *jl, int64_t at_ms, struct web_judge_entry *e)
     return 0;
 }
 
+/* The configured board model and RAM sizes of device name into o (as `soak verdict --config`). */
+static void
+web_verdict_opts_for(const struct web_ctx *c, const char *name, struct judge_verdict_opts *o)
+{
+    const struct web_device *cd = web_configured(c, name);
+
+    if (!cd)
+        return;
+    o->model = cd->model;
+    o->ram_sizes = cd->n_ram_sizes ? cd->ram_sizes : NULL;
+    o->n_ram_sizes = cd->n_ram_sizes;
+}
+
 /* The verdict of the device's current build against the baseline, from jl, into e. */
 static int
 verdict_into(struct web_ctx *c, const struct web_dev *d, const struct judge_leak *jl, int64_t at_ms,
@@ -155,6 +169,7 @@ verdict_into(struct web_ctx *c, const struct web_dev *d, const struct judge_leak
     struct judge_verdict_opts o = {.baseline = c->baseline, .at_ms = at_ms};
     int r;
 
+    web_verdict_opts_for(c, d->name, &o);
     free(e->verdict_build);
     e->verdict_build = NULL;
     e->verdict = -1;
@@ -312,14 +327,68 @@ web_leak_json(struct web_ctx *c, const struct web_dev *d, int64_t at_ms, json_t 
     return *ret ? 0 : -ENOMEM;
 }
 
+/*
+ * Add to *devs (a NULL-terminated list) the devices that had build deployed (soak deploy
+ * events) without running it: an update that never came back on the network left no
+ * sample of its build, only the failed deploy. 0 or error.
+ */
+static int
+add_deployed(struct web_ctx *c, const char *build, char ***devs)
+{
+    struct store_event_array ev = {0};
+    struct store_device *sd = NULL;
+    size_t n = 0, nd = 0;
+    int r = store_devices(c->st, &sd, &n);
+
+    if (r >= 0)
+        r = store_events(c->st, -1, 0, INT64_MAX, &ev);
+    while (*devs && (*devs)[nd])
+        nd++;
+    for (size_t i = 0; r >= 0 && i < ev.n; i++) {
+        const struct store_event *e = &ev.e[i];
+        const char *name = NULL;
+        bool have = false;
+        char **nv;
+
+        if (e->kind != EVENT_DEPLOY || !e->subject || strcmp(e->subject, build) != 0)
+            continue;
+        for (size_t k = 0; k < n; k++)
+            if (sd[k].id == e->device_id)
+                name = sd[k].name;
+        for (size_t k = 0; name && k < nd; k++)
+            have |= strcmp((*devs)[k], name) == 0;
+        if (!name || have)
+            continue;
+        nv = realloc(*devs, (nd + 2) * sizeof(*nv));
+        if (!nv) {
+            r = -ENOMEM;
+            break;
+        }
+        *devs = nv;
+        nv[nd] = strdup(name);
+        nv[nd + 1] = NULL;
+        if (!nv[nd])
+            r = -ENOMEM;
+        else
+            nd++;
+    }
+    store_event_array_free(&ev);
+    store_devices_free(sd, n);
+    return r < 0 ? r : 0;
+}
+
 int
 web_verdict_json(struct web_ctx *c, const char *build, const char *baseline, json_t **ret)
 {
     char **devs = NULL;
     int r = judge_devices_with_build(c->st, build, &devs);
 
-    if (r < 0)
+    if (r >= 0)
+        r = add_deployed(c, build, &devs);
+    if (r < 0) {
+        store_strv_free(devs);
         return r;
+    }
     if (!devs || !devs[0]) {
         store_strv_free(devs);
         return -ENOENT;
@@ -328,6 +397,7 @@ web_verdict_json(struct web_ctx *c, const char *build, const char *baseline, jso
     for (size_t i = 0; devs[i] && r >= 0; i++) {
         struct judge_verdict v = {0};
         struct judge_verdict_opts o = {.baseline = baseline, .at_ms = INT64_MAX};
+        web_verdict_opts_for(c, devs[i], &o);
         r = judge_verdict(c->st, devs[i], build, &o, &v);
         if (r == -ENOENT)
             r = 0; /* the judge has nothing to say: reported as not enough data */
@@ -348,4 +418,133 @@ web_verdict_json(struct web_ctx *c, const char *build, const char *baseline, jso
     *ret =
         json_pack("{s:s, s:o, s:o}", "build", build, "baseline", web_str(baseline), "devices", arr);
     return *ret ? 0 : -ENOMEM;
+}
+
+/* A build a device ran (or had deployed), for web_builds_json(). */
+struct dev_build {
+    const char *build; /* borrowed from the leak analysis or the events */
+    int64_t first_ms, last_ms;
+    unsigned boots;
+};
+
+static int
+dev_build_add(struct dev_build **v, size_t *n, const char *build, int64_t first_ms,
+              int64_t last_ms, unsigned boots)
+{
+    struct dev_build *nv;
+
+    for (size_t i = 0; i < *n; i++)
+        if (strcmp((*v)[i].build, build) == 0) {
+            (*v)[i].first_ms = MIN((*v)[i].first_ms, first_ms);
+            (*v)[i].last_ms = MAX((*v)[i].last_ms, last_ms);
+            (*v)[i].boots += boots;
+            return 0;
+        }
+    nv = reallocarray(*v, *n + 1, sizeof(**v));
+    if (!nv)
+        return -ENOMEM;
+    *v = nv;
+    nv[(*n)++] = (struct dev_build){build, first_ms, last_ms, boots};
+    return 0;
+}
+
+static int
+dev_build_cmp(const void *a, const void *b)
+{
+    const struct dev_build *x = a, *y = b;
+
+    if (x->first_ms != y->first_ms)
+        return x->first_ms < y->first_ms ? -1 : 1;
+    return strcmp(x->build, y->build);
+}
+
+/* The row of one device: every build it ran, oldest first, judged. Appends to all. */
+static int
+device_builds(struct web_ctx *c, const struct store_device *sd,
+              const struct store_event_array *ev, json_t *row, struct dev_build **all,
+              size_t *n_all)
+{
+    struct judge_leak jl = {0};
+    struct dev_build *v = NULL;
+    size_t n = 0;
+    int r = judge_leak_load(c->st, sd->name, INT64_MAX, &jl);
+
+    if (r == -ENOENT)
+        return 0;
+    for (size_t i = 0; r >= 0 && i < jl.n; i++)
+        if (jl.seg[i].build)
+            r = dev_build_add(&v, &n, jl.seg[i].build, jl.seg[i].start_ms, jl.seg[i].end_ms, 1);
+    for (size_t i = 0; r >= 0 && i < ev->n; i++) {
+        const struct store_event *e = &ev->e[i];
+        if (e->device_id == sd->id && e->kind == EVENT_DEPLOY && e->subject && *e->subject)
+            r = dev_build_add(&v, &n, e->subject, e->t_ms, e->t_ms, 0);
+    }
+    if (r >= 0 && n > 1)
+        qsort(v, n, sizeof(*v), dev_build_cmp);
+    for (size_t i = 0; r >= 0 && i < n; i++) {
+        struct judge_verdict jv = {0};
+        struct judge_verdict_opts o = {.baseline = c->baseline, .at_ms = INT64_MAX};
+        json_t *j;
+
+        web_verdict_opts_for(c, sd->name, &o);
+        r = judge_verdict_from(c->st, &jl, v[i].build, &o, &jv);
+        if (r == -ENOENT)
+            r = 0;
+        j = r >= 0 ? judge_verdict_json(&jv) : NULL;
+        judge_verdict_free(&jv);
+        if (r >= 0 && !j)
+            r = -ENOMEM;
+        if (r < 0)
+            break;
+        (void)json_object_set_new(j, "first", web_time_json(v[i].first_ms));
+        (void)json_object_set_new(j, "last", web_time_json(v[i].last_ms));
+        (void)json_object_set_new(j, "boots", json_integer(v[i].boots));
+        (void)json_array_append_new(row, j);
+        /* the farm-wide column list keeps its own copy of the name */
+        r = dev_build_add(all, n_all, json_string_value(json_object_get(j, "build")),
+                          v[i].first_ms, v[i].last_ms, v[i].boots);
+    }
+    free(v);
+    judge_leak_free(&jl);
+    return r;
+}
+
+int
+web_builds_json(struct web_ctx *c, json_t **ret)
+{
+    struct store_device *sd = NULL;
+    struct store_event_array ev = {0};
+    struct dev_build *all = NULL;
+    size_t n = 0, n_all = 0;
+    json_t *devs = json_array(), *builds = json_array();
+    int r = store_devices(c->st, &sd, &n);
+
+    if (r >= 0)
+        r = store_events(c->st, -1, 0, INT64_MAX, &ev);
+    if (!devs || !builds)
+        r = -ENOMEM;
+    for (size_t i = 0; r >= 0 && i < n; i++) {
+        json_t *row = json_array();
+        r = row ? device_builds(c, &sd[i], &ev, row, &all, &n_all) : -ENOMEM;
+        if (r >= 0 && json_array_size(row) > 0)
+            (void)json_array_append_new(devs,
+                                        json_pack("{s:s, s:O}", "device", sd[i].name, "builds", row));
+        json_decref(row);
+    }
+    if (r >= 0 && n_all > 1)
+        qsort(all, n_all, sizeof(*all), dev_build_cmp);
+    for (size_t i = 0; r >= 0 && i < n_all; i++)
+        (void)json_array_append_new(builds, json_pack("{s:s, s:o, s:o}", "build", all[i].build,
+                                                      "first", web_time_json(all[i].first_ms),
+                                                      "last", web_time_json(all[i].last_ms)));
+    if (r >= 0)
+        *ret = json_pack("{s:O, s:O}", "builds", builds, "devices", devs);
+    if (r >= 0 && !*ret)
+        r = -ENOMEM;
+    json_decref(builds); /* after the pack: the names in all belong to devs' objects */
+    json_decref(devs);
+    free(all);
+    store_event_array_free(&ev);
+    store_devices_free(sd, n);
+    return r;
 }

@@ -890,6 +890,102 @@ page_build(struct page *p)
     json_decref(o);
 }
 
+/* The verdict of one device on one build as a badge with words (readable without colour). */
+static void
+verdict_badge(struct page *p, json_t *v)
+{
+    const char *res = json_string_value(json_object_get(v, "result"));
+
+    if (!json_is_string(json_object_get(v, "baseline")) && res && strcmp(res, "fail") != 0)
+        badge(p, "", "FIRST BUILD");
+    else if (res && strcmp(res, "pass") == 0)
+        badge(p, "good", "PASS");
+    else if (res && strcmp(res, "fail") == 0)
+        badge(p, "bad", "FAIL");
+    else
+        badge(p, "warn", "NOT ENOUGH DATA");
+}
+
+/* /builds: every build side by side per device, oldest first, with the failing rules. */
+static void
+page_builds(struct page *p)
+{
+    json_t *o = NULL, *builds, *devs;
+    int r = web_builds_json(p->q->c, &o);
+
+    if (r < 0) {
+        p->r = r;
+        return;
+    }
+    builds = json_object_get(o, "builds");
+    devs = json_object_get(o, "devices");
+    page_begin(p, "Builds", "/builds");
+    out(p, "<h1>Builds</h1>\n<p>Every build each device ran (or had deployed), oldest first, "
+           "judged against the build the device ran before it");
+    if (p->q->c->baseline) {
+        out(p, " (baseline: ");
+        esc(p, p->q->c->baseline);
+        out(p, ")");
+    }
+    out(p, ". A build's page has every reason.</p>\n");
+    if (json_array_size(builds) == 0)
+        out(p, "<p>No device has reported a build yet.</p>\n");
+    out(p, "<div class=\"scroll\"><table class=\"builds\"><thead><tr><th>Device</th>");
+    for (size_t k = 0; k < json_array_size(builds); k++) {
+        json_t *b = json_array_get(builds, k);
+        char when[32];
+
+        out(p, "<th>");
+        build_link(p, json_string_value(json_object_get(b, "build")));
+        fmt_time(when, (int64_t)(json_number_value(json_object_get(b, "first")) * 1000));
+        outf(p, "<br><span class=\"muted\">from %s</span></th>", when);
+    }
+    out(p, "</tr></thead><tbody>\n");
+    for (size_t i = 0; i < json_array_size(devs); i++) {
+        json_t *d = json_array_get(devs, i), *row = json_object_get(d, "builds");
+
+        out(p, "<tr><td>");
+        dev_link(p, json_string_value(json_object_get(d, "device")));
+        out(p, "</td>");
+        for (size_t k = 0; k < json_array_size(builds); k++) {
+            const char *bn = json_string_value(json_object_get(json_array_get(builds, k), "build"));
+            json_t *v = NULL;
+            size_t nfail = 0;
+
+            for (size_t m = 0; m < json_array_size(row) && !v; m++) {
+                const char *rb = json_string_value(json_object_get(json_array_get(row, m), "build"));
+                if (rb && bn && strcmp(rb, bn) == 0)
+                    v = json_array_get(row, m);
+            }
+            if (!v) {
+                out(p, "<td class=\"muted\">not run</td>");
+                continue;
+            }
+            out(p, "<td>");
+            verdict_badge(p, v);
+            json_t *reasons = json_object_get(v, "reasons");
+            for (size_t m = 0; m < json_array_size(reasons); m++) {
+                json_t *rs = json_array_get(reasons, m);
+                const char *st = json_string_value(json_object_get(rs, "status"));
+                if (!st || strcmp(st, "fail") != 0)
+                    continue;
+                out(p, nfail++ ? ", " : " ");
+                out(p, "<span title=\"");
+                esc(p, json_string_value(json_object_get(rs, "text")));
+                out(p, "\">");
+                esc(p, json_string_value(json_object_get(rs, "rule")));
+                out(p, "</span>");
+            }
+            json_int_t boots = json_integer_value(json_object_get(v, "boots"));
+            outf(p, "<br><span class=\"muted\">%lld boot(s)</span></td>", (long long)boots);
+        }
+        out(p, "</tr>\n");
+    }
+    out(p, "</tbody></table></div>\n<p class=\"muted\">JSON: <a href=\"/api/v1/builds\">"
+           "/api/v1/builds</a></p>\n");
+    json_decref(o);
+}
+
 void
 web_page(const struct web_req *q, struct web_reply *rep)
 {
@@ -928,6 +1024,9 @@ web_page(const struct web_req *q, struct web_reply *rep)
         break;
     case ROUTE_BUILD:
         page_build(&p);
+        break;
+    case ROUTE_BUILDS:
+        page_builds(&p);
         break;
     default:
         p.r = -ENOENT;

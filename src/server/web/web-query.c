@@ -237,6 +237,8 @@ route_api(const char *p, struct web_route *r)
         r->kind = ROUTE_API_DEVICES;
     } else if (strcmp(p, "alerts") == 0) {
         r->kind = ROUTE_API_ALERTS;
+    } else if (strcmp(p, "builds") == 0 || strcmp(p, "builds/") == 0) {
+        r->kind = ROUTE_API_BUILDS;
     } else if (strncmp(p, "devices/", 8) == 0) {
         const char *n = p + 8;
         const char *slash = strchr(n, '/');
@@ -272,6 +274,8 @@ web_route(const char *path, struct web_route *r)
         r->kind = ROUTE_FARM;
     } else if (strcmp(path, "/style.css") == 0) {
         r->kind = ROUTE_STYLE;
+    } else if (strcmp(path, "/builds") == 0 || strcmp(path, "/builds/") == 0) {
+        r->kind = ROUTE_BUILDS;
     } else if (strncmp(path, "/api/v1/", 8) == 0) {
         route_api(path + 8, r);
     } else if (strncmp(path, "/api/", 5) == 0 || strcmp(path, "/api") == 0) {

@@ -109,6 +109,7 @@ ctx_done(struct web_ctx *c)
         /* the strings are our own copies (see web_start) */
         free((void *)(uintptr_t)c->devices[i].name);
         free((void *)(uintptr_t)c->devices[i].url);
+        free((void *)(uintptr_t)c->devices[i].model);
     }
     free(c->devices);
     *c = (struct web_ctx){0};
@@ -369,7 +370,11 @@ web_start(const struct web_config *cfg, struct web **ret)
             w->ctx.devices[i].name = strdup(cfg->devices[i].name ? cfg->devices[i].name : "");
             w->ctx.devices[i].url = dup_or_null(cfg->devices[i].url);
             w->ctx.devices[i].interval = cfg->devices[i].interval;
-            if (!w->ctx.devices[i].name) {
+            w->ctx.devices[i].model = dup_or_null(cfg->devices[i].model);
+            w->ctx.devices[i].n_ram_sizes = MIN(cfg->devices[i].n_ram_sizes, WEB_RAM_SIZES_MAX);
+            memcpy(w->ctx.devices[i].ram_sizes, cfg->devices[i].ram_sizes,
+                   sizeof(cfg->devices[i].ram_sizes));
+            if (!w->ctx.devices[i].name || (cfg->devices[i].model && !w->ctx.devices[i].model)) {
                 ctx_done(&w->ctx);
                 return -ENOMEM;
             }

@@ -23,17 +23,34 @@
 #define SOAK_WEB_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "macro.h"
 
 struct web;
 
 /* A device named in the farm config: the dashboard lists it even before it has data. */
+#define WEB_RAM_SIZES_MAX 8
+
 struct web_device {
     const char *name;
     const char *url; /* may be NULL */
     double interval; /* poll interval in seconds, 0 if unknown */
+    const char *model; /* board model for verdict texts ("rock-pi-s"); may be NULL */
+    /* RAM sizes the board is sold with (bytes): verdicts project a leak onto each */
+    uint64_t ram_sizes[WEB_RAM_SIZES_MAX];
+    size_t n_ram_sizes;
 };
+
+struct farm_conf;
+struct farm_device;
+
+/*
+ * Fill *ret from device d of the farm config c: name, url, poll interval, model and RAM
+ * sizes. The strings stay c's (web_start() copies what it keeps).
+ */
+void web_device_from_conf(struct web_device *ret, const struct farm_conf *c,
+                          const struct farm_device *d);
 
 struct web_config {
     const char *listen;      /* "ADDR:PORT" or "[V6ADDR]:PORT"; port 0 picks a free port */
