@@ -96,6 +96,14 @@ until_metrics() {
     return 1
 }
 if start_soakd "$WORK/hot.log" --config "$WORK/hot.conf"; then
+    # The server polls this soakd every second: the lost and returning sensor become events.
+    SOAK="$SOAK_BUILD/src/server/soak"
+    printf '[server]\nstore = sqlite:%s\ninterval = 1\ntimeout = 2\n\n[device hot]\nurl = http://127.0.0.1:%s/metrics\n' \
+        "$WORK/farm.db" "$PORT" >"$WORK/farm.conf"
+    "$SOAK" server --config "$WORK/farm.conf" --duration 60 2>"$WORK/server.log" &
+    SERVER_PID=$!
+    PIDS="$PIDS $SERVER_PID"
+    sleep 2
     fetch /metrics "$WORK/hm" "$WORK/hh"
     check "before: the outdoor SHT30 is up" grep -q '^soak_sensor_up{sensor="sht3x@1-0045"} 1$' "$WORK/hm"
     check "before: no sensor at 1-005c" sh -c "! grep -q '1-005c' '$WORK/hm'"
@@ -136,6 +144,13 @@ if start_soakd "$WORK/hot.log" --config "$WORK/hot.conf"; then
     check "each sensor is listed once" sh -c \
         "[ \$(grep -c '^soak_sensor_up{sensor=\"sht3x@1-0045\"}' '$WORK/hm') -eq 1 ] && [ \$(grep -c '^soak_sensor_up{' '$WORK/hm') -eq 14 ]"
     check "promtool accepts it" promtool_ok "$WORK/hm"
+    sleep 2
+    kill "$SERVER_PID" 2>/dev/null
+    wait "$SERVER_PID" 2>/dev/null
+    "$SOAK" events --db "$WORK/farm.db" --json >"$WORK/events.json" 2>"$WORK/events.err"
+    check "the server recorded the SHT30 as lost" python3 -c "import json,sys; e=json.load(open('$WORK/events.json'))['events']; sys.exit(not any(x['kind']=='sensor_lost' and x['subject']=='sht3x@1-0045' for x in e))"
+    check "and back" python3 -c "import json,sys; e=json.load(open('$WORK/events.json'))['events']; sys.exit(not any(x['kind']=='sensor_back' and x['subject']=='sht3x@1-0045' for x in e))"
+    check "a sensor plugged in is never reported lost before its first read" python3 -c "import json,sys; e=json.load(open('$WORK/events.json'))['events']; sys.exit(any(x['kind']=='sensor_lost' and x['subject']!='sht3x@1-0045' for x in e))"
     stop_soakd
 fi
 done_testing

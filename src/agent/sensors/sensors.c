@@ -1044,6 +1044,19 @@ sensor_chip(const struct sensor *x)
     return x->drv ? x->drv->chip : "unknown";
 }
 
+/*
+ * Has sensor x anything to report yet (lock held)? Not before its first read
+ * attempt has ended, unless that attempt overran its budget (then it is down)
+ * or the sensor could not start: a sensor just plugged in, or one whose first
+ * read is slower than start_wait, is neither up nor down until it has been
+ * read, so the server does not call it lost.
+ */
+static int
+sensor_has_news(const struct sensor *x)
+{
+    return x->attempts > 0 || x->overrun_counted || x->last_error != 0;
+}
+
 /* Is sensor x currently counted as up (lock held)? */
 static int
 sensor_is_up(struct sensor *x, double mono)
@@ -1080,11 +1093,15 @@ int
 sensors_write(struct sensors *s, struct expo_writer *w)
 {
     double mono = now_mono(), wall = now_wall();
-    int up[SENSORS_MAX];
+    int up[SENSORS_MAX], shown[SENSORS_MAX];
+    size_t nshown = 0;
 
     (void)pthread_mutex_lock(&s->lock);
-    for (size_t i = 0; i < s->n; i++)
+    for (size_t i = 0; i < s->n; i++) {
         up[i] = sensor_is_up(s->v[i], mono);
+        shown[i] = sensor_has_news(s->v[i]);
+        nshown += (size_t)shown[i];
+    }
 
     for (int q = 0; q < _SENSOR_QUANTITY_MAX; q++) {
         int started = 0;
@@ -1115,13 +1132,14 @@ sensors_write(struct sensors *s, struct expo_writer *w)
             }
         }
     }
-    if (s->n) {
+    if (nshown) {
         family(w, "soak_sensor_up", METRIC_GAUGE,
                "1 when the sensor's latest read succeeded within its time budget.");
         for (size_t i = 0; i < s->n; i++) {
             struct expo_label l = {"sensor", s->v[i]->label};
 
-            (void)expo_sample(w, "soak_sensor_up", &l, 1, up[i]);
+            if (shown[i])
+                (void)expo_sample(w, "soak_sensor_up", &l, 1, up[i]);
         }
         family(w, "soak_sensor_error_info", METRIC_GAUGE,
                "The error of a sensor that is down (ENXIO no ACK, EBADMSG CRC, ETIMEDOUT, "
@@ -1132,7 +1150,7 @@ sensors_write(struct sensors *s, struct expo_writer *w)
             int err = x->in_flight && !up[i] && x->overrun_counted ? -ETIMEDOUT : x->last_error;
             struct expo_label l[2] = {{"sensor", x->label}, {"error", error_name(err)}};
 
-            if (!up[i] && err)
+            if (shown[i] && !up[i] && err)
                 (void)expo_sample(w, "soak_sensor_error_info", l, 2, 1);
         }
         family(w, "soak_sensor_read_errors_total", METRIC_COUNTER,
@@ -1140,18 +1158,21 @@ sensors_write(struct sensors *s, struct expo_writer *w)
         for (size_t i = 0; i < s->n; i++) {
             struct expo_label l = {"sensor", s->v[i]->label};
 
-            (void)expo_sample(w, "soak_sensor_read_errors_total", &l, 1, (double)s->v[i]->errors);
+            if (shown[i])
+                (void)expo_sample(w, "soak_sensor_read_errors_total", &l, 1,
+                                  (double)s->v[i]->errors);
         }
         family(w, "soak_sensor_read_timeouts_total", METRIC_COUNTER,
                "Sensor reads that overran their time budget (also counted as errors).");
         for (size_t i = 0; i < s->n; i++) {
             struct expo_label l = {"sensor", s->v[i]->label};
 
-            (void)expo_sample(w, "soak_sensor_read_timeouts_total", &l, 1,
-                              (double)s->v[i]->timeouts);
+            if (shown[i])
+                (void)expo_sample(w, "soak_sensor_read_timeouts_total", &l, 1,
+                                  (double)s->v[i]->timeouts);
         }
     }
-    if (s->n && s->timing_metrics) {
+    if (nshown && s->timing_metrics) {
         family(w, "soak_sensor_read_duration_seconds", METRIC_GAUGE,
                "Duration of the sensor's latest completed read attempt.");
         for (size_t i = 0; i < s->n; i++) {

@@ -85,7 +85,11 @@ _warn_unused_result_ int sensors_start(struct sensors *s, const char *root);
 /* A message about the last configuration error ("" if none). */
 const char *sensors_error(const struct sensors *s);
 
-/* Write every sensor family from the cache (takes the lock briefly). 0 or the writer's error. */
+/*
+ * Write every sensor family from the cache (takes the lock briefly). A sensor
+ * whose first read attempt has not ended (and not overrun its timeout) is left
+ * out: neither up nor down yet. 0 or the writer's error.
+ */
 int sensors_write(struct sensors *s, struct expo_writer *w);
 
 /* Number of sensors after prepare, and the index of a label (-ENOENT). */

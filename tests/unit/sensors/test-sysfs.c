@@ -461,6 +461,11 @@ test_hotplug(void **state)
     assert_int_equal(sensors_count(s), 14);
     assert_true(sensors_find(s, "28-0516b2c3d4e5") >= 12);
     assert_true(sensors_find(s, "bh1750@1-005c") >= 12);
+    /* Not read yet: neither up nor down (a server would call "up 0" a lost sensor). */
+    out = render(s);
+    assert_null(strstr(out, "bh1750@1-005c"));
+    assert_null(strstr(out, "28-0516b2c3d4e5"));
+    free(out);
     sample_all(s);
     out = render(s);
     NEAR(value(out, "soak_sensor_temperature_celsius{sensor=\"28-0516b2c3d4e5\",chip=\"ds18b20\"}"),
