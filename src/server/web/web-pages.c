@@ -322,7 +322,8 @@ page_farm(struct page *p)
         fmt_duration(buf, d->uptime_s);
         outf(p, "</td><td>%s</td>", buf);
         fmt_duration(buf, d->latency_s);
-        outf(p, "<td class=\"wide\">%s</td><td>", buf);
+        /* the last poll failed: its duration is how fast the connection was refused */
+        outf(p, "<td class=\"wide\">%s</td><td>", d->reach == REACH_DOWN ? "no answer" : buf);
         memory_cell(p, d);
         fmt_time(buf, d->last_ms);
         outf(p, "</td><td class=\"wide\">%s</td></tr>\n", buf);
