@@ -30,8 +30,12 @@ check "... with dash patterns, not only colour" grep -q 'stroke-dasharray' "$WOR
 check "the memory SVG names its lines in <desc>" \
     grep -q '<desc>memory: MemTotal, MemAvailable, MemFree' "$WORK/memory.svg"
 check "... and the events" grep -q 'events: .*kernel panic (Nov' "$WORK/memory.svg"
-check "the memory SVG has the 900x400 default size" grep -q 'width="900pt" height="400pt"' \
+check "the memory SVG has the 900x400 default size" grep -q 'width="900px" height="400px"' \
     "$WORK/memory.svg"
+"$SOAK" plot --db "$db" --device rock-pi-s --panel slab --width 700 --height 320 \
+    -o "$WORK/slab700.svg" 2>/dev/null
+check "an SVG is sized as asked, in CSS pixels" grep -q 'width="700px" height="320px"' \
+    "$WORK/slab700.svg"
 # The panic and reboot: the kernel-panic mark is a 2 px red line (0xc00000).
 check "the panic is marked" grep -q 'stroke-width:2;.*rgb(75.294118%, *0%, *0%)' "$WORK/memory.svg"
 

@@ -816,6 +816,9 @@ render_surface(const struct plot_figure *fig, enum plot_format fmt, struct sink 
         cairo_surface_destroy(surf);
         return -ENOMEM;
     }
+    /* width="900px", not cairo's default "900pt" (which a browser shows 4/3 as large) */
+    if (fmt == PLOT_SVG)
+        cairo_svg_surface_set_document_unit(surf, CAIRO_SVG_UNIT_PX);
     cr = cairo_create(surf);
     r = draw_figure(cr, fig);
     cairo_destroy(cr);
