@@ -216,6 +216,10 @@ ig_generate(const struct ig_params *p, struct ig_trace *ret)
         int emit = 1;
 
         dt = 60 + 40 * (unif(&rng) - 0.5); /* 40..80 s */
+        if (s < 2700 && s + dt >= 2700)
+            t.leaked_warm = leaked_bytes_files + leaked_bytes_creds;
+        if (s < DAY && s + dt >= DAY)
+            t.leaked_day = leaked_bytes_files + leaked_bytes_creds;
         s += dt;
         if (s > p->days * DAY)
             break;

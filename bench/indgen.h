@@ -52,6 +52,7 @@ struct ig_trace {
     double oom_floor;
     int64_t panic_ms; /* -1: none */
     size_t outages, restarts, repeated, swapped;
+    double leaked_warm, leaked_day; /* bytes leaked by 45 min and by 24 h after boot */
 };
 
 int ig_generate(const struct ig_params *p, struct ig_trace *ret);

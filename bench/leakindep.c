@@ -89,7 +89,7 @@ predict_linear_fires(const struct pt *v, size_t k, int64_t at_ms)
 struct outcome {
     double soak_h, pl_h, nd_h;
     unsigned soak_false, pl_false, nd_false, evals, pl_evals;
-    double proj_err, panic_h;
+    double proj_err, oracle_err, real_err, rate_err, panic_h;
     size_t outages, restarts, repeated, swapped;
 };
 
@@ -107,7 +107,7 @@ run_one(const struct ig_params *p, int verbose, struct outcome *o)
     if (r < 0)
         return r;
     memset(o, 0, sizeof(*o));
-    o->soak_h = o->pl_h = o->nd_h = o->proj_err = NAN;
+    o->soak_h = o->pl_h = o->nd_h = o->proj_err = o->oracle_err = o->real_err = o->rate_err = NAN;
     o->panic_h = t.panic_ms > 0 ? (double)(t.panic_ms - boot) / H_MS : NAN;
     o->outages = t.outages;
     o->restarts = t.restarts;
@@ -167,9 +167,24 @@ run_one(const struct ig_params *p, int verbose, struct outcome *o)
                                 .n_series = s.n};
         struct leak_result res;
         if (leak_analyze(&in, NULL, &res) == 0) {
-            if (res.leak && res.exhaustion_ms > 0)
+            if (res.leak && res.exhaustion_ms > 0) {
+                /* The same projection with the leak's nominal rate: what is left is noise. */
+                double days = (res.mem_available - res.dip - res.oom_floor) / p->leak_per_day;
+                int64_t oracle = res.last_ms + (int64_t)(fmax(days, 0) * DAY_MS);
                 o->proj_err = fabs((double)(res.exhaustion_ms - t.panic_ms)) /
                               (double)(t.panic_ms - boot - DAY_MS);
+                o->oracle_err =
+                    fabs((double)(oracle - t.panic_ms)) / (double)(t.panic_ms - boot - DAY_MS);
+                /* ... and with the rate that really leaked in that first day. */
+                {
+                    double real = (t.leaked_day - t.leaked_warm) / (23.25 / 24);
+                    int64_t at = res.last_ms + (int64_t)(fmax((res.mem_available - res.dip -
+                                                              res.oom_floor) / real, 0) * DAY_MS);
+                    o->real_err = fabs((double)(at - t.panic_ms)) /
+                                  (double)(t.panic_ms - boot - DAY_MS);
+                    o->rate_err = res.rate / real - 1;
+                }
+            }
             leak_result_done(&res);
         }
     }
@@ -226,7 +241,7 @@ fmt_h(char out[32], double h)
 }
 
 static int
-bench(int seeds, int quick)
+bench(int seeds, int quick, int leaks_only)
 {
     const double rams[] = {256, 512, 1024, 4096};
     const double rates[] = {3, 10, 25};
@@ -254,12 +269,14 @@ bench(int seeds, int quick)
         seeds);
     (void)printf("## Leaks: time from boot to the first alarm\n\n"
                  "| RAM | leak/day | panic at | soak leak | predict_linear | netdata <10 %% | "
-                 "soak vs predict_linear | soak projection error after 1 day |\n"
-                 "|---|---|---|---|---|---|---|---|\n");
+                 "soak vs predict_linear | soak projection error after 1 day | "
+                 "... with the rate leaked that day | ... with the nominal rate | "
+                 "soak's rate vs the rate leaked that day |\n"
+                 "|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (size_t ri = 0; ri < ARRAY_SIZE(rams); ri++)
         for (size_t k = 0; k < ARRAY_SIZE(rates); k++) {
-            double sh[16], ph[16], nh[16], pe[16], pa[16];
-            char a[32], b[32], c[32], d[32], ratio[32], err[32];
+            double sh[16], ph[16], nh[16], pe[16], pa[16], oe[16], re[16], ra[16];
+            char a[32], b[32], c[32], d[32], ratio[32], err[32], oerr[32], rerr[32], rate[32];
             for (int sd = 0; sd < seeds; sd++) {
                 struct ig_params p = {.pattern = IG_LEAK,
                                       .ram_mb = rams[ri],
@@ -275,6 +292,9 @@ bench(int seeds, int quick)
                 ph[sd] = o.pl_h;
                 nh[sd] = o.nd_h;
                 pe[sd] = o.proj_err;
+                oe[sd] = o.oracle_err;
+                re[sd] = o.real_err;
+                ra[sd] = o.rate_err;
                 pa[sd] = o.panic_h;
                 if (isnan(o.soak_h))
                     worst_miss++;
@@ -286,7 +306,8 @@ bench(int seeds, int quick)
                 swapped += o.swapped;
             }
             double msh = median_of(sh, seeds), mph = median_of(ph, seeds);
-            double mpe = median_of(pe, seeds);
+            double mpe = median_of(pe, seeds), moe = median_of(oe, seeds);
+            double mre = median_of(re, seeds), mra = median_of(ra, seeds);
             fmt_h(a, median_of(pa, seeds));
             fmt_h(b, msh);
             fmt_h(c, mph);
@@ -303,8 +324,20 @@ bench(int seeds, int quick)
                 (void)snprintf(err, sizeof(err), "-");
             else
                 (void)snprintf(err, sizeof(err), "%.1f %%", mpe * 100);
-            (void)printf("| %.0f MB | %.0f MB | %s | %s | %s | %s | %s | %s |\n", rams[ri],
-                         rates[k], a, b, c, d, ratio, err);
+            if (isnan(moe))
+                (void)snprintf(oerr, sizeof(oerr), "-");
+            else
+                (void)snprintf(oerr, sizeof(oerr), "%.1f %%", moe * 100);
+            if (isnan(mre))
+                (void)snprintf(rerr, sizeof(rerr), "-");
+            else
+                (void)snprintf(rerr, sizeof(rerr), "%.1f %%", mre * 100);
+            if (isnan(mra))
+                (void)snprintf(rate, sizeof(rate), "-");
+            else
+                (void)snprintf(rate, sizeof(rate), "%+.0f %%", mra * 100);
+            (void)printf("| %.0f MB | %.0f MB | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+                         rams[ri], rates[k], a, b, c, d, ratio, err, rerr, oerr, rate);
             (void)fflush(stdout);
         }
     {
@@ -318,6 +351,8 @@ bench(int seeds, int quick)
                      ARRAY_SIZE(rams) * ARRAY_SIZE(rates) * (size_t)seeds, worst_miss,
                      worst * 100, nerr, outages, restarts, repeated, swapped);
     }
+    if (leaks_only)
+        return 0;
     (void)printf("\n## Healthy boots: alarms over %s (evaluations that alarmed / evaluations)\n\n"
                  "| pattern | RAM | soak leak | predict_linear | netdata <10 %% |\n"
                  "|---|---|---|---|---|\n",
@@ -351,7 +386,7 @@ bench(int seeds, int quick)
 static void
 usage(FILE *f)
 {
-    (void)fprintf(f, "Usage: soak-leakindep bench [--seeds N] [--quick]\n"
+    (void)fprintf(f, "Usage: soak-leakindep bench [--seeds N] [--quick] [--leaks-only]\n"
                      "       soak-leakindep probe --pattern P [--ram MB] [--rate BYTES_PER_DAY]\n"
                      "                            [--days D] [--seed N]\n");
 }
@@ -361,7 +396,7 @@ main(int argc, char **argv)
 {
     struct ig_params p = {
         .pattern = IG_QUIET, .ram_mb = 256, .days = 7, .boot_ms = 1764000000000LL, .seed = 1};
-    int seeds = 3, quick = 0;
+    int seeds = 3, quick = 0, leaks_only = 0;
 
     if (argc < 2) {
         usage(stderr);
@@ -372,6 +407,10 @@ main(int argc, char **argv)
         double d;
         if (strcmp(a, "--quick") == 0) {
             quick = 1;
+            continue;
+        }
+        if (strcmp(a, "--leaks-only") == 0) {
+            leaks_only = 1;
             continue;
         }
         if (!v) {
@@ -411,7 +450,7 @@ main(int argc, char **argv)
         }
     }
     if (strcmp(argv[1], "bench") == 0)
-        return bench(seeds, quick) < 0 ? 1 : 0;
+        return bench(seeds, quick, leaks_only) < 0 ? 1 : 0;
     if (strcmp(argv[1], "probe") == 0) {
         struct outcome o;
         if (run_one(&p, 1, &o) < 0)

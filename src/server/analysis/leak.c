@@ -346,22 +346,27 @@ judge_signal(const struct binned *b, double alpha, double rmin, const struct lea
         }
     }
     /*
-     * A one-time step: the best two-level split leaves little growth within its
-     * two parts (pairs on the same side), or, when the split explains the data far
-     * better than the line, the part after it is flat. A leak grows throughout,
-     * even in batches, so both parts keep its slope.
+     * A one-time step: at the best two-level split, the growth within its two parts
+     * (first to last quarter of each) is a small part of the whole growth. A leak
+     * grows throughout, even when it comes in batches, so most of its growth lies
+     * within the parts; a step's lies between them.
      */
     if (trend_ols(b->t, b->y, b->n, &ols_b, &ols_a, &sse_line) == 0 &&
         trend_step_sse(b->y, b->n, MAX(2, b->n / 10), &sse_step, &k) == 0) {
-        double within = NAN;
-        r = trend_split_slope(b->t, b->y, b->n, k, &within);
+        double total = 0, dt = 0, left = 0, right = 0;
+        r = trend_end_growth(b->t, b->y, b->n, &total, &dt);
+        if (r == 0 && k >= 4 && trend_end_growth(b->t, b->y, k, &left, &dt) == -ENOMEM)
+            r = -ENOMEM;
+        if (r == 0 && b->n - k >= 4 &&
+            trend_end_growth(b->t + k, b->y + k, b->n - k, &right, &dt) == -ENOMEM)
+            r = -ENOMEM;
         if (r == -ENOMEM)
             return r;
-        if ((r == 0 && within < p->tail_frac * ts.slope) ||
-            (sse_step < p->step_ratio * sse_line && isnan(within))) {
+        if (r == 0 && total > 0 && left + right < p->tail_frac * total) {
             ev->why = "step";
             return 0;
         }
+        r = 0;
     }
     if (b->n >= 12) {
         size_t from = b->n - b->n / 3;

@@ -355,29 +355,29 @@ trend_ols(const double *t, const double *y, size_t n, double *ret_slope, double 
 }
 
 int
-trend_split_slope(const double *t, const double *y, size_t n, size_t k, double *ret_slope)
+trend_end_growth(const double *t, const double *y, size_t n, double *ret_growth, double *ret_dt)
 {
-    size_t m = 0, cap;
-    double *sl;
+    size_t m = MAX(2, n / 4);
+    double *w, ya, yb, ta, tb;
 
-    if (k > n)
+    if (n < 4)
         return -EINVAL;
-    cap = k * (k > 0 ? k - 1 : 0) / 2 + (n - k) * (n - k > 0 ? n - k - 1 : 0) / 2;
-    if (cap == 0)
-        return -EINVAL;
-    sl = malloc(sizeof(double) * cap);
-    if (!sl)
+    w = malloc(sizeof(double) * m);
+    if (!w)
         return -ENOMEM;
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = i + 1; j < (i < k ? k : n); j++)
-            if (t[j] != t[i])
-                sl[m++] = (y[j] - y[i]) / (t[j] - t[i]);
-    if (m == 0) {
-        free(sl);
+    memcpy(w, y, sizeof(double) * m);
+    ya = trend_median(w, m);
+    memcpy(w, y + n - m, sizeof(double) * m);
+    yb = trend_median(w, m);
+    memcpy(w, t, sizeof(double) * m);
+    ta = trend_median(w, m);
+    memcpy(w, t + n - m, sizeof(double) * m);
+    tb = trend_median(w, m);
+    free(w);
+    if (!(tb > ta))
         return -EINVAL;
-    }
-    *ret_slope = trend_median(sl, m);
-    free(sl);
+    *ret_growth = yb - ya;
+    *ret_dt = tb - ta;
     return 0;
 }
 

@@ -9,6 +9,7 @@
  *   trend_theil_sen()    Theil-Sen slope, intercept and Sen's (1968) CI
  *   trend_ols()          least-squares line (for comparisons and baselines)
  *   trend_step_sse()     best single-step (two-level) fit
+ *   trend_end_growth()   first to last quarter: growth and mean rate
  *   trend_lag_diff()     day-over-day differences (daily-cycle check)
  *
  * All functions are O(n^2) at most; callers bin first (a few hundred points).
@@ -98,14 +99,14 @@ _warn_unused_result_ int trend_step_sse(const double *y, size_t n, size_t min_se
                                         size_t *ret_k);
 
 /*
- * Median slope of the pairs (i < j) that lie on the same side of split k
- * (both < k or both >= k): the growth within the two parts of a step fit.
- * Near 0 when y grew at one moment (a one-time step), near the Theil-Sen
- * slope when it grew throughout. 0, -EINVAL (no such pair with distinct
- * times), -ENOMEM.
+ * Growth from the first to the last quarter of (t, y): the median of y over its
+ * last m points minus the median over its first m points, m = max(2, n / 4), and
+ * the time between the two quarters (median times). A mean rate growth / dt that
+ * does not favour the flat stretches of growth that comes in jumps, as the median
+ * of pairwise slopes does. 0, -EINVAL (n < 4 or dt <= 0), -ENOMEM.
  */
-_warn_unused_result_ int trend_split_slope(const double *t, const double *y, size_t n, size_t k,
-                                           double *ret_slope);
+_warn_unused_result_ int trend_end_growth(const double *t, const double *y, size_t n,
+                                          double *ret_growth, double *ret_dt);
 
 /*
  * Differences y(t) - y(t - lag_s) for every point that has an earlier point

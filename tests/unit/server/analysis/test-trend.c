@@ -201,28 +201,20 @@ test_bin_median(void **state)
 }
 
 static void
-test_split_slope(void **state)
+test_end_growth(void **state)
 {
-    /* A step of 10 at k = 3 on a flat line: within the parts the slope is 0. */
-    const double t[6] = {0, 1, 2, 3, 4, 5}, step[6] = {0, 0, 0, 10, 10, 10};
-    /* A line of slope 2: 2 within the parts too. */
-    const double line[6] = {0, 2, 4, 6, 8, 10};
-    /* Slopes within: left (1,0),(2,0) -> 1, 0, -1 ... hand-computed median below. */
-    const double mixed[5] = {0, 1, 1, 5, 9};
-    double s;
+    const double t[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+    /* Jumps: flat most of the time, 8 in all. Quarters of 2: medians 0 and 8 at t 0.5, 6.5. */
+    const double jumps[8] = {0, 0, 0, 4, 4, 4, 8, 8};
+    const double line[8] = {1, 3, 5, 7, 9, 11, 13, 15};
+    double g, dt;
 
     (void)state;
-    assert_int_equal(trend_split_slope(t, step, 6, 3, &s), 0);
-    assert_true(s == 0);
-    assert_int_equal(trend_split_slope(t, line, 6, 3, &s), 0);
-    assert_true(fabs(s - 2) < 1e-12);
-    /* k = 2: left pair (0,1) slope 1; right pairs (2,3) 4, (2,4) 4, (3,4) 4 -> median of
-       {1, 4, 4, 4} = 4. */
-    assert_int_equal(trend_split_slope(t, mixed, 5, 2, &s), 0);
-    assert_true(fabs(s - 4) < 1e-12);
-    /* No pair on one side: k = 1 and n = 2 leaves none. */
-    assert_int_equal(trend_split_slope(t, line, 2, 1, &s), -EINVAL);
-    assert_int_equal(trend_split_slope(t, line, 3, 4, &s), -EINVAL);
+    assert_int_equal(trend_end_growth(t, jumps, 8, &g, &dt), 0);
+    assert_true(g == 8 && dt == 6);
+    assert_int_equal(trend_end_growth(t, line, 8, &g, &dt), 0);
+    assert_true(g == 12 && dt == 6); /* slope 2 */
+    assert_int_equal(trend_end_growth(t, line, 3, &g, &dt), -EINVAL);
 }
 
 int
@@ -233,7 +225,7 @@ main(void)
         cmocka_unit_test(test_quantile),   cmocka_unit_test(test_mann_kendall),
         cmocka_unit_test(test_hamed_rao),  cmocka_unit_test(test_theil_sen),
         cmocka_unit_test(test_ols_step),   cmocka_unit_test(test_lag_diff),
-        cmocka_unit_test(test_bin_median), cmocka_unit_test(test_split_slope),
+        cmocka_unit_test(test_bin_median), cmocka_unit_test(test_end_growth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
