@@ -163,7 +163,8 @@ struct sensor_dev {
     int ready; /* probe succeeded; a failed read clears it (reset again next time) */
     size_t nchannels;
     struct sensor_sysfs_channel channels[SENSOR_SYSFS_CHANNELS];
-    char chip[32]; /* what the probe found ("shtc3", sysfs name, w1 family) */
+    char chip[32];        /* what the probe found ("shtc3", sysfs name, w1 family) */
+    double read_estimate; /* iio: seconds one read takes at the device's sampling_frequency */
 };
 
 struct sensor_driver {

@@ -3,7 +3,7 @@
  * sensors.c - the sensor manager and the `sensors` collector.
  *
  * Every sensor gets its own small worker thread: a DS18B20 conversion blocks
- * 750 ms inside the kernel, an LPS25 read through IIO about 2 s at 1 Hz, and a
+ * 750 ms inside the kernel, an LPS25 read through IIO about 4 s at 1 Hz, and a
  * wedged bus blocks until the adapter times out; a thread per sensor means one
  * slow or stuck sensor never delays another, the system collectors or a
  * scrape. The collector's read() only copies the cache under the lock.
@@ -59,6 +59,7 @@ struct sensor {
     uint32_t speed_hz;
     int addr_set;
     double interval, timeout;
+    int timeout_auto; /* no `timeout =` of its own: the budget may grow to the chip's pace */
     int discovered;
     int seen; /* a discovery found its device (read and written by the rescan only) */
     /* plausibility bounds per quantity (SI units); a value outside fails the read (-ERANGE) */
@@ -531,8 +532,10 @@ sensor_check(struct sensors *s, struct sensor *x)
         x->dev.addr = x->drv->default_addr;
     if (x->interval < 0)
         x->interval = s->interval;
-    if (x->timeout < 0)
+    if (x->timeout < 0) {
         x->timeout = s->timeout;
+        x->timeout_auto = 1;
+    }
     x->dev.root = s->root;
     return 0;
 }
@@ -631,6 +634,7 @@ sensors_rescan(struct sensors *s)
         copy_str(x->dev.device, sizeof(x->dev.device), f->device);
         x->interval = s->interval;
         x->timeout = s->timeout;
+        x->timeout_auto = 1;
         x->dev.root = s->root;
         (void)pthread_mutex_lock(&s->lock);
         s->v[s->n++] = x;
@@ -830,6 +834,13 @@ sensor_record(struct sensors *s, struct sensor *x, int r, const struct sensor_re
     x->in_flight = 0;
     x->attempts++;
     x->duration = t1 - t0;
+    /*
+     * A kernel driver that wakes its chip for each read (st_sensors: 2 samples at
+     * the output data rate, 4 s for an LPS25's two channels at 1 Hz) is given
+     * that time plus a margin, unless the sensor's own `timeout` says otherwise.
+     */
+    if (x->timeout_auto)
+        x->timeout = MAX(x->timeout, x->dev.read_estimate * 1.5 + 1.0);
     if (r == 0 && x->duration > x->timeout)
         r = -ETIMEDOUT; /* over its budget: the value is discarded */
     if (r < 0) {
@@ -914,6 +925,7 @@ sensors_get_state(struct sensors *s, size_t i, struct sensors_state *ret)
     ret->timeouts = x->timeouts;
     ret->last_error = x->last_error;
     ret->next_interval = x->next_interval;
+    ret->timeout = x->timeout;
     (void)pthread_mutex_unlock(&s->lock);
 }
 

@@ -118,6 +118,7 @@ struct sensors_state {
     uint64_t attempts, errors, timeouts;
     int last_error;
     double next_interval; /* seconds until the next attempt after the last one (backoff) */
+    double timeout;       /* the read's time budget in seconds (may grow to the chip's pace) */
 };
 void sensors_get_state(struct sensors *s, size_t i, struct sensors_state *ret);
 

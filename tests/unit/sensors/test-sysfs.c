@@ -694,6 +694,40 @@ test_bounds_sysfs(void **state)
     rm_rf(root, "");
 }
 
+/*
+ * An IIO driver that wakes its chip for every read (the LPS25 through
+ * st_pressure: 2000 / ODR ms per _raw read, 4 s for two channels at 1 Hz)
+ * gets that time plus a margin as its budget, unless its section sets one.
+ */
+static void
+test_iio_budget(void **state)
+{
+    struct sensors_state st;
+    struct sensors *s = fresh();
+
+    (void)state;
+    assert_int_equal(sensors_configure(s, "baro-fast", "driver", "iio"), 0);
+    assert_int_equal(sensors_configure(s, "baro-fast", "device", "/sys/bus/i2c/devices/1-005d"), 0);
+    assert_int_equal(sensors_configure(s, "baro-fast", "timeout", "2s"), 0);
+    assert_int_equal(sensors_prepare(s, farm), 0);
+    sample_all(s);
+    sensors_get_state(s, (size_t)sensors_find(s, "baro-fast"), &st);
+    NEAR(st.timeout, 2.0, 0); /* its own timeout stands */
+    sensors_get_state(s, (size_t)sensors_find(s, "mcp3002@spi0.0"), &st);
+    NEAR(st.timeout, 5.0, 0); /* no sampling_frequency: the default */
+    sensors_get_state(s, (size_t)sensors_find(s, "ads1015@1-0049"), &st);
+    NEAR(st.timeout, 5.0, 0); /* 1600 Hz: far below the default */
+    s = sensors_free(s);
+
+    s = fresh();
+    assert_int_equal(sensors_prepare(s, farm), 0);
+    sample_all(s);
+    sensors_get_state(s, (size_t)sensors_find(s, "lps25h@1-005d"), &st);
+    assert_int_equal(st.up, 1);
+    NEAR(st.timeout, 4.0 * 1.5 + 1.0, 1e-9); /* two _raw channels at 1 Hz */
+    s = sensors_free(s);
+}
+
 int
 main(void)
 {
@@ -703,6 +737,7 @@ main(void)
         cmocka_unit_test(test_vanishing),       cmocka_unit_test(test_rebind),
         cmocka_unit_test(test_hotplug),         cmocka_unit_test(test_hotplug_running),
         cmocka_unit_test(test_faults_recover),  cmocka_unit_test(test_bounds_sysfs),
+        cmocka_unit_test(test_iio_budget),
     };
 
     (void)snprintf(farm, sizeof(farm), "%s/tests/fixtures/sysfs/farm", SOAK_SRC);

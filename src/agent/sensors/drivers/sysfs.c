@@ -459,6 +459,27 @@ iio_scan_channels(struct sensor_dev *d)
     return 0;
 }
 
+/*
+ * How long one read of every channel may take. A driver that powers its chip
+ * up for each _raw read waits for a couple of samples at sampling_frequency
+ * (st_sensors: 2000 / ODR ms, so 2 s per channel for an LPS25 at its default
+ * 1 Hz); allow two sample periods per _raw channel. 0 without the attribute.
+ */
+static void
+iio_estimate(struct sensor_dev *d)
+{
+    double f = 0;
+    size_t nraw = 0;
+
+    d->read_estimate = 0;
+    if (read_number(d->root, d->sysfs_dir, "sampling_frequency", &f) < 0 || !(f >= 0.01))
+        return;
+    for (size_t i = 0; i < d->nchannels; i++)
+        if (!d->channels[i].has_input)
+            nraw++;
+    d->read_estimate = (double)nraw * 2.0 / f;
+}
+
 static int
 iio_probe(struct sensor_dev *d)
 {
@@ -472,7 +493,11 @@ iio_probe(struct sensor_dev *d)
     if (r < 0)
         return r;
     copy_str(d->chip, sizeof(d->chip), name);
-    return iio_scan_channels(d);
+    r = iio_scan_channels(d);
+    if (r < 0)
+        return r;
+    iio_estimate(d);
+    return 0;
 }
 
 /* dir/<base><suffix>, else dir/<type_base><suffix>; dflt when neither exists. */
