@@ -609,7 +609,7 @@ sensors_rescan(struct sensors *s)
         return nf;
     for (int i = 0; i < MIN(nf, SENSORS_MAX); i++) {
         const struct sensor_found *f = &s->found[i];
-        int k = sensor_known(s, n0, f);
+        int k = sensor_known(s, s->n, f); /* s->n: only this thread appends */
         struct sensor *x;
 
         if (k >= 0) {
