@@ -130,17 +130,19 @@ expect_rc 0 "soak leak on it: no leak called yet (exit 0)" "$SOAK" leak --db "$D
     --device rockpis-3 --json
 jcheck "it says the 3 h gap, the missing slabinfo and that SUnreclaim alone needs a day" '.segments[0] | .judged and (.leak | not) and (.note | test("SUnreclaim: no data for 3.0 h") and test("slabinfo needs root")) and ([.evidence[] | select(.signal == "SUnreclaim") | .why] == ["alone, needs a day"]) and ([.evidence[] | select(.signal == "SUnreclaim") | .longest_gap_seconds] | .[0] >= 10800)' "$WORK/out"
 # The story's build names: `--build 6.17.6 --baseline 6.12.55` stand for every build
-# of those kernels (6.17.6*), as a user types them.
+# of those kernels (6.17.6*), as a user types them. In a store of their own: a name
+# some device ran exactly (6.17.6 above) is that build everywhere, not a family.
+DB2="sqlite:$WORK/names.db"
 gen "$WORK/h.om" --pattern quiet --ram 256 --days 1 --interval 300 --boot $T0 \
     --build "6.12.55-yocto-standard 2025.10" --boot-id hhhh-1 --seed 10
 gen "$WORK/i.om" --pattern leak --rate $((25 * MB)) --ram 256 --days 0.25 --interval 120 \
     --boot $((T0 + 86400 + 300)) --build "6.17.6-yocto-standard 2025.11" --boot-id iiii-2 --seed 11
-expect_rc 0 "import boots with the story's build names" "$SOAK" import --db "$DB" \
+expect_rc 0 "import boots with the story's build names" "$SOAK" import --db "$DB2" \
     --device rockpis-4 "$WORK/h.om" "$WORK/i.om"
-expect_rc 1 "verdict --build 6.17.6 --baseline 6.12.55 fails" "$SOAK" verdict --db "$DB" \
+expect_rc 1 "verdict --build 6.17.6 --baseline 6.12.55 fails" "$SOAK" verdict --db "$DB2" \
     --device rockpis-4 --build 6.17.6 --baseline 6.12.55 --json
 jcheck "judged as 6.17.6* against 6.12.55*, the baseline compared, the leak the reason" '.devices[0] | .build == "6.17.6*" and .baseline == "6.12.55*" and ([.reasons[] | select(.status == "fail") | .rule] == ["leak"]) and ([.reasons[] | select(.rule == "sensors") | .status] == ["pass"])' "$WORK/out"
-expect_rc 1 "judge --build 6.17.6 --hours 4: bad" "$SOAK" judge --db "$DB" --device rockpis-4 \
+expect_rc 1 "judge --build 6.17.6 --hours 4: bad" "$SOAK" judge --db "$DB2" --device rockpis-4 \
     --build 6.17.6 --hours 4
 # A counter reset: the agent restarted inside a boot and its kmsg OOM counter went
 # 0, 2, (restart) 0, 1: three kills, not the two first-to-max would say.

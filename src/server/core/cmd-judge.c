@@ -123,7 +123,7 @@ cmd_judge(int argc, char **argv)
         return 128;
     }
     {
-        char *q = judge_build_query(&j, NULL, build);
+        char *q = judge_build_query(st, &j, NULL, build);
         for (size_t i = 0; q && i < j.n && start < 0; i++)
             if (judge_build_is(j.seg[i].build, q))
                 start = j.seg[i].start_ms;

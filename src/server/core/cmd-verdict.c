@@ -31,7 +31,7 @@ usage(FILE *f)
         "over 10 min), unexpected reboots and panics, OOM kills, kernel memory leaks\n"
         "(projected onto every RAM size of the board), sensors that read on the baseline,\n"
         "interfaces up on the baseline, poll latency p95; other regressions as notes.\n"
-        "A build name no boot ran exactly stands for every build that starts with it\n"
+        "A build name no device ran exactly stands for every build that starts with it\n"
         "followed by -, space, +, _ or ~: 6.17.6 judges 6.17.6-yocto-standard 2025.11 and\n"
         "its -rc1 as one build, shown as 6.17.6* (B* asks for that explicitly).\n"
         "\n"

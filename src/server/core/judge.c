@@ -999,14 +999,39 @@ judge_build_is(const char *name, const char *q)
  * else "NAME*" when some boot's build starts with it (6.17.6 for
  * "6.17.6-yocto-standard 2025.11"), else the name (which then matches nothing).
  */
+/* 1 when some device of the store ran a build named exactly q (soak_build_info), else 0. */
+static int
+build_named_anywhere(struct store *st, const char *q)
+{
+    struct store_device *devs = NULL;
+    size_t n = 0;
+    int found = 0, r = store_devices(st, &devs, &n);
+
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < n && !found && r >= 0; i++) {
+        char **keys = NULL;
+        r = store_series(st, devs[i].id, "soak_build_info", &keys);
+        for (size_t k = 0; r >= 0 && keys && keys[k] && !found; k++) {
+            char *b = label_of(keys[k], "build");
+            found = b && strcmp(b, q) == 0;
+            free(b);
+        }
+        store_strv_free(keys);
+    }
+    store_devices_free(devs, n);
+    return r < 0 ? r : found;
+}
+
 char *
-judge_build_query(const struct judge_leak *j, const struct store_event_array *ev, const char *q)
+judge_build_query(struct store *st, const struct judge_leak *j, const struct store_event_array *ev,
+                  const char *q)
 {
     size_t len = strlen(q);
     int prefix = 0;
     char *s;
 
-    if (len > 0 && q[len - 1] == '*')
+    if ((len > 0 && q[len - 1] == '*') || (st && build_named_anywhere(st, q) != 0))
         return strdup(q);
     for (size_t i = 0; i < j->n; i++)
         if (j->seg[i].build && strcmp(j->seg[i].build, q) == 0)
@@ -1320,9 +1345,9 @@ judge_verdict_from(struct store *st, const struct judge_leak *j, const char *bui
         r = store_events(st, dev, 0, at, &ev);
         if (r < 0)
             return r;
-        v.build = judge_build_query(j, &ev, build);
+        v.build = judge_build_query(st, j, &ev, build);
         if (o && o->baseline)
-            v.baseline = judge_build_query(j, &ev, o->baseline);
+            v.baseline = judge_build_query(st, j, &ev, o->baseline);
         store_event_array_free(&ev);
     }
     v.device = strdup(device);
@@ -1439,7 +1464,11 @@ judge_devices_with_build(struct store *st, const char *build, char ***ret)
     memcpy(fam, build, len + 1);
     if (len == 0 || build[len - 1] != '*')
         memcpy(fam + len, "*", 2);
-    r = store_devices(st, &devs, &n);
+    r = build_named_anywhere(st, build);
+    if (r > 0)
+        fam[len] = 0; /* some device ran exactly B: no family */
+    if (r >= 0)
+        r = store_devices(st, &devs, &n);
     if (r < 0) {
         free(fam);
         return r;

@@ -102,13 +102,15 @@ int judge_build_is(const char *name, const char *q);
 
 /*
  * What a user's build name q stands for on one device (j: its boots; ev: its
- * events or NULL): q itself when a boot or deploy there has exactly that name or
- * q ends in '*'; else "q*" when some boot's build starts with q (6.17.6 ->
- * "6.17.6*": every build of that kernel); else q. Malloc'ed; NULL on OOM.
+ * events or NULL): q itself when q ends in '*', when some device of st (may be
+ * NULL: not asked) ran a build named exactly q, or a boot or deploy on this device
+ * has exactly that name; else "q*" when some boot's build starts with q (6.17.6 ->
+ * "6.17.6*": every build of that kernel); else q (also on a store error).
+ * Malloc'ed; NULL on OOM.
  * judge_verdict() and judge_devices_with_build() resolve their names this way.
  */
-char *judge_build_query(const struct judge_leak *j, const struct store_event_array *ev,
-                        const char *q);
+char *judge_build_query(struct store *st, const struct judge_leak *j,
+                        const struct store_event_array *ev, const char *q);
 
 /* Names of the devices that ran build (NULL-terminated, free with store_strv_free()). */
 _warn_unused_result_ int judge_devices_with_build(struct store *st, const char *build, char ***ret);

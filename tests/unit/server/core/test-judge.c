@@ -207,16 +207,16 @@ test_build_names(void **state)
     assert_true(judge_build_is("6.17.6", "6.17.6"));
     assert_false(judge_build_is(NULL, "6.17.6*"));
     /* No boot named 6.17.6: the family; an exact name stays exact; unknown stays as is. */
-    q = judge_build_query(&j, NULL, "6.17.6");
+    q = judge_build_query(NULL, &j, NULL, "6.17.6");
     assert_string_equal(q, "6.17.6*");
     free(q);
-    q = judge_build_query(&j, NULL, "6.17.6-yocto-standard 2025.11");
+    q = judge_build_query(NULL, &j, NULL, "6.17.6-yocto-standard 2025.11");
     assert_string_equal(q, "6.17.6-yocto-standard 2025.11");
     free(q);
-    q = judge_build_query(&j, NULL, "6.18");
+    q = judge_build_query(NULL, &j, NULL, "6.18");
     assert_string_equal(q, "6.18");
     free(q);
-    q = judge_build_query(&j, NULL, "6.12*");
+    q = judge_build_query(NULL, &j, NULL, "6.12*");
     assert_string_equal(q, "6.12*");
     free(q);
 }
