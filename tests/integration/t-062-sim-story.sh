@@ -8,7 +8,7 @@ set -u
 # shellcheck source=tests/integration/t-06x-lib.sh
 . "$SOAK_SRC/tests/integration/t-06x-lib.sh"
 "$SOAK" sim list >/dev/null 2>&1 || skip_all "soak sim is not built"
-echo "1..12"
+echo "1..15"
 NOW=1766000000
 DB="sqlite:$WORK/farm.db"
 NEW="6.17.6-yocto-standard 2025.11"
@@ -37,4 +37,13 @@ expect_rc 1 "judge: 6.17.6 on the 1 GB zero-3e is bad after 6 h" "$SOAK" judge -
     --device zero-3e --build "$NEW" --hours 6
 expect_rc 0 "judge: 6.12.55 on zero-3e is good after 24 h" "$SOAK" judge --db "$DB" \
     --device zero-3e --build "6.12.55-yocto-standard 2025.10" --hours 24
+# "Done when": what the server would have said 4 h into the first 6.17.6 boot of the
+# 256 MB rock-pi-s (--at): 6.17.6 fails against 6.12.55 (as the user types them),
+# with the rate and the projected panic (the story: after 4.5 days).
+B=$(jq '[.segments[] | select(.build | startswith("6.17.6"))][0].boot_time' "$WORK/rock-pi-s.json")
+expect_rc 1 "verdict --build 6.17.6 --baseline 6.12.55 --at boot+4h fails" "$SOAK" verdict \
+    --db "$DB" --device rock-pi-s --build 6.17.6 --baseline 6.12.55 --ram 256M,512M \
+    --at $((B + 4 * 3600)) --json
+jcheck "4 h in: the leak rule fails with its rate (20..45 MB/day)" '.devices[0].reasons[] | select(.rule == "leak") | .status == "fail" and (.text | capture("leak in [^:]*: (?<r>[0-9.]+) MB/day").r | tonumber | (. > 20 and . < 45))' "$WORK/out"
+jcheck "4 h in: the 256 MB board projected to run out in 2.5..6 days" '.devices[0].reasons[] | select(.rule == "leak") | .text | capture("256 MB rock-pi-s in (?<d>[0-9.]+) days").d | tonumber | (. > 2.5 and . < 6)' "$WORK/out"
 exit 0

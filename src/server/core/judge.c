@@ -747,6 +747,8 @@ judge_leak_json(const struct judge_leak *j)
                                       : json_null());
         (void)json_object_set_new(o, "mem_available_bytes",
                                   num_or_null(s->analyzed ? l->mem_available : NAN));
+        (void)json_object_set_new(o, "dip_bytes",
+                                  num_or_null(s->analyzed && l->leak ? l->dip : NAN));
         (void)json_object_set_new(o, "hours", json_real(s->analyzed ? l->hours : 0));
         (void)json_object_set_new(o, "reset_time", s->analyzed && l->reset_ms >= 0
                                                        ? json_integer(l->reset_ms / 1000)
@@ -813,9 +815,9 @@ judge_leak_print(FILE *f, const struct judge_leak *j)
                 fmt_time(c, l->exhaustion_ms);
                 (void)fprintf(f,
                               "  memory exhausted at %s (%.1f days after the last sample,"
-                              " %.0f MB available)\n",
+                              " %.0f MB available, dips of %.0f MB)\n",
                               c, (double)(l->exhaustion_ms - l->last_ms) / 86400e3,
-                              l->mem_available / MIB);
+                              l->mem_available / MIB, l->dip / MIB);
             }
         } else {
             (void)fprintf(f, "  no leak (%.1f h analysed)\n", l->hours);
