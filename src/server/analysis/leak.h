@@ -12,12 +12,15 @@
  * LEAK_MAX_BINS bins), Theil-Sen slope with Sen's CI, Mann-Kendall with the
  * Hamed-Rao autocorrelation correction, then the shape tests that keep
  * healthy kernels quiet: growth must be fast enough to matter, not a one-time
- * step (two-level fit beats the line), not a plateau (the last third still
- * grows), and, with two days or more, not a daily cycle (day-over-day growth).
- * MemAvailable alone needs two days. A leak is called when two quiet signals
+ * step (at the best two-level split, little growth within the two parts), not a
+ * plateau (the last third still grows), and, with two days or more, not a daily
+ * cycle (day-over-day growth). MemAvailable alone needs two days (four when the
+ * quiet signals are there and flat). A leak is called when two quiet signals
  * grow (a single cache or gap only when unreclaimable slab agrees), when one
- * grows for a day or is backed by a sparse quiet signal rising at a similar
- * rate, or when MemAvailable falls steadily for days.
+ * grows for a day (SUnreclaim in no slab cache seen: three) or is backed by a
+ * sparse quiet signal rising at a similar rate, or when MemAvailable falls
+ * steadily for days. Samples out of order, repeated times, gaps, stale signals
+ * and a reset the boot markers missed are handled and said in the note.
  * See docs/internals/ANALYSIS.md.
  */
 #ifndef SOAK_LEAK_H
