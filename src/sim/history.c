@@ -197,8 +197,7 @@ make_specs(const struct farm *f, size_t dev, int64_t from, int64_t to, struct sp
     for (size_t i = 0; i < ARRAY_SIZE(ifaces); i++) {
         int used = 0;
         for (size_t j = 0; j < nboots; j++)
-            if (strcmp(builds[boots[j].build].iface, ifaces[i]) == 0 &&
-                builds[boots[j].build].reachable)
+            if (strcmp(builds[boots[j].build].iface, ifaces[i]) == 0)
                 used = 1;
         if (!used)
             continue;
@@ -278,7 +277,9 @@ spec_value(const struct spec *sp, const struct farm_state *st, const struct farm
 
     if (sp->kind == SK_POLL_UP)
         return answers ? 1 : 0;
-    if (!answers)
+    /* Up but off the network: what soakd sampled meanwhile reaches the server from its
+     * persisted ring (/history) once the board is back; no poll took any time. */
+    if (!st->up || (!answers && sp->kind == SK_POLL_DUR))
         return NAN;
     switch (sp->kind) {
     case SK_MEM:
@@ -314,7 +315,9 @@ spec_value(const struct spec *sp, const struct farm_state *st, const struct farm
     case SK_PSTORE_PANIC:
         return st->pstore_panic ? 1 : 0;
     case SK_NET_UP:
-        return strcmp(builds[st->boot->build].iface, sp->labels[0].value) == 0 ? 1 : NAN;
+        if (strcmp(builds[st->boot->build].iface, sp->labels[0].value) != 0)
+            return NAN;
+        return st->reachable ? 1 : 0;
     case SK_THERMAL:
         return st->cpu_temp_c;
     case SK_LOAD:

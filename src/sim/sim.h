@@ -18,7 +18,10 @@
  * soak_poll_up, soak_poll_duration_seconds) every step_s seconds in
  * [from_s, to_s] as OpenMetrics text (timestamps in seconds, families grouped,
  * "# EOF" last) to out. Slab caches are written every 10th step. While the
- * board reboots or is unreachable only soak_poll_up 0 appears.
+ * board reboots only soak_poll_up 0 appears; while it runs a build that never
+ * came up on the network, its samples are there (what soakd's persisted ring
+ * gives the server once the board is back) beside soak_poll_up 0, with its
+ * interface down and no poll duration.
  * Returns the number of samples written (>= 0) or a negative errno
  * (-EINVAL bad arguments, -ENOMEM, -EIO write error).
  */

@@ -160,6 +160,21 @@ check "the history names the sensors as the live tree's soakd" \
 "$SOAK" sim history --out "$WORK/h3" --days 2 --step 300 --now "$NOW" --seed 2 \
     --device rock-5b 2>/dev/null
 check "another seed gives other noise" sh -c "! cmp -s '$WORK/h1/rock-5b.om' '$WORK/h3/rock-5b.om'"
+# The past rename update (2025.11-rc1, 30 days back): its samples reach the history (soakd's
+# persisted ring after the fallback) beside soak_poll_up 0, so the rc fails, not 2025.10.
+"$SOAK" sim history --out "$WORK/he" --days 30 --step 600 --now "$NOW" --device rock-pi-e 2>/dev/null
+check "the rc build's samples are in the history" \
+    grep -q 'soak_build_info{build="6.17.6-yocto-standard 2025.11-rc1"' "$WORK/he/rock-pi-e.om"
+check "... with end0 down" grep -q '^node_network_up{device="end0"} 0 ' "$WORK/he/rock-pi-e.om"
+"$SOAK" import --quiet --db "$WORK/e.db" --device rock-pi-e "$WORK/he/rock-pi-e.om"
+"$SOAK" verdict --db "$WORK/e.db" --device rock-pi-e \
+    --build "6.17.6-yocto-standard 2025.11-rc1" >"$WORK/rc1.v" 2>&1
+check "the verdict fails the rename build" [ $? -eq 1 ]
+check "... on reachability and the lost eth0" sh -c \
+    "grep -q 'FAIL reachability  0.00 %' '$WORK/rc1.v' && grep -q 'FAIL interfaces .*eth0' '$WORK/rc1.v'"
+"$SOAK" verdict --db "$WORK/e.db" --device rock-pi-e \
+    --build "6.12.55-yocto-standard 2025.10" >"$WORK/b10.v" 2>&1
+check "the build RAUC fell back to passes (the outage is not its)" [ $? -eq 0 ]
 check "the rock-5b's OOM kills are in its history" \
     sh -c "grep '^node_vmstat_oom_kill ' '$WORK/h1/rock-5b.om' | awk '\$2 > 0' | grep -q ."
 
