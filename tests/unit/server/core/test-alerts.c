@@ -20,6 +20,7 @@
 #include "alerts.h"
 #include "events.h"
 #include "farmconf.h"
+#include "store.h"
 
 struct seen {
     int fired, resolved;
@@ -357,6 +358,70 @@ test_hook_and_webhook_fire_and_resolve(void **state)
     rm_notes(dir);
 }
 
+static void
+test_restart_keeps_the_open_set(void **state)
+{
+    char dir[] = "/tmp/soak-test-alerts-db.XXXXXX", spec[128], path[96];
+    struct seen seen = {0};
+    struct farm_conf *c;
+    struct alerts *a;
+    struct store *st = NULL;
+    struct events_state ev;
+    struct events_sensor sensors[1] = {{(char *)"bh1750", 0}};
+    int64_t dev;
+    const int64_t t0 = 1700000000000;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    (void)snprintf(path, sizeof(path), "%s/a.db", dir);
+    (void)snprintf(spec, sizeof(spec), "sqlite:%s", path);
+    assert_int_equal(store_open(spec, &st, NULL, 0), 0);
+    assert_int_equal(store_device(st, "rockpie-1", 1, &dev), 0);
+    a = setup(&seen, &c);
+    /* Open: leak_suspected and sensor_lost bh1750; fired and resolved: exhaustion. */
+    assert_int_equal(alerts_set(a, st, "rockpie-1", dev, "leak_suspected", NULL, 1, t0, "leak"), 1);
+    assert_int_equal(alerts_set(a, st, "rockpie-1", dev, "exhaustion", NULL, 1, t0, "4 days"), 1);
+    assert_int_equal(alerts_set(a, st, "rockpie-1", dev, "exhaustion", NULL, 0, t0 + 1000, "ok"), 2);
+    events_state_init(&ev);
+    ev.sensors = sensors;
+    ev.n_sensors = 1;
+    alerts_observe(a, st, "rockpie-1", dev, &ev, NULL, t0 + 2000);
+    assert_int_equal(seen.fired, 3);
+    alerts_free(a);
+    farmconf_free(c);
+
+    /* A restarted server: the open set comes back from the stored events ... */
+    memset(&seen, 0, sizeof(seen));
+    a = setup(&seen, &c);
+    assert_int_equal(alerts_load(a, st), 0);
+    assert_int_equal(alerts_open_count(a), 2);
+    /* ... so nothing fires again, and what was open resolves once. */
+    assert_int_equal(alerts_set(a, st, "rockpie-1", dev, "leak_suspected", NULL, 1, t0 + 5000,
+                                "leak"), 0);
+    alerts_observe(a, st, "rockpie-1", dev, &ev, NULL, t0 + 6000);
+    assert_int_equal(seen.fired, 0);
+    assert_int_equal(alerts_set(a, st, "rockpie-1", dev, "exhaustion", NULL, 0, t0 + 7000, "ok"), 0);
+    sensors[0].up = 1;
+    alerts_observe(a, st, "rockpie-1", dev, &ev, NULL, t0 + 8000);
+    assert_int_equal(seen.resolved, 1);
+    assert_int_equal(alerts_open_count(a), 1);
+    ev.sensors = NULL;
+    ev.n_sensors = 0;
+    events_state_done(&ev);
+    alerts_free(a);
+    farmconf_free(c);
+    (void)store_close(st);
+    (void)unlink(path);
+    {
+        char side[128];
+        (void)snprintf(side, sizeof(side), "%s-wal", path);
+        (void)unlink(side);
+        (void)snprintf(side, sizeof(side), "%s-shm", path);
+        (void)unlink(side);
+    }
+    assert_int_equal(rmdir(dir), 0);
+}
+
 int
 main(void)
 {
@@ -366,6 +431,7 @@ main(void)
         cmocka_unit_test(test_sensor_per_subject),
         cmocka_unit_test(test_set_and_json),
         cmocka_unit_test(test_hook_and_webhook_fire_and_resolve),
+        cmocka_unit_test(test_restart_keeps_the_open_set),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
