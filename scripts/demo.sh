@@ -215,5 +215,12 @@ if [ "$seconds" -gt 0 ]; then
 else
     say "dashboard: $url - press Ctrl-C to stop"
     while kill -0 "$server_pid" 2>/dev/null; do sleep 1; done
-    die "soak server stopped: see $work/server.log"
+    set +e
+    wait "$server_pid"
+    rc=$?
+    set -e
+    # Ctrl-C reaches soak server too, which then stops cleanly (0): not a failure
+    [ "$rc" != 0 ] || exit 130
+    keep=1
+    die "soak server exited with status $rc: see $work/server.log"
 fi
