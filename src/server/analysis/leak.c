@@ -525,7 +525,7 @@ leak_analyze(const struct leak_input *in, const struct leak_params *params, stru
      * A reboot the boot markers missed shows as unreclaimable slab (or, without it,
      * a struct-file gap) falling back at once: judge every signal after the newest one.
      */
-    for (int pass = 0; pass < 3 && r == 0 && res.reset_ms < 0; pass++) {
+    for (int pass = 0; pass < 3 && in->unmarked && r == 0 && res.reset_ms < 0; pass++) {
         static const enum leak_kind order[] = {LEAK_SIG_SUNRECLAIM, LEAK_SIG_FILP_GAP,
                                                LEAK_SIG_FILEFD_GAP};
         for (size_t i = 0; i < in->n_series && r == 0; i++) {

@@ -59,6 +59,8 @@ struct leak_input {
     int64_t start_ms; /* segment start: boot time (or the first sample) */
     int64_t end_ms;   /* analyse samples with t <= end_ms */
     double mem_total; /* bytes; NaN when unknown */
+    int unmarked;     /* 1: no boot time or boot id split the history, so look for a reboot
+                         they would have marked (a quiet signal falling back at once) */
     const struct leak_series *series;
     size_t n_series;
 };

@@ -173,6 +173,8 @@ load_segments(struct store *st, int64_t dev, int64_t at, struct judge_segment **
         r = read_metric(st, dev, "node_memory_MemAvailable_bytes", at, &a);
         if (r == 0 && a.n > 0)
             r = seg_push(&seg, &n, a.s[0].t_ms, a.s[0].t_ms, a.s[a.n - 1].t_ms);
+        if (r == 0 && n > 0)
+            seg[n - 1].unmarked = 1;
         sample_array_free(&a);
         if (r < 0)
             goto out;
@@ -643,6 +645,7 @@ analyze_segment(const struct signals *g, struct judge_segment *seg)
     in = (struct leak_input){.start_ms = seg->boot_ms,
                              .end_ms = seg->end_ms,
                              .mem_total = g->mem_total,
+                             .unmarked = seg->unmarked,
                              .series = ls,
                              .n_series = g->n};
     /* A boot time in the future of the first sample is clock trouble: trust the samples. */

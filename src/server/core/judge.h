@@ -29,6 +29,7 @@ struct judge_segment {
     int64_t boot_ms;  /* boot time (or the first sample when unknown) */
     int64_t start_ms; /* first sample of the boot */
     int64_t end_ms;   /* last sample of the boot (<= at) */
+    int unmarked;     /* no boot time or boot id: the whole history as one boot */
     int analyzed;     /* leak holds a result */
     struct leak_result leak;
 };

@@ -355,6 +355,7 @@ test_missed_reboot_is_a_reset(void **state)
     struct leak_input in = {.start_ms = 0,
                             .end_ms = 400 * 600000LL,
                             .mem_total = 230 * MB,
+                            .unmarked = 1,
                             .series = s,
                             .n_series = 2};
     struct leak_result r;
@@ -380,6 +381,13 @@ test_missed_reboot_is_a_reset(void **state)
     /* The projection starts from after the reboot: 150 MB - 26 h of leak. */
     assert_true(r.mem_available > 110 * MB);
     leak_result_done(&r);
+    /* With the boots marked, a fall is the history as given: no reset is looked for. */
+    in.unmarked = 0;
+    assert_int_equal(leak_analyze(&in, NULL, &r), 0);
+    assert_true(r.reset_ms == -1);
+    assert_null(strstr(r.note, "fell back"));
+    leak_result_done(&r);
+    in.unmarked = 1;
     /* A real step up is not a reset, and a small fall is noise. */
     for (int i = 0; i < 400; i++)
         sun[i] = 10 * MB + (i >= 200 ? 5 * MB : 0) - (i == 300 ? 1 * MB : 0);
