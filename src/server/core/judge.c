@@ -829,9 +829,10 @@ judge_leak_print(FILE *f, const struct judge_leak *j)
             const struct leak_evidence *e = &l->ev[k];
             if (isnan(e->rate))
                 (void)fprintf(f, "    %-22s %s\n", e->name, e->why);
-            else
+            else /* MemAvailable's rate is its fall: shown with the sign it moves */
                 (void)fprintf(f, "    %-22s %-28s %+9.2f MB/day  z=%.1f\n", e->name, e->why,
-                              e->rate / MIB, isfinite(e->z) ? e->z : 0.0);
+                              (e->kind == LEAK_SIG_MEM_AVAILABLE ? -e->rate : e->rate) / MIB,
+                              isfinite(e->z) ? e->z : 0.0);
         }
         if (l->note[0])
             (void)fprintf(f, "  note: %s\n", l->note);
