@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "indgen.h"
 #include "leak.h"
 #include "tracegen.h"
 
@@ -397,6 +398,54 @@ test_missed_reboot_is_a_reset(void **state)
     leak_result_done(&r);
 }
 
+/*
+ * The independent generator (bench/indgen.c: other noise, outages, repeated and
+ * swapped samples, a leak in batches): healthy boots stay quiet for a week, a
+ * 25 MB/day leak is flagged within 12 h. A regression guard; bench/leak-indep.sh
+ * has the full table.
+ */
+static void
+test_independent_generator(void **state)
+{
+    const int64_t at_h[] = {6, 12, 24, 48, 72, 120, 168};
+
+    (void)state;
+    for (int pat = IG_QUIET; pat <= IG_LEAK; pat++)
+        for (int k = 0; k < 2; k++) {
+            struct ig_params p = {.pattern = (enum ig_pattern)pat,
+                                  .ram_mb = k ? 1024 : 256,
+                                  .leak_per_day = 25 * MB,
+                                  .days = pat == IG_LEAK ? 0.6 : 7,
+                                  .boot_ms = BOOT,
+                                  .seed = 400 + (uint64_t)pat * 10 + (uint64_t)k};
+            struct ig_trace t;
+            struct ig_series s;
+            int flagged = 0;
+            assert_int_equal(ig_generate(&p, &t), 0);
+            assert_int_equal(ig_series_make(&t, &s), 0);
+            for (size_t i = 0; i < ARRAY_SIZE(at_h); i++) {
+                struct leak_input in = {.start_ms = BOOT,
+                                        .end_ms = BOOT + at_h[i] * H,
+                                        .mem_total = t.mem_total,
+                                        .series = s.s,
+                                        .n_series = s.n};
+                struct leak_result r;
+                if (pat == IG_LEAK && at_h[i] > 12)
+                    break;
+                assert_int_equal(leak_analyze(&in, NULL, &r), 0);
+                if (pat != IG_LEAK && r.leak)
+                    fail_msg("%s %.0f MB: leak called at %lld h (%s)", ig_pattern_name(p.pattern),
+                             p.ram_mb, (long long)at_h[i], r.signal);
+                flagged |= r.leak;
+                leak_result_done(&r);
+            }
+            if (pat == IG_LEAK)
+                assert_true(flagged);
+            ig_series_free(&s);
+            ig_trace_free(&t);
+        }
+}
+
 static void
 test_days_on_ram(void **state)
 {
@@ -426,6 +475,7 @@ main(void)
         cmocka_unit_test(test_out_of_order_sorted_and_said),
         cmocka_unit_test(test_gap_and_stale_signal_said),
         cmocka_unit_test(test_missed_reboot_is_a_reset),
+        cmocka_unit_test(test_independent_generator),
         cmocka_unit_test(test_days_on_ram),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
