@@ -186,7 +186,8 @@ ig_generate(const struct ig_params *p, struct ig_trace *ret)
     double leaked_bytes_files = 0, leaked_bytes_creds = 0;
     double burst_left = 0, burst_size = 0;
     double outage_left = 0, step_at = (0.5 + 2.5 * unif(&rng)) * DAY;
-    double burst_rate = p->pattern == IG_BURSTY ? 12 : 4, burst_scale = p->pattern == IG_BURSTY ? 0.05 : 0.02;
+    double burst_rate = p->pattern == IG_BURSTY ? 12 : 4,
+           burst_scale = p->pattern == IG_BURSTY ? 0.05 : 0.02;
     int slab_fail = 0, scrape = 0;
     size_t cap = 0;
     int r;
@@ -379,10 +380,11 @@ ig_series_make(const struct ig_trace *t, struct ig_series *ret)
         s.buf[3][i] = (t->filp[i] - t->open_fds[i]) * FILP_SIZE;
         s.buf[4][i] = (t->filefd[i] - t->open_fds[i]) * FILP_SIZE;
     }
-    s.s[s.n++] = (struct leak_series){"SUnreclaim", LEAK_SIG_SUNRECLAIM, t->t_ms, t->sunreclaim,
-                                      t->n};
+    s.s[s.n++] =
+        (struct leak_series){"SUnreclaim", LEAK_SIG_SUNRECLAIM, t->t_ms, t->sunreclaim, t->n};
     s.s[s.n++] = (struct leak_series){"slab filp", LEAK_SIG_SLAB_CACHE, t->t_ms, s.buf[0], t->n};
-    s.s[s.n++] = (struct leak_series){"slab cred_jar", LEAK_SIG_SLAB_CACHE, t->t_ms, s.buf[1], t->n};
+    s.s[s.n++] =
+        (struct leak_series){"slab cred_jar", LEAK_SIG_SLAB_CACHE, t->t_ms, s.buf[1], t->n};
     s.s[s.n++] =
         (struct leak_series){"slab kmalloc-192", LEAK_SIG_SLAB_CACHE, t->t_ms, s.buf[2], t->n};
     s.s[s.n++] =

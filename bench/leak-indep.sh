@@ -4,7 +4,8 @@
 # with other noise and delivery faults; detection delay, false alarms and projection
 # error side by side with predict_linear(MemAvailable[6h], 24h) < 0 and netdata's
 # ram_available < 10 % on the same samples. Writes bench/out/leak-indep.md.
-# Env: LEAK_SEEDS=3, LEAK_QUICK=1 (7-day healthy boots instead of 21).
+# Env: LEAK_SEEDS=3 (seeds per healthy boot), LEAK_LEAK_SEEDS=9 (per leak), LEAK_QUICK=1
+# (7-day healthy boots instead of 21).
 set -u
 BUILD=${1:?usage: bench/leak-indep.sh BUILD_DIR}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -14,7 +15,7 @@ mkdir -p "$HERE/out"
 if [ ! -x "$GEN" ]; then echo "build $GEN first" >&2; exit 1; fi
 quick=
 [ "${LEAK_QUICK:-0}" = 1 ] && quick=--quick
-"$GEN" bench --seeds "${LEAK_SEEDS:-3}" $quick >"$OUT.tmp" 2>"$OUT.alarms" || exit 1
+"$GEN" bench --seeds "${LEAK_SEEDS:-3}" --leak-seeds "${LEAK_LEAK_SEEDS:-9}" $quick >"$OUT.tmp" 2>"$OUT.alarms" || exit 1
 {
     cat "$OUT.tmp"
     echo

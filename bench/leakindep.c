@@ -3,7 +3,7 @@
  * soak-leakindep - the leak detector on boots from bench/indgen.c, a generator
  * written apart from the one its thresholds were tuned on (bench/tracegen.c):
  *
- *   soak-leakindep bench [--seeds N] [--quick]
+ *   soak-leakindep bench [--seeds N] [--leak-seeds N] [--quick] [--leaks-only]
  *       detection delay, false alarms and projection error of `soak leak` over leak
  *       rates x board sizes x healthy patterns, side by side with Prometheus
  *       predict_linear(MemAvailable[6h], 24h) < 0 and netdata's ram_available < 10 %
@@ -178,10 +178,12 @@ run_one(const struct ig_params *p, int verbose, struct outcome *o)
                 /* ... and with the rate that really leaked in that first day. */
                 {
                     double real = (t.leaked_day - t.leaked_warm) / (23.25 / 24);
-                    int64_t at = res.last_ms + (int64_t)(fmax((res.mem_available - res.dip -
-                                                              res.oom_floor) / real, 0) * DAY_MS);
-                    o->real_err = fabs((double)(at - t.panic_ms)) /
-                                  (double)(t.panic_ms - boot - DAY_MS);
+                    int64_t at =
+                        res.last_ms +
+                        (int64_t)(fmax((res.mem_available - res.dip - res.oom_floor) / real, 0) *
+                                  DAY_MS);
+                    o->real_err =
+                        fabs((double)(at - t.panic_ms)) / (double)(t.panic_ms - boot - DAY_MS);
                     o->rate_err = res.rate / real - 1;
                 }
             }
@@ -241,13 +243,13 @@ fmt_h(char out[32], double h)
 }
 
 static int
-bench(int seeds, int quick, int leaks_only)
+bench(int seeds, int leak_seeds, int quick, int leaks_only)
 {
     const double rams[] = {256, 512, 1024, 4096};
     const double rates[] = {3, 10, 25};
     size_t outages = 0, restarts = 0, repeated = 0, swapped = 0;
     unsigned worst_miss = 0;
-    double errs[64];
+    double errs[512];
     int nerr = 0;
     int r;
 
@@ -260,13 +262,14 @@ bench(int seeds, int quick, int leaks_only)
         "board; meminfo every 40-80 s, slabinfo every 5th scrape; lost polls (3 %%), outages\n"
         "(0.7/day, 5 min - 6 h), agent restarts after which slabinfo reads fail, repeated (2 %%)\n"
         "and swapped (1 %%) samples, fed to soak as delivered; a leak in Poisson batches of\n"
-        "256-byte struct file and struct cred, busier by day. %d seeds each, medians. The board\n"
+        "256-byte struct file and struct cred, busier by day. Medians of %d seeds per leak and\n"
+        "%d per healthy boot. The board\n"
         "\"panics\" when MemAvailable reaches 2 %% of MemTotal. soak: what `soak leak --at T`\n"
         "says every 30 min for two days, then every 6 h; peers every 10 min from 6 h after boot\n"
         "on the sorted, deduplicated samples: Prometheus\n"
         "`predict_linear(node_memory_MemAvailable_bytes[6h], 24h) < 0`, netdata\n"
         "`ram_available < 10 %%`.\n\n",
-        seeds);
+        leak_seeds, seeds);
     (void)printf("## Leaks: time from boot to the first alarm\n\n"
                  "| RAM | leak/day | panic at | soak leak | predict_linear | netdata <10 %% | "
                  "soak vs predict_linear | soak projection error after 1 day | "
@@ -275,9 +278,9 @@ bench(int seeds, int quick, int leaks_only)
                  "|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (size_t ri = 0; ri < ARRAY_SIZE(rams); ri++)
         for (size_t k = 0; k < ARRAY_SIZE(rates); k++) {
-            double sh[16], ph[16], nh[16], pe[16], pa[16], oe[16], re[16], ra[16];
+            double sh[32], ph[32], nh[32], pe[32], pa[32], oe[32], re[32], ra[32];
             char a[32], b[32], c[32], d[32], ratio[32], err[32], oerr[32], rerr[32], rate[32];
-            for (int sd = 0; sd < seeds; sd++) {
+            for (int sd = 0; sd < leak_seeds; sd++) {
                 struct ig_params p = {.pattern = IG_LEAK,
                                       .ram_mb = rams[ri],
                                       .leak_per_day = rates[k] * MB,
@@ -305,13 +308,13 @@ bench(int seeds, int quick, int leaks_only)
                 repeated += o.repeated;
                 swapped += o.swapped;
             }
-            double msh = median_of(sh, seeds), mph = median_of(ph, seeds);
-            double mpe = median_of(pe, seeds), moe = median_of(oe, seeds);
-            double mre = median_of(re, seeds), mra = median_of(ra, seeds);
-            fmt_h(a, median_of(pa, seeds));
+            double msh = median_of(sh, leak_seeds), mph = median_of(ph, leak_seeds);
+            double mpe = median_of(pe, leak_seeds), moe = median_of(oe, leak_seeds);
+            double mre = median_of(re, leak_seeds), mra = median_of(ra, leak_seeds);
+            fmt_h(a, median_of(pa, leak_seeds));
             fmt_h(b, msh);
             fmt_h(c, mph);
-            fmt_h(d, median_of(nh, seeds));
+            fmt_h(d, median_of(nh, leak_seeds));
             if (isnan(mph) && !isnan(msh))
                 (void)snprintf(ratio, sizeof(ratio), "soak only");
             else if (!isnan(mph) && !isnan(msh) && msh > 0 && mph >= msh)
@@ -348,7 +351,7 @@ bench(int seeds, int quick, int leaks_only)
                      "worst single boot: %.1f %% (%d boots that ran past a day). Delivery faults "
                      "in these boots: %zu outages, %zu agent restarts, %zu repeated and %zu "
                      "swapped samples.\n",
-                     ARRAY_SIZE(rams) * ARRAY_SIZE(rates) * (size_t)seeds, worst_miss,
+                     ARRAY_SIZE(rams) * ARRAY_SIZE(rates) * (size_t)leak_seeds, worst_miss,
                      worst * 100, nerr, outages, restarts, repeated, swapped);
     }
     if (leaks_only)
@@ -386,9 +389,10 @@ bench(int seeds, int quick, int leaks_only)
 static void
 usage(FILE *f)
 {
-    (void)fprintf(f, "Usage: soak-leakindep bench [--seeds N] [--quick] [--leaks-only]\n"
-                     "       soak-leakindep probe --pattern P [--ram MB] [--rate BYTES_PER_DAY]\n"
-                     "                            [--days D] [--seed N]\n");
+    (void)fprintf(
+        f, "Usage: soak-leakindep bench [--seeds N] [--leak-seeds N] [--quick] [--leaks-only]\n"
+           "       soak-leakindep probe --pattern P [--ram MB] [--rate BYTES_PER_DAY]\n"
+           "                            [--days D] [--seed N]\n");
 }
 
 int
@@ -396,7 +400,7 @@ main(int argc, char **argv)
 {
     struct ig_params p = {
         .pattern = IG_QUIET, .ram_mb = 256, .days = 7, .boot_ms = 1764000000000LL, .seed = 1};
-    int seeds = 3, quick = 0, leaks_only = 0;
+    int seeds = 3, leak_seeds = 0, quick = 0, leaks_only = 0;
 
     if (argc < 2) {
         usage(stderr);
@@ -444,13 +448,15 @@ main(int argc, char **argv)
             p.seed = (uint64_t)d;
         else if (strcmp(a, "--seeds") == 0)
             seeds = (int)MIN(MAX(d, 1), 15);
+        else if (strcmp(a, "--leak-seeds") == 0)
+            leak_seeds = (int)MIN(MAX(d, 1), 31);
         else {
             usage(stderr);
             return 2;
         }
     }
     if (strcmp(argv[1], "bench") == 0)
-        return bench(seeds, quick, leaks_only) < 0 ? 1 : 0;
+        return bench(seeds, leak_seeds > 0 ? leak_seeds : seeds, quick, leaks_only) < 0 ? 1 : 0;
     if (strcmp(argv[1], "probe") == 0) {
         struct outcome o;
         if (run_one(&p, 1, &o) < 0)

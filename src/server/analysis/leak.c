@@ -25,9 +25,8 @@ leak_params_default(struct leak_params *p)
     p->growth_min = 1 * MIB; /* bytes over the window */
     p->alone_min_s = DAY_S;  /* one quiet signal alone needs a day */
     p->alone_slab_min_s = 3 * DAY_S;
-    p->noise_k = 3;          /* growth over the window >= k robust sigmas */
+    p->noise_k = 3; /* growth over the window >= k robust sigmas */
     p->noise_k_avail = 4;
-    p->step_ratio = 0.5;
     p->tail_frac = 0.35;
     p->avail_min_s = 2 * DAY_S;
     p->oom_floor_frac = 0.02;   /* of MemTotal */
@@ -295,7 +294,7 @@ judge_signal(const struct binned *b, double alpha, double rmin, const struct lea
     struct trend_mk mk;
     struct trend_sen ts;
     double var0, nn = (double)b->n, span = b->t[b->n - 1];
-    double ols_b, ols_a, sse_line, sse_step;
+    double sse_step;
     size_t k;
     int r;
 
@@ -351,8 +350,7 @@ judge_signal(const struct binned *b, double alpha, double rmin, const struct lea
      * grows throughout, even when it comes in batches, so most of its growth lies
      * within the parts; a step's lies between them.
      */
-    if (trend_ols(b->t, b->y, b->n, &ols_b, &ols_a, &sse_line) == 0 &&
-        trend_step_sse(b->y, b->n, MAX(2, b->n / 10), &sse_step, &k) == 0) {
+    if (trend_step_sse(b->y, b->n, MAX(2, b->n / 10), &sse_step, &k) == 0) {
         double total = 0, dt = 0, left = 0, right = 0;
         r = trend_end_growth(b->t, b->y, b->n, &total, &dt);
         if (r == 0 && k >= 4 && trend_end_growth(b->t, b->y, k, &left, &dt) == -ENOMEM)
@@ -568,16 +566,18 @@ leak_analyze(const struct leak_input *in, const struct leak_params *params, stru
         ev->gap_s = longest_gap_s(&ord[i], from_ms, in->end_ms, &gap_at);
         if (ev->out_of_order > 0 || ev->repeated > 0) {
             char buf[256];
-            (void)snprintf(buf, sizeof(buf), "%s: %zu sample(s) out of time order (sorted), %zu at "
-                           "a repeated time (binned together)", ev->name, ev->out_of_order,
-                           ev->repeated);
+            (void)snprintf(buf, sizeof(buf),
+                           "%s: %zu sample(s) out of time order (sorted), %zu at "
+                           "a repeated time (binned together)",
+                           ev->name, ev->out_of_order, ev->repeated);
             note_add(&res, buf);
         }
         if (ev->gap_s >= p->gap_note_s && gap_at >= 0) {
             char buf[256];
             int stale = gap_at + (int64_t)(ev->gap_s * 1000) >= in->end_ms;
-            (void)snprintf(buf, sizeof(buf), stale ? "%s: no data for the last %.1f h"
-                                                   : "%s: no data for %.1f h from %.1f h after the start",
+            (void)snprintf(buf, sizeof(buf),
+                           stale ? "%s: no data for the last %.1f h"
+                                 : "%s: no data for %.1f h from %.1f h after the start",
                            ev->name, ev->gap_s / 3600, (double)(gap_at - in->start_ms) / 3.6e6);
             note_add(&res, buf);
         }
@@ -732,7 +732,8 @@ leak_analyze(const struct leak_input *in, const struct leak_params *params, stru
     } else {
         int have_detail = 0;
         for (size_t i = 0; i < in->n_series; i++)
-            if (in->series[i].kind == LEAK_SIG_SLAB_CACHE || in->series[i].kind == LEAK_SIG_FILP_GAP)
+            if (in->series[i].kind == LEAK_SIG_SLAB_CACHE ||
+                in->series[i].kind == LEAK_SIG_FILP_GAP)
                 have_detail = 1;
         if (!have_detail)
             note_add(&res, "no slab caches (slabinfo needs root): one quiet signal alone needs a "

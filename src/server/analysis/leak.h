@@ -66,26 +66,27 @@ struct leak_input {
 };
 
 struct leak_params {
-    double warmup_s;       /* ignore this long after start_ms */
-    double min_bin_s;      /* smallest bin width */
-    size_t min_bins;       /* fewer bins: not judged */
-    double alpha;          /* one-sided Mann-Kendall level for the main signals */
-    double conf;           /* two-sided level of the slope CI */
-    double rate_min;       /* bytes/day below which growth does not matter */
-    double rate_min_frac;  /* ... or this fraction of MemTotal per 30 days, if larger */
-    double growth_min;     /* bytes the signal must grow over the window */
-    double alone_min_s;    /* a single growing quiet signal needs this much data */
+    double warmup_s;         /* ignore this long after start_ms */
+    double min_bin_s;        /* smallest bin width */
+    size_t min_bins;         /* fewer bins: not judged */
+    double alpha;            /* one-sided Mann-Kendall level for the main signals */
+    double conf;             /* two-sided level of the slope CI */
+    double rate_min;         /* bytes/day below which growth does not matter */
+    double rate_min_frac;    /* ... or this fraction of MemTotal per 30 days, if larger */
+    double growth_min;       /* bytes the signal must grow over the window */
+    double alone_min_s;      /* a single growing quiet signal needs this much data */
     double alone_slab_min_s; /* ... SUnreclaim growing in none of the slab caches seen: this */
-    double noise_k;        /* growth over the window must exceed noise_k robust sigmas */
-    double noise_k_avail;  /* ... noise_k_avail for MemAvailable */
-    double step_ratio;     /* step when SSE(step) < step_ratio * SSE(line) */
-    double tail_frac;      /* plateau when the last third grows slower than this * rate */
-    double avail_min_s;    /* MemAvailable alone needs this much data */
-    double oom_floor_frac; /* exhaustion when MemAvailable reaches this fraction of MemTotal */
-    double oom_floor_min;  /* ... but at least these bytes */
-    double gap_note_s;     /* a gap between samples at least this long is said in the note */
-    double reset_min;      /* a quiet signal falling by at least this many bytes at once ... */
-    double reset_frac;     /* ... losing this fraction of its growth since its low: a reset */
+    double noise_k;          /* growth over the window must exceed noise_k robust sigmas */
+    double noise_k_avail;    /* ... noise_k_avail for MemAvailable */
+    double tail_frac;        /* plateau: the last third grows slower than this * rate; step:
+                                the growth within the parts of the best split is below this
+                                fraction of the whole */
+    double avail_min_s;      /* MemAvailable alone needs this much data */
+    double oom_floor_frac;   /* exhaustion when MemAvailable reaches this fraction of MemTotal */
+    double oom_floor_min;    /* ... but at least these bytes */
+    double gap_note_s;       /* a gap between samples at least this long is said in the note */
+    double reset_min;        /* a quiet signal falling by at least this many bytes at once ... */
+    double reset_frac;       /* ... losing this fraction of its growth since its low: a reset */
 };
 
 /* One signal's numbers, in the order the series were given. */
@@ -96,18 +97,18 @@ struct leak_evidence {
     double bin_s;
     double rate; /* bytes/day (for MemAvailable: its fall), NaN if not computed */
     double rate_lo, rate_hi;
-    double z;         /* Mann-Kendall Z after the Hamed-Rao correction */
-    double p;         /* its one-sided p */
-    double hr_factor; /* Hamed-Rao variance factor */
-    int growing;      /* passed every test */
-    int sparse_up;    /* rising in nearly every pair (Kendall tau >= 0.8): can back another */
+    double z;            /* Mann-Kendall Z after the Hamed-Rao correction */
+    double p;            /* its one-sided p */
+    double hr_factor;    /* Hamed-Rao variance factor */
+    int growing;         /* passed every test */
+    int sparse_up;       /* rising in nearly every pair (Kendall tau >= 0.8): can back another */
     size_t out_of_order; /* samples that came before an earlier one (sorted on a copy) */
     size_t repeated;     /* samples at a time already seen (binned with it) */
     double gap_s;        /* longest time without a sample in the analysed window, seconds */
-    const char *why;  /* "growing", "no trend", "too slow", "within noise", "step", "plateau",
-                         "daily cycle", "too little data", "needs 2 days",
-                         "not confirmed by SUnreclaim", "alone, needs a day",
-                             "backs the trend (sparse)" */
+    const char *why;     /* "growing", "no trend", "too slow", "within noise", "step", "plateau",
+                            "daily cycle", "too little data", "needs 2 days",
+                            "not confirmed by SUnreclaim", "alone, needs a day",
+                                "backs the trend (sparse)" */
 };
 
 struct leak_result {

@@ -138,8 +138,7 @@ leak_rule(const struct verdict_stats *c, const struct verdict_params *p, struct 
 
         (void)gmtime_r(&t, &tm);
         (void)strftime(when, sizeof(when), "%Y-%m-%d %H:%M UTC", &tm);
-        (void)snprintf(text + off, sizeof(text) - off, "; memory projected to run out at %s",
-                       when);
+        (void)snprintf(text + off, sizeof(text) - off, "; memory projected to run out at %s", when);
     }
     rule(r, "leak", VERDICT_FAIL, "%s", text);
 }

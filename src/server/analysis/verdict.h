@@ -62,7 +62,7 @@ struct verdict_stats {
     size_t n_sensors;
     char *ifaces_up[VERDICT_NAMES_MAX]; /* interfaces up at least once; owned */
     size_t n_ifaces;
-    unsigned deploys, deploys_failed; /* `soak deploy` runs that expected this build */
+    unsigned deploys, deploys_failed;          /* `soak deploy` runs that expected this build */
     char deploy_failure[VERDICT_TEXT_MAX / 2]; /* why the last failed one failed */
 };
 

@@ -753,9 +753,9 @@ judge_leak_json(const struct judge_leak *j)
         (void)json_object_set_new(o, "dip_bytes",
                                   num_or_null(s->analyzed && l->leak ? l->dip : NAN));
         (void)json_object_set_new(o, "hours", json_real(s->analyzed ? l->hours : 0));
-        (void)json_object_set_new(o, "reset_time", s->analyzed && l->reset_ms >= 0
-                                                       ? json_integer(l->reset_ms / 1000)
-                                                       : json_null());
+        (void)json_object_set_new(o, "reset_time",
+                                  s->analyzed && l->reset_ms >= 0 ? json_integer(l->reset_ms / 1000)
+                                                                  : json_null());
         for (size_t k = 0; s->analyzed && k < l->n_ev; k++) {
             const struct leak_evidence *e = &l->ev[k];
             json_t *x = json_object();
@@ -995,8 +995,7 @@ judge_build_is(const char *name, const char *q)
     if (len == 0 || q[len - 1] != '*')
         return strcmp(name, q) == 0;
     len--;
-    return strncmp(name, q, len) == 0 &&
-           (name[len] == 0 || strchr("- +_~", name[len]) != NULL);
+    return strncmp(name, q, len) == 0 && (name[len] == 0 || strchr("- +_~", name[len]) != NULL);
 }
 
 /*
@@ -1114,8 +1113,7 @@ keep_up_in(struct store *st, int64_t dev, const char *metric, const char *label,
  * (value 0) and the last failure's reason. 0 or a store error.
  */
 static int
-deploy_stats(struct store *st, int64_t dev, const char *build, int64_t at,
-             struct verdict_stats *s)
+deploy_stats(struct store *st, int64_t dev, const char *build, int64_t at, struct verdict_stats *s)
 {
     struct store_event_array ev = {0};
     int r = store_events(st, dev, 0, at, &ev);
@@ -1247,8 +1245,8 @@ build_stats(struct store *st, int64_t dev, const struct judge_leak *j, const cha
         double a = 0, b = 0;
         if (!judge_build_is(j->seg[i].build, build))
             continue;
-        r = counter_growth(st, dev, "node_vmstat_oom_kill", j->seg[i].start_ms, j->seg[i].end_ms,
-                           1, &a);
+        r = counter_growth(st, dev, "node_vmstat_oom_kill", j->seg[i].start_ms, j->seg[i].end_ms, 1,
+                           &a);
         if (r == 0)
             r = counter_growth(st, dev, "soak_kmsg_oom_kills_total", j->seg[i].start_ms,
                                j->seg[i].end_ms, 1, &b);

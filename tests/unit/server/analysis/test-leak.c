@@ -265,7 +265,6 @@ test_gaps_duplicates_nan(void **state)
     tg_trace_free(&t);
 }
 
-
 /* Swap neighbours every 13th sample (a late poll stored after the next one). */
 static void
 shuffle_some(struct tg_trace *t)

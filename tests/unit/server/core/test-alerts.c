@@ -45,8 +45,8 @@ setup(struct seen *seen, struct farm_conf **ret_conf)
     struct farm_conf *c = NULL;
     struct alerts *a = NULL;
 
-    assert_int_equal(farmconf_parse_string("[alerts]\nunreachable_after = 5m\nhold = 1h\n", &c,
-                                           NULL, 0), 0);
+    assert_int_equal(
+        farmconf_parse_string("[alerts]\nunreachable_after = 5m\nhold = 1h\n", &c, NULL, 0), 0);
     assert_int_equal(alerts_new(c, NULL, NULL, &a), 0);
     alerts_set_sink(a, sink, seen);
     *ret_conf = c;
@@ -177,8 +177,13 @@ test_set_and_json(void **state)
     struct farm_conf *c;
     struct alerts *a = setup(&seen, &c);
     struct alert_note n = {
-        .alert = "leak_suspected", .device = "dev \"q\"", .subject = NULL, .firing = 1,
-        .since_ms = 1500, .t_ms = 2500, .summary = "filp grows 25 MB/day\n",
+        .alert = "leak_suspected",
+        .device = "dev \"q\"",
+        .subject = NULL,
+        .firing = 1,
+        .since_ms = 1500,
+        .t_ms = 2500,
+        .summary = "filp grows 25 MB/day\n",
     };
     char *json;
     json_t *j;
@@ -292,21 +297,25 @@ test_hook_and_webhook_fire_and_resolve(void **state)
     f = fopen(hook, "w");
     assert_non_null(f);
     /* argv: alert device state subject; the JSON notification on stdin. */
-    (void)fprintf(f, "#!/bin/sh\n{ printf '%%s|%%s|%%s|%%s|' \"$1\" \"$2\" \"$3\" \"$4\"; cat; "
-                     "echo; } >\"%s/n.$$\"\n", dir);
+    (void)fprintf(f,
+                  "#!/bin/sh\n{ printf '%%s|%%s|%%s|%%s|' \"$1\" \"$2\" \"$3\" \"$4\"; cat; "
+                  "echo; } >\"%s/n.$$\"\n",
+                  dir);
     (void)fclose(f);
     assert_int_equal(chmod(hook, 0755), 0);
     (void)snprintf(conf, sizeof(conf),
                    "[alerts]\nhold = 1h\nexec = %s {alert} {device} {state} {subject}\n"
-                   "webhook = http://127.0.0.1:9/hook\nwebhook_token = tok\n", hook);
+                   "webhook = http://127.0.0.1:9/hook\nwebhook_token = tok\n",
+                   hook);
     assert_int_equal(farmconf_parse_string(conf, &c, NULL, 0), 0);
     assert_int_equal(alerts_new(c, capture_post, &posts, &a), 0);
 
     /* leak_suspected fires then resolves; a panic fires once for two events. */
     assert_int_equal(alerts_set(a, NULL, "rockpis-1", 1, "leak_suspected", NULL, 1, t0,
-                                "leak in SUnreclaim: 25 MB/day"), 1);
-    assert_int_equal(alerts_set(a, NULL, "rockpis-1", 1, "leak_suspected", NULL, 0, t0 + 60000,
-                                "no leak"), 2);
+                                "leak in SUnreclaim: 25 MB/day"),
+                     1);
+    assert_int_equal(
+        alerts_set(a, NULL, "rockpis-1", 1, "leak_suspected", NULL, 0, t0 + 60000, "no leak"), 2);
     events_state_init(&ev);
     assert_int_equal(events_array_push(&evs, t0, EVENT_PANIC, NULL, "Kernel panic", 1), 0);
     alerts_observe(a, NULL, "rockpis-1", 1, &ev, &evs, t0 + 120000);
@@ -381,7 +390,8 @@ test_restart_keeps_the_open_set(void **state)
     /* Open: leak_suspected and sensor_lost bh1750; fired and resolved: exhaustion. */
     assert_int_equal(alerts_set(a, st, "rockpie-1", dev, "leak_suspected", NULL, 1, t0, "leak"), 1);
     assert_int_equal(alerts_set(a, st, "rockpie-1", dev, "exhaustion", NULL, 1, t0, "4 days"), 1);
-    assert_int_equal(alerts_set(a, st, "rockpie-1", dev, "exhaustion", NULL, 0, t0 + 1000, "ok"), 2);
+    assert_int_equal(alerts_set(a, st, "rockpie-1", dev, "exhaustion", NULL, 0, t0 + 1000, "ok"),
+                     2);
     events_state_init(&ev);
     ev.sensors = sensors;
     ev.n_sensors = 1;
@@ -396,11 +406,12 @@ test_restart_keeps_the_open_set(void **state)
     assert_int_equal(alerts_load(a, st), 0);
     assert_int_equal(alerts_open_count(a), 2);
     /* ... so nothing fires again, and what was open resolves once. */
-    assert_int_equal(alerts_set(a, st, "rockpie-1", dev, "leak_suspected", NULL, 1, t0 + 5000,
-                                "leak"), 0);
+    assert_int_equal(
+        alerts_set(a, st, "rockpie-1", dev, "leak_suspected", NULL, 1, t0 + 5000, "leak"), 0);
     alerts_observe(a, st, "rockpie-1", dev, &ev, NULL, t0 + 6000);
     assert_int_equal(seen.fired, 0);
-    assert_int_equal(alerts_set(a, st, "rockpie-1", dev, "exhaustion", NULL, 0, t0 + 7000, "ok"), 0);
+    assert_int_equal(alerts_set(a, st, "rockpie-1", dev, "exhaustion", NULL, 0, t0 + 7000, "ok"),
+                     0);
     sensors[0].up = 1;
     alerts_observe(a, st, "rockpie-1", dev, &ev, NULL, t0 + 8000);
     assert_int_equal(seen.resolved, 1);
