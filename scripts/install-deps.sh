@@ -10,7 +10,7 @@ build_pkgs="gcc make meson ninja-build pkg-config libmicrohttpd-dev libcurl4-ope
 libsqlite3-dev libpq-dev libcairo2-dev libjansson-dev libinih-dev libzstd-dev"
 test_pkgs="libcmocka-dev clang libclang-rt-14-dev postgresql prometheus prometheus-node-exporter
 chromium curl python3 sqlite3 procps iproute2 jq"
-bench_pkgs="rrdtool hyperfine collectd-core"
+bench_pkgs="rrdtool hyperfine collectd-core qemu-system-arm qemu-system-x86"
 cross_pkgs="gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user"
 
 case "$what" in
