@@ -180,7 +180,7 @@ order_series(const struct leak_series *s, struct ordered *o)
     return 0;
 }
 
-/* Longest stretch without a finite sample in [from_ms, to_ms], counting both ends. */
+/* Longest stretch without a finite sample in [from_ms, to_ms], the one after the last included. */
 static double
 longest_gap_s(const struct ordered *o, int64_t from_ms, int64_t to_ms, int64_t *ret_at)
 {
