@@ -7,7 +7,7 @@
 # answers git bisect, soak slab shows filp on top.
 set -u
 . "$SOAK_SRC/tests/integration/t-06x-lib.sh"
-echo "1..49"
+echo "1..51"
 
 T0=1764000000
 T1=$((T0 + 2 * 86400 + 300))
@@ -78,6 +78,24 @@ if grep -q "FAIL leak" "$WORK/out" && grep -q "would exhaust a 512 MB" "$WORK/ou
     ok "verdict says why: leak against 6.12.55, projected onto 256 and 512 MB"
 else
     not_ok "verdict text" "$(cat "$WORK/out")"
+fi
+# The RAM sizes and the model from the farm config instead of --ram.
+cat >"$WORK/farm.conf" <<EOF
+[server]
+store = $DB
+
+[device rockpis-1]
+url = http://127.0.0.1:9/metrics
+model = rock-pi-s
+ram_sizes = 256M,512M
+EOF
+expect_rc 1 "verdict --config farm.conf fails 6.17.6" "$SOAK" verdict --db "$DB" \
+    --device rockpis-1 --build 6.17.6 --config "$WORK/farm.conf"
+if grep -q "would exhaust a 256 MB rock-pi-s" "$WORK/out" &&
+    grep -q "would exhaust a 512 MB rock-pi-s" "$WORK/out"; then
+    ok "the projection uses the config's model and RAM sizes"
+else
+    not_ok "projection from --config" "$(cat "$WORK/out")"
 fi
 expect_rc 0 "verdict passes 6.12.55 on every device that ran it" "$SOAK" verdict --db "$DB" \
     --build 6.12.55 --json
