@@ -7,7 +7,7 @@
 # answers git bisect, soak slab shows filp on top.
 set -u
 . "$SOAK_SRC/tests/integration/t-06x-lib.sh"
-echo "1..51"
+echo "1..53"
 
 T0=1764000000
 T1=$((T0 + 2 * 86400 + 300))
@@ -147,6 +147,12 @@ expect_rc 0 "import a damaged boot (outage, repeated and out-of-order lines)" "$
 expect_rc 0 "soak leak on it: no leak called yet (exit 0)" "$SOAK" leak --db "$DB" \
     --device rockpis-3 --json
 jcheck "it says the 3 h gap, the missing slabinfo and that SUnreclaim alone needs a day" '.segments[0] | .judged and (.leak | not) and (.note | test("SUnreclaim: no data for 3.0 h") and test("slabinfo needs root")) and ([.evidence[] | select(.signal == "SUnreclaim") | .why] == ["alone, needs a day"]) and ([.evidence[] | select(.signal == "SUnreclaim") | .longest_gap_seconds] | .[0] >= 10800)' "$WORK/out"
+expect_rc 2 "soak slab on it: no slab data (exit 2)" "$SOAK" slab --db "$DB" --device rockpis-3
+if grep -q "no slabinfo data for rockpis-3 (the agent needs root" "$WORK/err"; then
+    ok "soak slab says why: the agent needs root"
+else
+    not_ok "soak slab without slabinfo" "$(cat "$WORK/err")"
+fi
 # The story's build names: `--build 6.17.6 --baseline 6.12.55` stand for every build
 # of those kernels (6.17.6*), as a user types them. In a store of their own: a name
 # some device ran exactly (6.17.6 above) is that build everywhere, not a family.
