@@ -1184,8 +1184,9 @@ build_stats(struct store *st, int64_t dev, const struct judge_leak *j, const cha
         s->leak_hi = l->rate_hi;
         s->exhaustion_ms = l->exhaustion_ms;
         (void)snprintf(s->leak_signal, sizeof(s->leak_signal), "%s", l->signal);
+        /* The other RAM sizes run the same workload: its dips count there too. */
         if (isfinite(l->mem_available0))
-            s->mem_available0 = l->mem_available0;
+            s->mem_available0 = l->mem_available0 - l->dip;
     }
 
     r = store_events(st, dev, from, to + 86400000LL, &ev);
