@@ -4,7 +4,8 @@
 #   soak plot (from SQLite, per-pixel min/max, cairo) vs rrdtool graph on an RRD holding
 #   the same samples (only the `graph` step is timed) and gnuplot when installed.
 # Medians of 5 runs: wall time around each process, its peak RSS (getrusage of the child),
-# its CPU time (perf stat task-clock, when perf is installed).
+# its CPU time (perf stat task-clock, when perf is installed); then one run of each under
+# valgrind's callgrind for its instruction count (when valgrind is installed).
 # Writes bench/out/plot.md.
 set -eu
 BUILD=${1:?usage: bench/plot.sh BUILD_DIR}
@@ -145,16 +146,42 @@ while [ $i -le $RUNS ]; do
 done
 [ -s "$work/soak.runs" ] || { echo "plot.sh: soak plot failed" >&2; exit 1; }
 
+# instructions NAME CMD...: user-space instructions of one run under callgrind (valgrind),
+# which no other job on a shared machine changes; "" without valgrind.
+instructions() {
+    _n=$1
+    shift
+    if command -v valgrind >/dev/null 2>&1; then
+        valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" >/dev/null 2>"$work/$_n.cg"
+        sed -n 's/.*Collected : *\([0-9]*\).*/\1/p' "$work/$_n.cg" | tail -n 1
+    fi
+}
+ir_soak=$(instructions soak "$SOAK" plot --db "$work/bench.db" --device bench --panel memory \
+    --no-leak --from "$t0" --to "$t1" --width $W --height $H -o "$work/soak.png")
+ir_soak_leak=$(instructions soak_leak "$SOAK" plot --db "$work/bench.db" --device bench \
+    --panel memory --from "$t0" --to "$t1" --width $W --height $H -o "$work/soak-leak.png")
+ir_rrdtool=
+if [ $have_rrd = 1 ]; then
+    ir_rrdtool=$(instructions rrdtool rrdtool graph "$work/rrd.png" --start "$t0" --end "$t1" \
+        --width $W --height $H --imgformat PNG --base 1024 --title "rock-pi-s memory" \
+        DEF:total="$work/mem.rrd":total:AVERAGE DEF:avail="$work/mem.rrd":avail:AVERAGE \
+        DEF:free="$work/mem.rrd":free:AVERAGE \
+        LINE2:total#8000a0:MemTotal LINE1:avail#1f5fd0:MemAvailable LINE1:free#2a9d2a:MemFree)
+fi
+
 # row LABEL NAME: one table line (medians), ratios against rrdtool's medians
 row() {
     _ms=$(median "$work/$2.runs" 1)
     _rss=$(median "$work/$2.runs" 2)
     _cpu=$(median "$work/$2.runs" 3)
+    eval "_ir=\${ir_$2:-0}"
     python3 -c "
 ms, rss, cpu, rms, rrss, rcpu = $_ms, $_rss, $_cpu, $rrd_ms, $rrd_rss, $rrd_cpu
-r = lambda a, b: '%.2fx' % (a / b) if b > 0 else 'n/a'
-print('| %s | %.0f | %.0f | %.1f | %s | %s | %s |' % ('$1', ms, cpu, rss / 1024.0, r(ms, rms),
-      r(cpu, rcpu), r(rss, rrss)))"
+ir, rir = ${_ir:-0}, ${ir_rrdtool:-0}
+r = lambda a, b: '%.2fx' % (a / b) if b > 0 and a > 0 else 'n/a'
+print('| %s | %.0f | %.0f | %s | %.1f | %s | %s | %s | %s |' % ('$1', ms, cpu,
+      '%.0f' % (ir / 1e6) if ir else 'n/a', rss / 1024.0, r(ms, rms), r(cpu, rcpu), r(ir, rir),
+      r(rss, rrss)))"
 }
 rrd_ms=0
 rrd_rss=0
@@ -174,22 +201,24 @@ fi
     echo "SQLite through the store; rrdtool reads"
     echo "its RRD (the \`rrdtool create\` + \`update\` steps are not timed); rrdtool's"
     echo "--width/--height size the plot area, soak's the whole image. Load average at the"
-    echo "start: $load."
+    echo "start: $load. Instructions: user-space instructions of one run counted by valgrind's"
+    echo "callgrind (start-up and dynamic linking included, the kernel's work not), the one"
+    echo "figure here that other jobs on the machine do not move."
     echo
-    printf '| tool | wall (ms) | CPU (ms) | peak RSS (MB) | wall vs rrdtool | CPU vs rrdtool '
-    echo '| RSS vs rrdtool |'
-    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+    printf '| tool | wall (ms) | CPU (ms) | instructions (M) | peak RSS (MB) | wall vs rrdtool '
+    echo '| CPU vs rrdtool | instructions vs rrdtool | RSS vs rrdtool |'
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     row "soak plot --no-leak" soak
     row "soak plot (leak analysis + projection)" soak_leak
     if [ $have_rrd = 1 ]; then
         row "rrdtool graph" rrdtool
     else
-        echo "| rrdtool graph | not installed | | | | | |"
+        echo "| rrdtool graph | not installed | | | | | | | |"
     fi
     if [ $have_gp = 1 ]; then
         row "gnuplot (pngcairo)" gnuplot
     else
-        echo "| gnuplot | not installed | | | | | |"
+        echo "| gnuplot | not installed | | | | | | | |"
     fi
     echo
     echo "Goal (issue 6): faster than rrdtool graph, at most 30 MB peak."
