@@ -83,7 +83,7 @@ usage(FILE *f)
         "           into it (an `install` command for soak deploy); BUNDLE is a bundle\n"
         "           version, or a path whose name is VERSION.raucb. 2025.12-rc1 renames eth0\n"
         "           to end0: the board drops off the network until RAUC falls back after\n"
-        "           %d simulated hours. 2025.12 (6.18.1) does not leak\n"
+        "           %d simulated hours; 2025.12.1 (kernel 6.18.1) does not leak\n"
         "  list     the devices, their boots and builds\n"
         "\n"
         "Options:\n"
