@@ -90,6 +90,16 @@ deploy --device board4 --bundle gone-6.17.6-yocto-standard --build "$B" --wait 6
 expect "a board that never comes back: unreachable after update, last seen with eth0 up" 1 \
     "board4: FAIL unreachable after update (.*); last seen with interfaces eth0 up"
 
+ev4=$("$SOAK" events --db "sqlite:$WORK/farm.db" --device board4 2>&1 | grep -c deploy)
+deploy --device board4 --bundle good-6.17.6-yocto-standard --build "$B"
+ev4b=$("$SOAK" events --db "sqlite:$WORK/farm.db" --device board4 2>&1 | grep -c deploy)
+if [ "$(cat "$WORK/rc")" = 1 ] && grep -q "board4: FAIL unreachable before the update (.*); not touched" "$WORK/out" &&
+    [ "$ev4" = "$ev4b" ] && ! grep -q "installing" "$WORK/out"; then
+    ok "a board down before the update is not touched and gets no deploy event (the build was not tried)"
+else
+    not_ok "a board down before the update" "events $ev4 -> $ev4b" "$(cat "$WORK/out")"
+fi
+
 deploy --device board1 --bundle broken
 expect "a failing install command is reported with its stderr" 1 "board1: FAIL install failed (exit 1): rauc: bundle signature"
 

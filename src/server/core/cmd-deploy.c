@@ -137,7 +137,8 @@ print_argv(const char *what, char **argv)
 /*
  * The deploy event: subject = the build the board had to come back with (the bundle when
  * --build was not given), value = 1 came back as expected, 0 failed; detail = bundle and reason.
- * The verdict fails a build whose deploy failed on a device.
+ * The verdict fails a build whose deploy failed on a device. None for a board that was
+ * unreachable before the update.
  */
 static void
 record(struct store *st, const struct target *t, const char *bundle, const char *build)
@@ -147,7 +148,9 @@ record(struct store *st, const struct target *t, const char *bundle, const char 
     int64_t id;
     struct timespec ts;
 
-    if (!st)
+    /* A board that did not answer before the update was not touched: the build was not
+     * tried there, so there is nothing for the verdict to hold against it. */
+    if (!st || t->outcome == DEPLOY_UNREACHABLE_BEFORE)
         return;
     if (store_device(st, t->dev->name, 1, &id) < 0)
         return;
