@@ -34,7 +34,8 @@ usage(FILE *f)
         "  -r, --root DIR        read /proc, /sys, /dev and /etc under DIR instead of /\n"
         "      --once            run every enabled collector once, print one exposition\n"
         "                        (Prometheus text) on stdout and exit; leaves out the\n"
-        "                        values that change from run to run (read durations, RSS)\n"
+        "                        values that change from run to run (read durations, RSS,\n"
+        "                        the sensors' read times and ages)\n"
         "  -l, --listen ADDR:PORT  serve HTTP there (overrides [agent] listen; default %s;\n"
         "                        [ADDR6]:PORT for IPv6)\n"
         "  -v                    more log output (twice: debug)\n"
@@ -239,6 +240,10 @@ main(int argc, char **argv)
         }
     }
 
+    /* --once leaves out what varies from run to run: the sensors' read times and ages too. */
+    if (once && agent_conf_load_string(conf, "[collector.sensors]\ntiming_metrics = no\n", err,
+                                       sizeof(err)) < 0)
+        fatalx(EXIT_RUNTIME, "%s", err);
     rc = once ? run_once(conf) : run_daemon(conf);
     (void)agent_conf_free(conf);
     return rc;
