@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # mkinitramfs.py DIR OUT: a gzip-compressed newc cpio archive of the tree DIR (an initramfs for
-# the VM benchmarks, bench/aarch64-vm.sh and bench/systemd-sandbox.sh), without cpio(1).
+# the VM benchmarks, bench/vm-aarch64.sh and bench/systemd-sandbox.sh), without cpio(1).
 # Owners become root; symlinks are kept as links; entries are sorted.
 import gzip
 import os

@@ -1,7 +1,7 @@
 #!/bin/sh
 # The static aarch64 soakd (make agent-aarch64) runs under qemu-user on every fixture tree and
 # prints exactly what the native build prints. Reports its size and peak RSS under qemu (mostly
-# qemu's own; soakd's RSS on a real aarch64 kernel is measured by bench/aarch64-vm.sh).
+# qemu's own; soakd's RSS on a real aarch64 kernel is measured by bench/vm-aarch64.sh).
 set -u
 : "${SOAK_BUILD:?}" "${SOAK_SRC:?}"
 A64="${SOAK_AARCH64_BUILD:-$SOAK_BUILD/aarch64}"

@@ -1,5 +1,5 @@
 #!/bin/sh
-# bench/aarch64-vm.sh BUILD_DIR: the static aarch64 soakd (make agent-aarch64) measured on a
+# bench/vm-aarch64.sh BUILD_DIR: the static aarch64 soakd (make agent-aarch64) measured on a
 # real aarch64 kernel, not under qemu-user (whose RSS is mostly qemu's own): Debian's arm64
 # cloud kernel booted in qemu-system-aarch64 (virt machine, Cortex-A53, 256 MB like the
 # story's rock-pi-s) with a small initramfs holding soakd, Debian's static busybox (arm64) and
@@ -12,13 +12,14 @@
 # The native x86_64 soakd (the static build bench/agent.sh makes, else BUILD_DIR's) and
 # x86_64 node_exporter run the fixture case on this machine for the side-by-side.
 #
-# Downloads (apt-get download, never committed) go to VM_DIR (default bench/out/aarch64-vm,
+# Downloads (apt-get download, never committed) go to VM_DIR (default bench/out/vm-aarch64,
 # gitignored). TCG emulates the CPU: timings in the VM mean nothing and are not reported.
 # Writes bench/out/aarch64.md. Env: VM_RUNS=3, VM_SCRAPES=100, VM_PERIOD=0.2 (s), VM_MEM=256
 # (MB), VM_DIR, A64_SOAKD (default BUILD_DIR/aarch64/soakd, built when missing), X86_SOAKD
-# (default: bench/agent.sh's static build in BUILD_DIR, else BUILD_DIR's soakd).
+# (default: bench/agent.sh's static build in BUILD_DIR, which bench/run.sh makes first as it
+# runs the scripts in name order, else BUILD_DIR's soakd).
 set -u
-BUILD=${1:?usage: bench/aarch64-vm.sh BUILD_DIR}
+BUILD=${1:?usage: bench/vm-aarch64.sh BUILD_DIR}
 case $BUILD in /*) ;; *) BUILD=$(pwd)/$BUILD ;; esac
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$HERE/.." && pwd)
@@ -26,7 +27,7 @@ RUNS=${VM_RUNS:-3}
 SCRAPES=${VM_SCRAPES:-100}
 PERIOD=${VM_PERIOD:-0.2}
 MEM=${VM_MEM:-256}
-VM_DIR=${VM_DIR:-$HERE/out/aarch64-vm}
+VM_DIR=${VM_DIR:-$HERE/out/vm-aarch64}
 A64=${A64_SOAKD:-$BUILD/aarch64/soakd}
 OUT="$HERE/out/aarch64.md"
 FIXTURE="$SRC/tests/fixtures/roots/rockpis-6.17"
@@ -209,7 +210,7 @@ Debian's arm64 cloud kernel ($kernel) in qemu-system-aarch64 (virt, Cortex-A53, 
 $MEM MB), an initramfs with the static soakd of \`make agent-aarch64\`, Debian's static busybox
 and Debian's node_exporter $(basename "$(ls "$VM_DIR"/prometheus-node-exporter_*_arm64.deb | head -1)" .deb | cut -d_ -f2) (arm64). Each agent alone,
 $SCRAPES scrapes every $PERIOD s from the VM's loopback, then VmRSS/VmHWM from /proc/PID/status;
-medians of $RUNS runs (bench/aarch64-vm.sh). "fixture": tests/fixtures/roots/rockpis-6.17 with
+medians of $RUNS runs (bench/vm-aarch64.sh). "fixture": tests/fixtures/roots/rockpis-6.17 with
 bench/agent.sh's collector set; "board": the VM's own /proc and /sys, soakd with no config.
 x86_64: the same fixture case on this machine (soakd $X86_KIND).
 
