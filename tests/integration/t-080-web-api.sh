@@ -122,6 +122,16 @@ check "404 page for an unknown device" test "$(get /device/nosuch -H "$H")" = 40
 check "400 page for a bad range" test "$(get '/device/rockpis-t?range=forever' -H "$H")" = 400
 # --- the farm config: store, listen_token, and a configured device that never answered
 kill "$web_pid" 2>/dev/null; wait "$web_pid" 2>/dev/null; web_pid=
+# rockpis-t answers as a board (a static /info and /metrics) until its install command kills
+# that server: an update after which the board never comes back
+mkdir -p "$tmp/board"
+printf '{"device": "rockpis-t", "boot_id": "b", "build": "6.17.6-yocto poky-5.0"}\n' >"$tmp/board/info"
+printf 'soak_boot_info{boot_id="b"} 1\n' >"$tmp/board/metrics"
+bport=$(free_port)
+python3 -m http.server --bind 127.0.0.1 --directory "$tmp/board" "$bport" >/dev/null 2>&1 &
+board_pid=$!
+PIDS="$PIDS $board_pid"
+wait_for_url "http://127.0.0.1:$bport/info" || echo "# the fake board did not start"
 cat >"$tmp/farm.conf" <<EOF
 [server]
 store = sqlite:$db
@@ -129,10 +139,10 @@ listen = 127.0.0.1:0
 listen_token = conf-tok
 
 [device rockpis-t]
-url = http://127.0.0.1:9
+url = http://127.0.0.1:$bport
 model = rock-pi-s
 ram_sizes = 256M,512M
-install = true
+install = kill $board_pid
 
 [device ghost]
 url = http://127.0.0.1:9
@@ -151,8 +161,9 @@ check "verdict API: the same reasons as soak verdict --config" sh -c "
     python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); a=a[\"devices\"][0] if \"devices\" in a else a; b=json.load(open(sys.argv[2]))[\"devices\"][0]; sys.exit(a[\"reasons\"] != b[\"reasons\"])' '$tmp/cli.json' '$tmp/body'"
 # a build that was deployed but never reported (the board did not answer) has a page and a column
 "$SOAK" deploy --config "$tmp/farm.conf" --device rockpis-t --bundle rc.raucb --build "7.0-yocto rc" \
-    --wait 1 >"$tmp/deploy.out" 2>&1
-check "soak deploy to a board that does not answer fails" grep -q "rockpis-t: FAIL" "$tmp/deploy.out"
+    --wait 2 >"$tmp/deploy.out" 2>&1
+check "soak deploy of an update after which the board never answers fails" \
+    grep -q "rockpis-t: FAIL unreachable after update" "$tmp/deploy.out"
 check "its build's page lists the device" sh -c "
     test \"\$(curl -s -o '$tmp/body' -w '%{http_code}' -H 'Authorization: Bearer conf-tok' '$url/build/7.0-yocto%20rc')\" = 200 &&
     grep -q rockpis-t '$tmp/body' && grep -q '>FAIL<' '$tmp/body' && grep -q 'deploy' '$tmp/body'"
