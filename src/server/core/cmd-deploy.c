@@ -199,7 +199,8 @@ deploy_batch(const struct farm_conf *conf, struct target *ts, size_t n, const ch
         deploy_probe(d->url, farm_device_token(conf, d), DEPLOY_PROBE_TIMEOUT, &t->before);
         if (!t->before.reachable) {
             t->outcome = DEPLOY_UNREACHABLE_BEFORE;
-            (void)snprintf(t->msg, sizeof(t->msg), "unreachable before the update (%s); not touched",
+            (void)snprintf(t->msg, sizeof(t->msg),
+                           "unreachable before the update (%s); not touched",
                            t->before.error);
             continue;
         }

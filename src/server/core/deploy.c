@@ -249,7 +249,8 @@ deploy_judge(const struct deploy_state *before, const struct deploy_state *after
                       before->ifaces[i])) {
             join_names((char(*)[DEPLOY_NAME_LEN])after->ifaces, after->n_ifaces, list,
                        sizeof(list));
-            (void)snprintf(msg, size, "interface %s was up before the update and is not now (up: %s)",
+            (void)snprintf(msg, size,
+                           "interface %s was up before the update and is not now (up: %s)",
                            before->ifaces[i], list);
             return DEPLOY_MISSING_IFACE;
         }
@@ -262,7 +263,8 @@ deploy_judge(const struct deploy_state *before, const struct deploy_state *after
             return DEPLOY_MISSING_SENSOR;
         }
     }
-    (void)snprintf(msg, size, "back on build '%s' with boot id %s, %zu interfaces up, %zu sensors reading",
+    (void)snprintf(msg, size,
+                   "back on build '%s' with boot id %s, %zu interfaces up, %zu sensors reading",
                    after->build, after->boot_id, after->n_ifaces, after->n_sensors);
     return DEPLOY_OK;
 }
