@@ -3,7 +3,7 @@
 #
 #   ok DESC / not_ok DESC [DIAG...]    one test line; every line of each DIAG is
 #                                      printed as a "# " comment
-#   check DESC CMD...                  ok when CMD succeeds (its output is left alone)
+#   check DESC CMD...                  ok when CMD succeeds (its stdout goes to stderr)
 #   skip_all REASON                    prints "1..0 # SKIP REASON" and exits 0
 #                                      (meson treats exit 77 from a TAP test as an error)
 #   tap_done                           prints the plan "1..N"; fails when a test failed
@@ -46,7 +46,8 @@ not_ok() {
 check() {
     _d=$1
     shift
-    if "$@"; then ok "$_d"; else not_ok "$_d" "command: $*"; fi
+    # What the command prints goes to stderr: on stdout it would break the TAP stream.
+    if "$@" >&2; then ok "$_d"; else not_ok "$_d" "command: $*"; fi
 }
 
 skip_all() {
