@@ -8,7 +8,7 @@ set -u
 # shellcheck source=tests/integration/t-06x-lib.sh
 . "$SOAK_SRC/tests/integration/t-06x-lib.sh"
 "$SOAK" sim list >/dev/null 2>&1 || skip_all "soak sim is not built"
-echo "1..15"
+echo "1..17"
 NOW=1766000000
 DB="sqlite:$WORK/farm.db"
 NEW="6.17.6-yocto-standard 2025.11"
@@ -27,6 +27,13 @@ for d in rock-pi-s rock-pi-e zero-3e rock-5b; do
     "$SOAK" leak --db "$DB" --device $d --json >"$WORK/$d.json" 2>/dev/null
     jcheck "$d: every 6.12.55 boot clean, every judged 6.17.6 boot leaks" '[.segments[] | select(.judged) | (.build | startswith("6.17.6")) == .leak] | all' "$WORK/$d.json"
 done
+
+# rock-pi-e ran 6.17.6's rc (eth0 renamed: 7 h unreachable until RAUC fell back to 6.12.55),
+# then the release a day and a half later: the family's longest outage is the rc's 7 h, not
+# the baseline's time in between.
+expect_rc 1 "verdict fails the 6.17.6 family on rock-pi-e" "$SOAK" verdict --db "$DB" \
+    --device rock-pi-e --build 6.17.6 --json
+jcheck "... its longest outage is the rc's 6..8 h" '.devices[0].reasons[] | select(.rule == "reachability") | .status == "fail" and (.text | capture("longest outage (?<s>[0-9]+) s").s | tonumber | (. >= 21600 and . <= 28800))' "$WORK/out"
 
 expect_rc 1 "verdict fails the server's 6.17.6 on the 4 GB rock-5b" "$SOAK" verdict --db "$DB" \
     --device rock-5b --build "$NEW-server"

@@ -1261,8 +1261,17 @@ build_stats(struct store *st, int64_t dev, const struct judge_leak *j, const cha
     {
         int64_t down_since = -1;
         for (size_t i = 0; i < up.n; i++) {
-            if (!in_span(up.s[i].t_ms, from, to) || !polls_belong(j, &ev, build, at, up.s[i].t_ms))
+            if (!in_span(up.s[i].t_ms, from, to))
                 continue;
+            if (!polls_belong(j, &ev, build, at, up.s[i].t_ms)) {
+                /* Another build's time (the baseline between an rc and the release of a
+                 * 6.17.6* family): an outage of this build ends where that time begins. */
+                if (down_since >= 0)
+                    s->longest_outage_s = fmax(s->longest_outage_s,
+                                               (double)(up.s[i].t_ms - down_since) / 1e3);
+                down_since = -1;
+                continue;
+            }
             s->polls++;
             if (up.s[i].v == 1) {
                 s->polls_ok++;
