@@ -126,8 +126,14 @@ leak_rule(const struct verdict_stats *c, const struct verdict_params *p, struct 
         if (!isfinite(days))
             continue;
         verdict_format_size(sz, (double)p->ram_sizes[i]);
-        w = snprintf(text + off, sizeof(text) - off, "; %s would exhaust a %s %s in %.1f days",
-                     p->build ? p->build : "the build", sz, p->model ? p->model : "board", days);
+        if (days > 0)
+            w = snprintf(text + off, sizeof(text) - off, "; %s would exhaust a %s %s in %.1f days",
+                         p->build ? p->build : "the build", sz, p->model ? p->model : "board",
+                         days);
+        else /* the workload alone does not fit: "in 0.0 days" would read as a rounding */
+            w = snprintf(text + off, sizeof(text) - off,
+                         "; a %s %s is too small for this workload even without the leak", sz,
+                         p->model ? p->model : "board");
         if (w > 0)
             off += (size_t)w;
     }

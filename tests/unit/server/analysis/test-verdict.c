@@ -124,6 +124,21 @@ test_each_failure(void **state)
     assert_non_null(strstr(find(&r, "leak")->text, "512 MB rock-pi-s in"));
     verdict_stats_done(&c);
 
+    /* A workload of 900 MB on a 1 GB board does not fit 256 MB at all: said, not "0.0 days". */
+    healthy(&c);
+    c.leak = 1;
+    c.leak_rate = 25 * MB;
+    c.leak_lo = 24 * MB;
+    c.leak_hi = 26 * MB;
+    c.mem_total = 1000 * MB;
+    c.mem_available0 = 100 * MB;
+    (void)snprintf(c.leak_signal, sizeof(c.leak_signal), "SUnreclaim");
+    verdict_judge(&c, &b, &p, &r);
+    assert_non_null(strstr(find(&r, "leak")->text,
+                           "a 256 MB rock-pi-s is too small for this workload even without"));
+    assert_null(strstr(find(&r, "leak")->text, "0.0 days"));
+    verdict_stats_done(&c);
+
     healthy(&c);
     free(c.sensors_up[1]);
     c.n_sensors = 1;
