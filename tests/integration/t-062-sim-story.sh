@@ -8,7 +8,7 @@ set -u
 # shellcheck source=tests/integration/t-06x-lib.sh
 . "$SOAK_SRC/tests/integration/t-06x-lib.sh"
 "$SOAK" sim list >/dev/null 2>&1 || skip_all "soak sim is not built"
-echo "1..17"
+echo "1..18"
 NOW=1766000000
 DB="sqlite:$WORK/farm.db"
 NEW="6.17.6-yocto-standard 2025.11"
@@ -34,6 +34,7 @@ done
 expect_rc 1 "verdict fails the 6.17.6 family on rock-pi-e" "$SOAK" verdict --db "$DB" \
     --device rock-pi-e --build 6.17.6 --json
 jcheck "... its longest outage is the rc's 6..8 h" '.devices[0].reasons[] | select(.rule == "reachability") | .status == "fail" and (.text | capture("longest outage (?<s>[0-9]+) s").s | tonumber | (. >= 21600 and . <= 28800))' "$WORK/out"
+jcheck "... and its sensors rule names the high-temperature probe's 45-minute drop-out" '.devices[0].reasons[] | select(.rule == "sensors") | .status == "pass" and (.text | test("1 loss\\(es\\) while it ran, the longest 28-0516b2c3d4e5 for (4[5-9]|5[0-9]) min"))' "$WORK/out"
 
 expect_rc 1 "verdict fails the server's 6.17.6 on the 4 GB rock-5b" "$SOAK" verdict --db "$DB" \
     --device rock-5b --build "$NEW-server"

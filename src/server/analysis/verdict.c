@@ -213,6 +213,12 @@ verdict_judge(const struct verdict_stats *c, const struct verdict_stats *b,
         if (nmiss)
             rule(r, "sensors", VERDICT_FAIL, "%zu of %zu sensor(s) that read on %s do not: %s",
                  nmiss, b->n_sensors, p->baseline ? p->baseline : "the baseline", list);
+        else if (c->sensor_losses)
+            /* Lost and back again: not a failure on its own, but worth a look. */
+            rule(r, "sensors", VERDICT_PASS,
+                 "all %zu sensor(s) of the baseline read; %u loss(es) while it ran, the longest "
+                 "%s for %.0f min",
+                 b->n_sensors, c->sensor_losses, c->sensor_loss_name, c->sensor_loss_max_s / 60);
         else
             rule(r, "sensors", VERDICT_PASS, "all %zu sensor(s) of the baseline read",
                  b->n_sensors);

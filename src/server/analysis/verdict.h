@@ -62,6 +62,9 @@ struct verdict_stats {
     size_t n_sensors;
     char *ifaces_up[VERDICT_NAMES_MAX]; /* interfaces up at least once; owned */
     size_t n_ifaces;
+    unsigned sensor_losses;                    /* sensor_lost events while it ran */
+    double sensor_loss_max_s;                  /* the longest of them (to sensor_back or the end) */
+    char sensor_loss_name[64];                 /* the sensor of the longest */
     unsigned deploys, deploys_failed;          /* `soak deploy` runs that expected this build */
     char deploy_failure[VERDICT_TEXT_MAX / 2]; /* why the last failed one failed */
 };

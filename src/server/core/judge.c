@@ -1255,6 +1255,28 @@ build_stats(struct store *st, int64_t dev, const struct judge_leak *j, const cha
             goto out;
         s->oom_kills += fmax(a, b);
     }
+    /* Sensors lost and back while the build ran: each loss until its sensor_back (or the end). */
+    for (size_t i = 0; i < ev.n; i++) {
+        const struct store_event *e = &ev.e[i];
+        int64_t back = to;
+        double d;
+        if (e->kind != EVENT_SENSOR_LOST || !e->subject || !in_span(e->t_ms, from, to) ||
+            !polls_belong(j, &ev, build, at, e->t_ms))
+            continue;
+        for (size_t k = i + 1; k < ev.n; k++) {
+            if (ev.e[k].kind == EVENT_SENSOR_BACK && ev.e[k].subject &&
+                strcmp(ev.e[k].subject, e->subject) == 0 && ev.e[k].t_ms >= e->t_ms) {
+                back = MIN(ev.e[k].t_ms, to);
+                break;
+            }
+        }
+        d = (double)(back - e->t_ms) / 1e3;
+        s->sensor_losses++;
+        if (d >= s->sensor_loss_max_s) {
+            s->sensor_loss_max_s = d;
+            (void)snprintf(s->sensor_loss_name, sizeof(s->sensor_loss_name), "%s", e->subject);
+        }
+    }
     r = read_metric(st, dev, "soak_poll_up", to, &up);
     if (r < 0)
         goto out;

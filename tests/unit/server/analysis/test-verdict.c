@@ -124,6 +124,17 @@ test_each_failure(void **state)
     assert_non_null(strstr(find(&r, "leak")->text, "512 MB rock-pi-s in"));
     verdict_stats_done(&c);
 
+    /* A sensor lost and back while the build ran is named, without failing the rule. */
+    healthy(&c);
+    c.sensor_losses = 2;
+    c.sensor_loss_max_s = 3000;
+    (void)snprintf(c.sensor_loss_name, sizeof(c.sensor_loss_name), "ds18b20-hot");
+    verdict_judge(&c, &b, &p, &r);
+    assert_int_equal(find(&r, "sensors")->status, VERDICT_PASS);
+    assert_non_null(strstr(find(&r, "sensors")->text,
+                           "2 loss(es) while it ran, the longest ds18b20-hot for 50 min"));
+    verdict_stats_done(&c);
+
     /* A workload of 900 MB on a 1 GB board does not fit 256 MB at all: said, not "0.0 days". */
     healthy(&c);
     c.leak = 1;
