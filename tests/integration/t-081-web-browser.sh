@@ -143,6 +143,12 @@ check "memory chart PNG decodes and is not blank ($3 colours)" test "$1" -gt 100
 browser --screenshot="$tmp/phone.png" --window-size=390,844 "$url/?token=$tok&refresh=0" >/dev/null
 set -- $(png_colours "$tmp/phone.png" 2>/dev/null || echo 0 0 0)
 check "phone-width screenshot renders ($3 colours)" test "$1" = 390 -a "$3" -ge 8
+# Below 640 px the farm table is one card per device with labelled cells (no sideways scroll).
+ndev=$(echo $devices | wc -w)
+check "on a phone the farm table becomes cards" sh -c \
+    "grep -q '@media (max-width:640px){[^}]*}[^@]*table.farm thead{display:none}' '$tmp/farm.html' &&
+     test \$(grep -o 'data-label=\"Build\"' '$tmp/farm.html' | wc -l) -eq $ndev &&
+     test \$(grep -o 'data-label=\"Memory available\"' '$tmp/farm.html' | wc -l) -eq $ndev"
 
 # --- unknown URL: a proper error page
 browser --dump-dom "$url/no/such/page?token=$tok" >"$tmp/404.html"

@@ -175,7 +175,12 @@ static const char css[] =
     "form.range{display:flex;flex-wrap:wrap;gap:.4em;align-items:end;margin:.4em 0}"
     "footer{padding:1em;font-size:.8em;color:#57606a;text-align:center}"
     "@media (max-width:640px){.wide{display:none}body{font-size:14px}main{padding:.4em}"
-    "svg.spark{width:96px;height:auto}th,td{padding:.3em .3em}}";
+    "svg.spark{width:96px;height:auto}th,td{padding:.3em .3em}"
+    /* the farm table as one card per device, every cell labelled: no sideways scrolling */
+    "table.farm thead{display:none}table.farm tr{display:block;border-bottom:1px solid #d8dee4;"
+    "padding:.3em 0}table.farm td{display:block;border:0;padding:.1em .3em}"
+    "table.farm td[data-label]::before{content:attr(data-label) \": \";color:#57606a;"
+    "font-size:.85em}table.farm svg.spark{display:inline-block;vertical-align:middle}}";
 
 const char *
 html_css(void)

@@ -317,16 +317,18 @@ page_farm(struct page *p)
         dev_link(p, d->name);
         out(p, "</td><td>");
         dev_badges(p, d);
-        out(p, "</td><td>");
+        out(p, "</td><td data-label=\"Build\">");
         build_link(p, d->build);
         fmt_duration(buf, d->uptime_s);
-        outf(p, "</td><td>%s</td>", buf);
+        outf(p, "</td><td data-label=\"Uptime\">%s</td>", buf);
         fmt_duration(buf, d->latency_s);
         /* the last poll failed: its duration is how fast the connection was refused */
-        outf(p, "<td class=\"wide\">%s</td><td>", d->reach == REACH_DOWN ? "no answer" : buf);
+        outf(p, "<td class=\"wide\" data-label=\"Poll latency\">%s</td>"
+                "<td data-label=\"Memory available\">",
+             d->reach == REACH_DOWN ? "no answer" : buf);
         memory_cell(p, d);
         fmt_time(buf, d->last_ms);
-        outf(p, "</td><td class=\"wide\">%s</td></tr>\n", buf);
+        outf(p, "</td><td class=\"wide\" data-label=\"Last sample\">%s</td></tr>\n", buf);
     }
     if (f.n == 0)
         out(p, "<tr><td colspan=\"7\">No devices yet: add [device NAME] sections to the "
