@@ -110,5 +110,12 @@ if [ $rc -eq 1 ] && grep -q "deploy.*unreachable after update" "$WORK/verdict.ou
 else
     not_ok "the verdict fails the build that never came back" "exit $rc" "$(cat "$WORK/verdict.out")"
 fi
+# It never booted where soak could see it: its baseline is what the board ran at the deploy.
+if head -n 1 "$WORK/verdict.out" | grep -q "against .*: FAIL" &&
+    ! head -n 1 "$WORK/verdict.out" | grep -q "(no baseline)"; then
+    ok "... against the build the board ran when it was deployed"
+else
+    not_ok "... against the build the board ran when it was deployed" "$(head -n 1 "$WORK/verdict.out")"
+fi
 
 done_testing

@@ -1369,7 +1369,7 @@ judge_verdict_from(struct store *st, const struct judge_leak *j, const char *bui
     const char *device = j->device;
     struct verdict_params p;
     int64_t at = o && o->at_ms ? o->at_ms : INT64_MAX;
-    int64_t dev;
+    int64_t dev, deployed_ms = -1;
     int r;
 
     r = store_device(st, device, 0, &dev);
@@ -1384,6 +1384,12 @@ judge_verdict_from(struct store *st, const struct judge_leak *j, const char *bui
         v.build = judge_build_query(st, j, &ev, build);
         if (o && o->baseline)
             v.baseline = judge_build_query(st, j, &ev, o->baseline);
+        for (size_t i = 0; v.build && i < ev.n; i++)
+            if (ev.e[i].kind == EVENT_DEPLOY && ev.e[i].subject &&
+                judge_build_is(ev.e[i].subject, v.build)) {
+                deployed_ms = ev.e[i].t_ms;
+                break;
+            }
         store_event_array_free(&ev);
     }
     v.device = strdup(device);
@@ -1403,6 +1409,16 @@ judge_verdict_from(struct store *st, const struct judge_leak *j, const char *bui
                 break;
             }
         }
+    }
+    if (!v.baseline && deployed_ms >= 0) {
+        /* Deployed but never booted where soak saw it (the board never came back): the
+         * baseline is what the board ran when the deploy started. */
+        for (size_t i = j->n; i > 0; i--)
+            if (j->seg[i - 1].start_ms <= deployed_ms && j->seg[i - 1].build &&
+                !judge_build_is(j->seg[i - 1].build, build)) {
+                v.baseline = strdup(j->seg[i - 1].build);
+                break;
+            }
     }
     r = build_stats(st, dev, j, build, at, 1, &v.cand);
     if (r == 0)
