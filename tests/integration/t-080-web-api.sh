@@ -99,7 +99,7 @@ check "farm page 200" test "$(get / -H "$H")" = 200
 check "farm page lists both devices and builds" sh -c "grep -q 'rockpis-t' $tmp/body && grep -q '6.17.6-yocto poky-5.0' $tmp/body"
 check "farm page escapes names from the data" sh -c "grep -q '&lt;b&gt;x&amp;y&lt;b&gt;' $tmp/body && ! grep -q '<b>x&y<b>' $tmp/body"
 check "farm page says UNREACHABLE in text" grep -q 'UNREACHABLE' "$tmp/body"
-check "... and no poll latency for it, but no answer" grep -q "<td class=\"wide\">no answer</td>" "$tmp/body"
+check "... and no poll latency for it, but no answer" grep -q "<td class=\"wide\" data-label=\"Poll latency\">no answer</td>" "$tmp/body"
 check "farm page has viewport meta and auto refresh" sh -c "grep -q 'name=\"viewport\"' $tmp/body && grep -q 'http-equiv=\"refresh\"' $tmp/body"
 check "refresh=0 turns auto refresh off" sh -c "! curl -s -H '$H' '$url/?refresh=0' | grep -q 'http-equiv=\"refresh\"'"
 check "farm page has an inline SVG sparkline" grep -q '<svg class="spark"' "$tmp/body"
