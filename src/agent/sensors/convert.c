@@ -213,7 +213,16 @@ ds18b20_decode(unsigned family, const uint8_t sp[9], double *ret_celsius)
     if (sensor_crc8_dallas(sp, 8) != sp[8])
         return -EBADMSG;
     raw = (int16_t)(uint16_t)(sp[1] << 8 | sp[0]);
-    if (family == 0x28 || family == 0x22) {
+    if (family == 0x3b && (sp[4] & 0x80)) {
+        /* MAX31850 (thermocouple; config bit 7 always 1, a DS1825's always 0): bit 0 is the
+         * fault flag (open, short to GND or VDD in byte 2), bits 15:2 in 0.25 °C steps. */
+        if (sp[0] & 0x01)
+            return -EIO;
+        *ret_celsius = (int16_t)(raw & ~3) / 16.0;
+        return 0;
+    }
+    if (family == 0x28 || family == 0x22 || family == 0x3b) {
+        /* DS18B20, DS1822 and DS1825 share the scratchpad layout and the -55..125 °C range. */
         /* An all-zero scratchpad passes the CRC: a shorted bus. The reserved bytes tell. */
         if (sp[7] != 0x10 || sp[5] != 0xff)
             return -EIO;
@@ -225,13 +234,6 @@ ds18b20_decode(unsigned family, const uint8_t sp[9], double *ret_celsius)
         if (raw > 125 * 16 || raw < -55 * 16)
             return -ERANGE; /* outside the chip's -55..125 °C: not a temperature it measured */
         *ret_celsius = raw / 16.0;
-        return 0;
-    }
-    if (family == 0x3b) {
-        /* MAX31850 (thermocouple): bit 0 is the fault flag, bits 15:2 in 0.25 °C steps. */
-        if (sp[0] & 0x01)
-            return -EIO;
-        *ret_celsius = (int16_t)(raw & ~3) / 16.0;
         return 0;
     }
     if (family == 0x10) {

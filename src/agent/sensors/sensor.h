@@ -286,7 +286,8 @@ _warn_unused_result_ int w1_parse_slave(const char *text, size_t len, struct w1_
  * the power-on 85 °C value and 0x07FF when byte 6 is 0x0C (no conversion ran),
  * and masks the undefined low bits at 9..11-bit resolution.
  * Returns 0, -EBADMSG (CRC), -EIO (implausible pattern), -EAGAIN (no conversion),
- * -ERANGE (outside -55..125 °C).
+ * -ERANGE (outside -55..125 °C). Family 0x3B is a DS1825 (decoded the same) unless config
+ * bit 7 is set: then a MAX31850, whose bit 0 is its fault flag (-EIO) and whose range is wider.
  */
 _warn_unused_result_ int ds18b20_decode(unsigned family, const uint8_t sp[9], double *ret_celsius);
 

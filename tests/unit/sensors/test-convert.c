@@ -278,6 +278,35 @@ test_ds18b20(void **state)
     assert_int_equal(ds18b20_decode(0x28, bad, &c), -EBADMSG);
 }
 
+/* Family 0x3B: a DS1825 (config bit 7 = 0) decodes as a DS18B20; a MAX31850 (bit 7 = 1) has a
+ * fault flag in bit 0 and reads past 125 °C. */
+static void
+test_family_3b(void **state)
+{
+    /* 25.0625 °C = 0x0191 (bit 0 set: data on a DS1825, a fault on a MAX31850) */
+    uint8_t ds1825[9] = {0x91, 0x01, 0x4b, 0x46, 0x70, 0xff, 0x0f, 0x10, 0};
+    uint8_t max_fault[9] = {0x91, 0x01, 0x01, 0x00, 0xf0, 0xff, 0xff, 0xff, 0};
+    uint8_t max_ok[9] = {0x90, 0x01, 0x00, 0x00, 0xf0, 0xff, 0xff, 0xff, 0};
+    uint8_t max_hot[9] = {0x00, 0x19, 0x00, 0x00, 0xf0, 0xff, 0xff, 0xff, 0}; /* 400 °C */
+    uint8_t ds1825_hot[9] = {0x00, 0x19, 0x4b, 0x46, 0x70, 0xff, 0x10, 0x10, 0};
+    double c = 0;
+
+    (void)state;
+    ds1825[8] = sensor_crc8_dallas(ds1825, 8);
+    max_fault[8] = sensor_crc8_dallas(max_fault, 8);
+    max_ok[8] = sensor_crc8_dallas(max_ok, 8);
+    max_hot[8] = sensor_crc8_dallas(max_hot, 8);
+    ds1825_hot[8] = sensor_crc8_dallas(ds1825_hot, 8);
+    assert_int_equal(ds18b20_decode(0x3b, ds1825, &c), 0);
+    NEAR(c, 25.0625, 1e-9);
+    assert_int_equal(ds18b20_decode(0x3b, max_fault, &c), -EIO);
+    assert_int_equal(ds18b20_decode(0x3b, max_ok, &c), 0);
+    NEAR(c, 25.0, 1e-9);
+    assert_int_equal(ds18b20_decode(0x3b, max_hot, &c), 0);
+    NEAR(c, 400.0, 1e-9);
+    assert_int_equal(ds18b20_decode(0x3b, ds1825_hot, &c), -ERANGE);
+}
+
 static void
 test_sysfs_number(void **state)
 {
@@ -337,7 +366,7 @@ main(void)
         cmocka_unit_test(test_sht3x),         cmocka_unit_test(test_shtc3),
         cmocka_unit_test(test_aht20),         cmocka_unit_test(test_bh1750),
         cmocka_unit_test(test_lps25),         cmocka_unit_test(test_mcp3002),
-        cmocka_unit_test(test_w1_parse),      cmocka_unit_test(test_ds18b20),
+        cmocka_unit_test(test_w1_parse),      cmocka_unit_test(test_ds18b20), cmocka_unit_test(test_family_3b),
         cmocka_unit_test(test_sysfs_number),  cmocka_unit_test(test_iio_channel),
     };
 
