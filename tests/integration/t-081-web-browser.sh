@@ -139,6 +139,23 @@ curl -s -o "$tmp/memory.png" -H "$H" "$url/device/$first/plot/memory.png?range=3
 set -- $(png_colours "$tmp/memory.png" 2>/dev/null || echo 0 0 0)
 check "memory chart PNG decodes and is not blank ($3 colours)" test "$1" -gt 100 -a "$3" -ge 4
 
+# --- kmemleak: the simulated rock-pi-s runs a kmemleak kernel on its leaking 6.17.6
+case " $devices " in
+*" rock-pi-s "*)
+    browser --dump-dom "$url/device/rock-pi-s?token=$tok&refresh=0" >"$tmp/rps.html"
+    check "rock-pi-s page summarises kmemleak: struct file from path_openat via alloc_empty_file, largest first" \
+        python3 -c '
+import re, sys
+h = open(sys.argv[1]).read()
+i = h.index("<h2>kmemleak</h2>")
+rows = re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td><td>([0-9]+)</td></tr>", h[i:])
+assert rows, "no site rows"
+site, caller, typ, n = rows[0]
+assert site.startswith("alloc_empty_file") and caller.startswith("path_openat") and typ == "struct file", rows[0]
+assert all(int(n) >= int(r[3]) for r in rows), rows' "$tmp/rps.html"
+    ;;
+esac
+
 # --- phone width
 browser --screenshot="$tmp/phone.png" --window-size=390,844 "$url/?token=$tok&refresh=0" >/dev/null
 set -- $(png_colours "$tmp/phone.png" 2>/dev/null || echo 0 0 0)
