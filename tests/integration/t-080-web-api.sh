@@ -167,6 +167,13 @@ check "soak deploy of an update after which the board never answers fails" \
 check "its build's page lists the device" sh -c "
     test \"\$(curl -s -o '$tmp/body' -w '%{http_code}' -H 'Authorization: Bearer conf-tok' '$url/build/7.0-yocto%20rc')\" = 200 &&
     grep -q rockpis-t '$tmp/body' && grep -q '>FAIL<' '$tmp/body' && grep -q 'deploy' '$tmp/body'"
+check "the farm page says DEPLOY FAILED for the board, naming the build" sh -c "
+    curl -s -H 'Authorization: Bearer conf-tok' '$url/' >'$tmp/body' &&
+    grep '>rockpis-t</a>' '$tmp/body' | grep -q '>DEPLOY FAILED<' &&
+    grep -q 'deploy of <a href=\"/build/7.0-yocto%20rc\">7.0-yocto rc</a> failed' '$tmp/body'"
+check "... and the devices API has deploy_failed" sh -c "
+    curl -s -H 'Authorization: Bearer conf-tok' '$url/api/v1/devices' >'$tmp/body' &&
+    python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); sys.exit(not any(d[\"name\"]==\"rockpis-t\" and d[\"deploy_failed\"]==\"7.0-yocto rc\" for d in j[\"devices\"]))' '$tmp/body'"
 check "... and the builds API has it in the device's row" sh -c "
     curl -s -H 'Authorization: Bearer conf-tok' '$url/api/v1/builds' >'$tmp/body' &&
     python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); r=[d for d in j[\"devices\"] if d[\"device\"]==\"rockpis-t\"][0][\"builds\"]; sys.exit(not any(x[\"build\"]==\"7.0-yocto rc\" and x[\"result\"]==\"fail\" and x[\"boots\"]==0 for x in r))' '$tmp/body'"

@@ -145,6 +145,7 @@ web_dev_free(struct web_dev *d)
     free(d->build);
     free(d->kernel);
     free(d->leak_signal);
+    free(d->deploy_failed);
     free(d->verdict_build);
     sample_array_free(&d->spark);
     if (d->alerts)
@@ -197,11 +198,16 @@ static int
 load_counts(struct store *st, struct web_dev *d, const struct web_range *rg)
 {
     struct store_event_array ev = {0};
-    int r = store_events(st, d->id, rg->from_ms, rg->to_ms, &ev);
+    /* Unless the request fixed the end, the view runs to now: a deploy after the newest
+     * sample (the board never answered again) is still the board's latest news. */
+    int64_t to = rg->explicit_to ? rg->to_ms : INT64_MAX;
+    int r = store_events(st, d->id, rg->from_ms, to, &ev);
 
     if (r < 0)
         return r;
     for (size_t i = 0; i < ev.n; i++) {
+        if (ev.e[i].t_ms > rg->to_ms && ev.e[i].kind != EVENT_DEPLOY)
+            continue;
         switch (ev.e[i].kind) {
         case EVENT_OOM_KILL:
             d->n_oom++;
@@ -211,6 +217,13 @@ load_counts(struct store *st, struct web_dev *d, const struct web_range *rg)
             break;
         case EVENT_REBOOT:
             d->n_reboot++;
+            break;
+        case EVENT_DEPLOY:
+            /* events come oldest first: the newest deploy decides */
+            free(d->deploy_failed);
+            d->deploy_failed = NULL;
+            if (ev.e[i].value == 0 && ev.e[i].subject)
+                d->deploy_failed = strdup(ev.e[i].subject);
             break;
         default:
             break;
@@ -341,6 +354,8 @@ web_dev_score(const struct web_dev *d)
         s += 400;
     if (d->n_panic > 0)
         s += 300;
+    if (d->deploy_failed)
+        s += 300;
     s += 100 * (int)MIN(d->n_alerts, 5u);
     if (d->n_oom > 0)
         s += 50;
@@ -464,7 +479,7 @@ web_dev_json(const struct web_dev *d)
     for (size_t i = 0; i < d->n_alerts; i++)
         (void)json_array_append_new(alerts, json_string(d->alerts[i]));
     return json_pack("{s:s, s:b, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:o, s:o, s:{s:o, s:o}, s:o,"
-                     " s:{s:I, s:I, s:I}, s:{s:s, s:o, s:o, s:o}, s:{s:o, s:o}}",
+                     " s:{s:I, s:I, s:I}, s:{s:s, s:o, s:o, s:o}, s:{s:o, s:o}, s:o}",
                      "name", d->name, "configured", d->url != NULL, "url", web_str(d->url), "first",
                      web_time_json(d->first_ms), "last", web_time_json(d->last_ms), "build",
                      web_str(d->build), "kernel_release", web_str(d->kernel), "reachable",
@@ -479,5 +494,6 @@ web_dev_json(const struct web_dev *d)
                                  : "none",
                      "rate_bytes_per_day", web_num(d->leak_rate), "exhaustion_time",
                      web_time_json(d->exhaustion_ms), "signal", web_str(d->leak_signal), "verdict",
-                     "build", web_str(d->verdict_build), "result", web_str(verdict));
+                     "build", web_str(d->verdict_build), "result", web_str(verdict),
+                     "deploy_failed", web_str(d->deploy_failed));
 }

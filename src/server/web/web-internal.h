@@ -176,6 +176,7 @@ struct web_dev {
     size_t n_alerts;                 /* open alerts */
     char **alerts;                   /* their names, NULL-terminated (may be NULL when none) */
     size_t n_oom, n_panic, n_reboot; /* events in the range */
+    char *deploy_failed;             /* build of the newest deploy in the range when it failed */
     /* analysis, filled by web_dev_judge() */
     int leak;              /* -1 unknown, 0 no leak in the newest boot, 1 leak */
     double leak_rate;      /* bytes per day, NaN when unknown */

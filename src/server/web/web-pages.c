@@ -230,6 +230,8 @@ dev_badges(struct page *p, const struct web_dev *d)
         badge(p, "good", "PASS");
     else if (d->verdict == 2)
         badge(p, "warn", "NOT ENOUGH DATA");
+    if (d->deploy_failed)
+        badge(p, "bad", "DEPLOY FAILED");
     if (d->n_panic > 0) {
         (void)snprintf(s, sizeof(s), "PANIC x%zu", d->n_panic);
         badge(p, "bad", s);
@@ -319,6 +321,11 @@ page_farm(struct page *p)
         dev_badges(p, d);
         out(p, "</td><td data-label=\"Build\">");
         build_link(p, d->build);
+        if (d->deploy_failed) {
+            out(p, "<br><span class=\"muted\">deploy of ");
+            build_link(p, d->deploy_failed);
+            out(p, " failed</span>");
+        }
         fmt_duration(buf, d->uptime_s);
         outf(p, "</td><td data-label=\"Uptime\">%s</td>", buf);
         fmt_duration(buf, d->latency_s);
