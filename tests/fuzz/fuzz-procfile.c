@@ -42,7 +42,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (size_t i = 0; i < MIN(nf, (size_t)8); i++)
             FUZZ_ASSERT(f[i][0] != '\0' && !strpbrk(f[i], " \t"));
         memcpy(copy, line, len + 1);
-        (void)procfile_key_value(copy, &k, &v, &u);
+        if (procfile_key_value(copy, &k, &v, &u) < 0) {
+            /* not a "key: value unit" line: refused, no crash */
+        }
         memcpy(copy, line, len + 1);
         if (vmstat_parse_line(copy, name, sizeof(name), &d) == 0) {
             FUZZ_ASSERT(strncmp(name, "node_vmstat_", 12) == 0);

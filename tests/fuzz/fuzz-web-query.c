@@ -35,8 +35,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     web_route(field[0], &rt);
+    /* Every route but the ones without a name in the path carries a valid name. */
     FUZZ_ASSERT(rt.kind == ROUTE_NOT_FOUND || rt.kind == ROUTE_FARM || rt.kind == ROUTE_STYLE ||
-                rt.kind == ROUTE_API_DEVICES || rt.kind == ROUTE_API_ALERTS ||
+                rt.kind == ROUTE_BUILDS || rt.kind == ROUTE_API_DEVICES ||
+                rt.kind == ROUTE_API_BUILDS || rt.kind == ROUTE_API_ALERTS ||
                 rt.kind == ROUTE_API_NOT_FOUND || web_name_valid(rt.name));
     if (web_range_parse(field[1], field[2], field[3], 1764165780000LL, &rg, err, sizeof(err)) ==
         0) {
