@@ -998,12 +998,6 @@ judge_build_is(const char *name, const char *q)
     return strncmp(name, q, len) == 0 && (name[len] == 0 || strchr("- +_~", name[len]) != NULL);
 }
 
-/*
- * The query a user's build name stands for on one device: the name itself when
- * a boot or deploy there has exactly that name (or it already ends in '*'),
- * else "NAME*" when some boot's build starts with it (6.17.6 for
- * "6.17.6-yocto-standard 2025.11"), else the name (which then matches nothing).
- */
 /* 1 when some device of the store ran a build named exactly q (soak_build_info), else 0. */
 static int
 build_named_anywhere(struct store *st, const char *q)
@@ -1028,6 +1022,14 @@ build_named_anywhere(struct store *st, const char *q)
     return r < 0 ? r : found;
 }
 
+/*
+ * The query a user's build name stands for on one device: the name itself when
+ * a boot or deploy there has exactly that name (or it already ends in '*'), or
+ * when some other device ran exactly that name; else "NAME*" when some boot's
+ * build starts with it (6.17.6 for "6.17.6-yocto-standard 2025.11"), else the
+ * name (which then matches nothing). The store is asked only in the ambiguous
+ * case (a prefix match here), not for every verdict.
+ */
 char *
 judge_build_query(struct store *st, const struct judge_leak *j, const struct store_event_array *ev,
                   const char *q)
@@ -1036,7 +1038,7 @@ judge_build_query(struct store *st, const struct judge_leak *j, const struct sto
     int prefix = 0;
     char *s;
 
-    if ((len > 0 && q[len - 1] == '*') || (st && build_named_anywhere(st, q) != 0))
+    if (len > 0 && q[len - 1] == '*')
         return strdup(q);
     for (size_t i = 0; i < j->n; i++)
         if (j->seg[i].build && strcmp(j->seg[i].build, q) == 0)
@@ -1050,10 +1052,9 @@ judge_build_query(struct store *st, const struct judge_leak *j, const struct sto
     memcpy(s, q, len);
     s[len] = '*';
     s[len + 1] = 0;
-    for (size_t i = 0; i < j->n; i++)
-        if (judge_build_is(j->seg[i].build, s))
-            prefix = 1;
-    if (!prefix)
+    for (size_t i = 0; i < j->n && !prefix; i++)
+        prefix = judge_build_is(j->seg[i].build, s);
+    if (!prefix || (st && build_named_anywhere(st, q) != 0))
         s[len] = 0;
     return s;
 }
