@@ -1,10 +1,10 @@
 #!/bin/sh
 # The farm's scripts, against stand-ins for what they drive:
-# - contrib/bisect/soak-bisect-run.sh with a stub `soak` (leak --json answers from a state
-#   file the stub deploy command advances; judge answers a chosen exit code): skip on a failed
+# - contrib/bisect/soak-bisect-run.sh with a fake `soak` (leak --json answers from a state
+#   file the fake deploy command advances; judge answers a chosen exit code): skip on a failed
 #   build or deploy or a board that never boots, judge's verdict passed through with the new
 #   build, SOAK_COMMIT given to the build, a reused build label aborting the bisection.
-# - contrib/deploy/rauc-install.sh with stub ssh/scp: a local bundle is copied then installed,
+# - contrib/deploy/rauc-install.sh with fake ssh/scp: a local bundle is copied then installed,
 #   a URL is streamed, a URL that would reach the board's shell is refused.
 set -u
 : "${SOAK_SRC:?}"
@@ -17,7 +17,7 @@ RAUC="$SOAK_SRC/contrib/deploy/rauc-install.sh"
 S="$WORK/state"
 mkdir -p "$S" "$WORK/repo"
 
-# The stub soak: `leak --json` prints $S/segments; `judge ARGS` logs them, exits $S/judge_rc.
+# The fake soak: `leak --json` prints $S/segments; `judge ARGS` logs them, exits $S/judge_rc.
 cat >"$WORK/soak" <<'EOF'
 #!/bin/sh
 case $1 in
@@ -26,7 +26,7 @@ judge) shift; echo "$*" >>"$STATE/judge.log"; exit "$(cat "$STATE/judge_rc")" ;;
 *) exit 2 ;;
 esac
 EOF
-# The stub deploy: the board "boots" the build labelled by $1 with $SOAK_COMMIT in it.
+# The fake deploy: the board "boots" the build labelled by $1 with $SOAK_COMMIT in it.
 cat >"$WORK/boot" <<'EOF'
 #!/bin/sh
 printf '%s,{"build":"%s","boot_time":%s}' "$(cat "$STATE/segments")" "$1" "$(date +%s)" >"$STATE/segments.new"
@@ -93,7 +93,7 @@ step true "$DEPLOY" 128
 [ $rc -eq 128 ] && ok "bisect: a judge usage or store error stops the bisection (128)" ||
     not_ok "bisect: judge error" "exit $rc" "$(cat "$WORK/out")"
 
-# rauc-install.sh with stub ssh and scp that log their arguments.
+# rauc-install.sh with fake ssh and scp that log their arguments.
 printf '#!/bin/sh\necho "ssh $*" >>"%s/ssh.log"\n[ -z "${SSH_FAIL:-}" ] || { echo "rauc: Installation error: bad signature" >&2; exit 1; }\n' "$WORK" >"$WORK/ssh"
 printf '#!/bin/sh\necho "scp $*" >>"%s/ssh.log"\n' "$WORK" >"$WORK/scp"
 chmod +x "$WORK/ssh" "$WORK/scp"

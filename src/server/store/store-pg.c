@@ -981,7 +981,7 @@ const struct store_ops store_pg_ops = {
 #else /* !HAVE_LIBPQ */
 
 static int
-pg_open_stub(struct store *st, const char *spec, char *err, size_t errlen)
+pg_open_unsupported(struct store *st, const char *spec, char *err, size_t errlen)
 {
     (void)st;
     (void)spec;
@@ -992,7 +992,7 @@ pg_open_stub(struct store *st, const char *spec, char *err, size_t errlen)
 const struct store_ops store_pg_ops = {
     .version = 1,
     .name = "postgresql",
-    .open = pg_open_stub,
+    .open = pg_open_unsupported,
 };
 
 #endif
