@@ -25,6 +25,7 @@
 #include "leak.h"
 #include "macro.h"
 #include "parse.h"
+#include "peers.h"
 #include "tracegen.h"
 
 #define MB (1024.0 * 1024.0)
@@ -157,36 +158,6 @@ emit(const struct tg_params *p, const char *build, const char *boot_id,
     return 0;
 }
 
-/* Prometheus: predict_linear(MemAvailable[6h], 24h) < 0 at time at_ms. */
-static int
-predict_linear_fires(const struct tg_trace *t, int64_t at_ms)
-{
-    double st = 0, sv = 0, stt = 0, stv = 0, n = 0, b, a;
-
-    for (size_t i = 0; i < t->n && t->t_ms[i] <= at_ms; i++) {
-        if (t->t_ms[i] < at_ms - 6 * H_MS)
-            continue;
-        double x = (double)(t->t_ms[i] - at_ms) / 1000.0;
-        st += x;
-        sv += t->mem_available[i];
-        stt += x * x;
-        stv += x * t->mem_available[i];
-        n++;
-    }
-    if (n < 2 || n * stt - st * st <= 0)
-        return 0;
-    b = (n * stv - st * sv) / (n * stt - st * st);
-    a = (sv - b * st) / n; /* value at at_ms (x = 0) */
-    return a + b * 86400 < 0;
-}
-
-/* netdata: ram_available = avail * 100 / total < 10. */
-static int
-netdata_fires(const struct tg_trace *t, size_t i)
-{
-    return t->mem_available[i] * 100 / t->mem_total < 10;
-}
-
 struct outcome {
     double soak_h, pl_h, nd_h;               /* first alarm, hours after boot; NAN none */
     unsigned soak_false, pl_false, nd_false; /* alarms on healthy traces (evaluations) */
@@ -277,17 +248,17 @@ run_one(const struct tg_params *p, struct outcome *o)
         int64_t at = t.t_ms[i];
         if (at - boot < 6 * H_MS) {
             /* The 6 h window still holds the boot warm-up: count, but not as detection. */
-            if (predict_linear_fires(&t, at) && at - boot >= H_MS)
+            if (peer_predict_linear_fires(t.t_ms, t.mem_available, i + 1, at) && at - boot >= H_MS)
                 o->pl_boot++;
             continue;
         }
-        if (predict_linear_fires(&t, at)) {
+        if (peer_predict_linear_fires(t.t_ms, t.mem_available, i + 1, at)) {
             if (healthy)
                 o->pl_false++;
             if (isnan(o->pl_h))
                 o->pl_h = (double)(at - boot) / H_MS;
         }
-        if (netdata_fires(&t, i)) {
+        if (peer_netdata_fires(t.mem_available[i], t.mem_total)) {
             if (healthy)
                 o->nd_false++;
             if (isnan(o->nd_h))
@@ -298,35 +269,6 @@ run_one(const struct tg_params *p, struct outcome *o)
     tg_series_free(&s);
     tg_trace_free(&t);
     return 0;
-}
-
-static int
-cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    /* NaN (never) sorts last. */
-    if (isnan(x) || isnan(y))
-        return isnan(x) - isnan(y);
-    return (x > y) - (x < y);
-}
-
-static double
-median_of(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof(double), cmp_d);
-    return v[n / 2];
-}
-
-static void
-fmt_h(char out[32], double h)
-{
-    if (isnan(h))
-        (void)snprintf(out, 32, "never");
-    else if (h < 48)
-        (void)snprintf(out, 32, "%.1f h", h);
-    else
-        (void)snprintf(out, 32, "%.1f d", h / 24);
 }
 
 static int
@@ -376,12 +318,12 @@ bench(int seeds, int quick)
                 pa[sd] = o.panic_h;
                 worst_ms = fmax(worst_ms, o.ms_per_eval);
             }
-            double msh = median_of(sh, seeds), mph = median_of(ph, seeds);
-            double mpe = median_of(pe, seeds), mpa = median_of(pa, seeds);
-            fmt_h(a, mpa);
-            fmt_h(b, msh);
-            fmt_h(c, mph);
-            fmt_h(d, median_of(nh, seeds));
+            double msh = bench_median(sh, seeds), mph = bench_median(ph, seeds);
+            double mpe = bench_median(pe, seeds), mpa = bench_median(pa, seeds);
+            bench_fmt_h(a, mpa);
+            bench_fmt_h(b, msh);
+            bench_fmt_h(c, mph);
+            bench_fmt_h(d, bench_median(nh, seeds));
             if (isnan(mph) && !isnan(msh))
                 (void)snprintf(ratio, sizeof(ratio), "soak only");
             else if (!isnan(mph) && !isnan(msh) && msh > 0 && mph >= msh)
@@ -462,7 +404,7 @@ bench(int seeds, int quick)
                      " in memory): median %.1f ms of 5 runs (target < 200 ms, including the store"
                      " read: see `soak leak` timing in ANALYSIS.md). Slowest single evaluation in"
                      " the runs above: %.1f ms.\n",
-                     t.n, s.n, median_of(times, 5), worst_ms);
+                     t.n, s.n, bench_median(times, 5), worst_ms);
         tg_series_free(&s);
         tg_trace_free(&t);
     }

@@ -24,6 +24,7 @@
 #include "leak.h"
 #include "macro.h"
 #include "parse.h"
+#include "peers.h"
 
 #define MB (1024.0 * 1024.0)
 #define H_MS (3600 * 1000LL)
@@ -42,48 +43,37 @@ cmp_pt(const void *a, const void *b)
     return (x->t > y->t) - (x->t < y->t);
 }
 
-/* MemAvailable sorted by time, one sample per time: what Prometheus stores. */
-static struct pt *
-tsdb_view(const struct ig_trace *t, size_t *ret_n)
+/*
+ * MemAvailable sorted by time, one sample per time: what Prometheus stores.
+ * *ret_t and *ret_v (free both) hold *ret_n samples. 0 or -ENOMEM.
+ */
+static int
+tsdb_view(const struct ig_trace *t, int64_t **ret_t, double **ret_v, size_t *ret_n)
 {
-    struct pt *v = malloc(sizeof(*v) * (t->n ? t->n : 1));
+    struct pt *p = malloc(sizeof(*p) * (t->n ? t->n : 1));
+    int64_t *ts = malloc(sizeof(*ts) * (t->n ? t->n : 1));
+    double *vs = malloc(sizeof(*vs) * (t->n ? t->n : 1));
     size_t w = 0;
 
-    if (!v)
-        return NULL;
-    for (size_t i = 0; i < t->n; i++)
-        v[i] = (struct pt){t->t_ms[i], t->mem_available[i]};
-    qsort(v, t->n, sizeof(*v), cmp_pt);
-    for (size_t i = 0; i < t->n; i++)
-        if (w == 0 || v[i].t != v[w - 1].t)
-            v[w++] = v[i];
-    *ret_n = w;
-    return v;
-}
-
-/* predict_linear(MemAvailable[6h], 24h) < 0 at at_ms, on samples [0, k] (k: last <= at). */
-static int
-predict_linear_fires(const struct pt *v, size_t k, int64_t at_ms)
-{
-    double st = 0, sv = 0, stt = 0, stv = 0, n = 0, b, a;
-
-    for (size_t i = k + 1; i > 0; i--) {
-        const struct pt *q = &v[i - 1];
-        double x;
-        if (q->t < at_ms - 6 * H_MS)
-            break;
-        x = (double)(q->t - at_ms) / 1000.0;
-        st += x;
-        sv += q->v;
-        stt += x * x;
-        stv += x * q->v;
-        n++;
+    if (!p || !ts || !vs) {
+        free(p);
+        free(ts);
+        free(vs);
+        return -ENOMEM;
     }
-    if (n < 2 || n * stt - st * st <= 0)
-        return 0;
-    b = (n * stv - st * sv) / (n * stt - st * st);
-    a = (sv - b * st) / n;
-    return a + b * 86400 < 0;
+    for (size_t i = 0; i < t->n; i++)
+        p[i] = (struct pt){t->t_ms[i], t->mem_available[i]};
+    qsort(p, t->n, sizeof(*p), cmp_pt);
+    for (size_t i = 0; i < t->n; i++)
+        if (w == 0 || p[i].t != ts[w - 1]) {
+            ts[w] = p[i].t;
+            vs[w++] = p[i].v;
+        }
+    free(p);
+    *ret_t = ts;
+    *ret_v = vs;
+    *ret_n = w;
+    return 0;
 }
 
 struct outcome {
@@ -98,7 +88,8 @@ run_one(const struct ig_params *p, int verbose, struct outcome *o)
 {
     struct ig_trace t;
     struct ig_series s;
-    struct pt *v;
+    int64_t *vt = NULL;
+    double *vv = NULL;
     size_t nv = 0, k = 0;
     int64_t boot = p->boot_ms, end;
     int healthy = p->pattern != IG_LEAK;
@@ -118,14 +109,14 @@ run_one(const struct ig_params *p, int verbose, struct outcome *o)
         ig_trace_free(&t);
         return r;
     }
-    v = tsdb_view(&t, &nv);
-    if (!v || nv == 0) {
+    if (tsdb_view(&t, &vt, &vv, &nv) < 0 || nv == 0) {
         ig_series_free(&s);
         ig_trace_free(&t);
-        free(v);
+        free(vt);
+        free(vv);
         return -ENOMEM;
     }
-    end = v[nv - 1].t;
+    end = vt[nv - 1];
     for (int64_t at = boot + H_MS; at <= end;
          at += (at - boot < 2 * DAY_MS) ? H_MS / 2 : 6 * H_MS) {
         struct leak_input in = {.start_ms = boot,
@@ -192,54 +183,27 @@ run_one(const struct ig_params *p, int verbose, struct outcome *o)
     }
     /* Peers every 10 minutes from 6 h after boot, on the newest stored sample. */
     for (int64_t at = boot + 6 * H_MS; r == 0 && at <= end; at += H_MS / 6) {
-        while (k + 1 < nv && v[k + 1].t <= at)
+        while (k + 1 < nv && vt[k + 1] <= at)
             k++;
         o->pl_evals++;
-        if (predict_linear_fires(v, k, at)) {
+        if (peer_predict_linear_fires(vt, vv, k + 1, at)) {
             if (healthy)
                 o->pl_false++;
             if (isnan(o->pl_h))
                 o->pl_h = (double)(at - boot) / H_MS;
         }
-        if (v[k].v * 100 / t.mem_total < 10) {
+        if (peer_netdata_fires(vv[k], t.mem_total)) {
             if (healthy)
                 o->nd_false++;
             if (isnan(o->nd_h))
                 o->nd_h = (double)(at - boot) / H_MS;
         }
     }
-    free(v);
+    free(vt);
+    free(vv);
     ig_series_free(&s);
     ig_trace_free(&t);
     return r;
-}
-
-static int
-cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    if (isnan(x) || isnan(y))
-        return isnan(x) - isnan(y);
-    return (x > y) - (x < y);
-}
-
-static double
-median_of(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof(double), cmp_d);
-    return v[n / 2];
-}
-
-static void
-fmt_h(char out[32], double h)
-{
-    if (isnan(h))
-        (void)snprintf(out, 32, "never");
-    else if (h < 48)
-        (void)snprintf(out, 32, "%.1f h", h);
-    else
-        (void)snprintf(out, 32, "%.1f d", h / 24);
 }
 
 static int
@@ -308,13 +272,13 @@ bench(int seeds, int leak_seeds, int quick, int leaks_only)
                 repeated += o.repeated;
                 swapped += o.swapped;
             }
-            double msh = median_of(sh, leak_seeds), mph = median_of(ph, leak_seeds);
-            double mpe = median_of(pe, leak_seeds), moe = median_of(oe, leak_seeds);
-            double mre = median_of(re, leak_seeds), mra = median_of(ra, leak_seeds);
-            fmt_h(a, median_of(pa, leak_seeds));
-            fmt_h(b, msh);
-            fmt_h(c, mph);
-            fmt_h(d, median_of(nh, leak_seeds));
+            double msh = bench_median(sh, leak_seeds), mph = bench_median(ph, leak_seeds);
+            double mpe = bench_median(pe, leak_seeds), moe = bench_median(oe, leak_seeds);
+            double mre = bench_median(re, leak_seeds), mra = bench_median(ra, leak_seeds);
+            bench_fmt_h(a, bench_median(pa, leak_seeds));
+            bench_fmt_h(b, msh);
+            bench_fmt_h(c, mph);
+            bench_fmt_h(d, bench_median(nh, leak_seeds));
             if (isnan(mph) && !isnan(msh))
                 (void)snprintf(ratio, sizeof(ratio), "soak only");
             else if (!isnan(mph) && !isnan(msh) && msh > 0 && mph >= msh)
