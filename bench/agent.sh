@@ -26,6 +26,8 @@ BUILD=${1:?usage: bench/agent.sh BUILD_DIR}
 case $BUILD in /*) ;; *) BUILD=$(pwd)/$BUILD ;; esac
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$HERE/.." && pwd)
+# shellcheck source=bench/agent-set.inc
+. "$HERE/agent-set.inc"
 SOAKD="$BUILD/src/agent/soakd"
 NE=/usr/bin/prometheus-node-exporter
 RUNS=${AGENT_RUNS:-5}
@@ -158,28 +160,15 @@ wait_up() {
 }
 
 start_soakd() {
-    cat >"$WORK/soakd.conf" <<EOF
-[agent]
-interval = $PERIOD
-[collector.fds]
-enabled = no
-[collector.kmsg]
-enabled = no
-[collector.pstore]
-enabled = no
-[collector.sensors]
-enabled = no
-EOF
+    soakd_bench_conf "$WORK/soakd.conf" "$PERIOD"
     "$SOAKD" --config "$WORK/soakd.conf" --root "$ROOT" --listen "127.0.0.1:$1" 2>"$WORK/soakd.log" &
     PID=$!
 }
 
 start_ne() {
+    # shellcheck disable=SC2086 # NE_COLLECTORS is a list of flags
     "$NE" --path.procfs="$ROOT/proc" --path.sysfs="$ROOT/sys" --path.rootfs="$ROOT" \
-        --collector.disable-defaults --collector.meminfo --collector.loadavg --collector.stat \
-        --collector.filefd --collector.vmstat --collector.slabinfo --collector.thermal_zone \
-        --collector.hwmon --collector.netclass --collector.uname \
-        --web.listen-address="127.0.0.1:$1" >"$WORK/ne.log" 2>&1 &
+        $NE_COLLECTORS --web.listen-address="127.0.0.1:$1" >"$WORK/ne.log" 2>&1 &
     PID=$!
 }
 

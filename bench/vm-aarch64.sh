@@ -23,6 +23,8 @@ BUILD=${1:?usage: bench/vm-aarch64.sh BUILD_DIR}
 case $BUILD in /*) ;; *) BUILD=$(pwd)/$BUILD ;; esac
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$HERE/.." && pwd)
+# shellcheck source=bench/agent-set.inc
+. "$HERE/agent-set.inc"
 RUNS=${VM_RUNS:-3}
 SCRAPES=${VM_SCRAPES:-100}
 PERIOD=${VM_PERIOD:-0.2}
@@ -82,21 +84,7 @@ done
 mkdir -p "$R/lib/aarch64-linux-gnu"
 cp "$R/lib/libc.so.6" "$R/lib/aarch64-linux-gnu/"
 cp -r "$FIXTURE" "$R/fixture"
-cat >"$R/soakd-fixture.conf" <<EOF
-[agent]
-interval = $PERIOD
-[collector.fds]
-enabled = no
-[collector.kmsg]
-enabled = no
-[collector.pstore]
-enabled = no
-[collector.sensors]
-enabled = no
-EOF
-NE_COLLECTORS="--collector.disable-defaults --collector.meminfo --collector.loadavg \
---collector.stat --collector.filefd --collector.vmstat --collector.slabinfo \
---collector.thermal_zone --collector.hwmon --collector.netclass --collector.uname"
+soakd_bench_conf "$R/soakd-fixture.conf" "$PERIOD"
 cat >"$R/init" <<EOF
 #!/bin/busybox sh
 /bin/busybox --install -s /bin
